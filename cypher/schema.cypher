@@ -1,0 +1,9 @@
+// Schema of the graphrails graph, applied by `graphrails db init` (idempotent).
+// One uniqueness constraint per node label's external id; each also backs an index.
+CREATE CONSTRAINT user_id IF NOT EXISTS FOR (n:User) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT program_id IF NOT EXISTS FOR (n:Program) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT channel_id IF NOT EXISTS FOR (n:Channel) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT genre_id IF NOT EXISTS FOR (n:Genre) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT bundle_id IF NOT EXISTS FOR (n:Bundle) REQUIRE n.id IS UNIQUE;
+// Wait until the indexes behind the constraints are online before loading.
+CALL db.awaitIndexes(300);

@@ -1,0 +1,190 @@
+"""The ``graphrails`` command line: one sub-command per job.
+
+Each package owns its commands; this module only assembles them, so that
+``graphrails --help`` stays fast (heavy imports happen inside the handlers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from graph.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class CommandError(RuntimeError):
+    """A command failed for a reason the user can fix; printed without a traceback."""
+
+
+# ------------------------------------------------------------------ neo4j
+def _server(settings: Settings) -> Any:
+    from graph.server import LocalServer
+
+    if not settings.managed:
+        raise CommandError(
+            f"NEO4J_URI={settings.neo4j_uri} is set, so Neo4j is external: "
+            "graphrails does not start, stop or inspect it. Unset NEO4J_URI to use the local one."
+        )
+    return LocalServer(settings)
+
+
+def cmd_neo4j(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "browser":
+        print(browser_help(settings))
+        return 0
+    server = _server(settings)
+    if args.action == "install":
+        server.install()
+        print(f"Neo4j jars in {server.lib}")
+    elif args.action == "start":
+        print(server.start().describe())
+    elif args.action == "stop":
+        was_running = server.stop()
+        print("Neo4j stopped." if was_running else "Neo4j was not running.")
+    elif args.action == "status":
+        status = server.status()
+        print(status.describe())
+        return 0 if status.running else 3
+    elif args.action == "logs":
+        path = server.log_file if server.log_file.exists() else server.console_log
+        if not path.exists():
+            raise CommandError(f"no log yet at {path}: the server has never started")
+        lines = path.read_text(errors="replace").splitlines()[-args.lines :]
+        print("\n".join(lines))
+    return 0
+
+
+def browser_help(settings: Settings) -> str:
+    where = (
+        f"the password in {settings.password_file}"
+        if settings.managed and settings.neo4j_password is None
+        else "NEO4J_PASSWORD"
+    )
+    return (
+        f"Neo4j Browser: {settings.browser_url}\n"
+        f"  connect URL: {settings.uri}   user: {settings.neo4j_user}   password: {where}"
+    )
+
+
+# ------------------------------------------------------------------ db / cypher
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from graph.driver import open_driver
+    from graph.schema import init_schema
+
+    with open_driver(settings) as driver:
+        count = init_schema(driver, database=settings.neo4j_database)
+    print(f"Schema applied: {count} statements on database '{settings.neo4j_database}'.")
+    return 0
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``name=value``; the value is read as JSON when it parses (numbers, lists...), else text."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise CommandError(f"--param '{text}' is not of the form name=value")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+def cmd_cypher(args: argparse.Namespace, settings: Settings) -> int:
+    from neo4j.exceptions import Neo4jError
+
+    from graph.driver import open_driver
+
+    params = dict(parse_param(p) for p in args.param)
+    with open_driver(settings) as driver:
+        try:
+            records, _, keys = driver.execute_query(
+                args.statement, params, database_=settings.neo4j_database
+            )
+        except Neo4jError as e:
+            raise CommandError(f"Neo4j refused the statement: {e.message}") from e
+    rows = [record.data() for record in records]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, default=str, ensure_ascii=False))
+    else:
+        print(format_table(list(keys), rows))
+    return 0
+
+
+def format_table(keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """Rows as an aligned text table, with the row count underneath."""
+    cells = [[json.dumps(r[k], default=str, ensure_ascii=False) for k in keys] for r in rows]
+    widths = [max([len(k), *(len(c[i]) for c in cells)]) for i, k in enumerate(keys)]
+    line = "-+-".join("-" * w for w in widths)
+    out = [" | ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)), line] if keys else []
+    out += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------ demo
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The README's main job: a running Neo4j with the schema in place."""
+    if settings.managed:
+        print(_server(settings).start().describe())
+    cmd_db(args, settings)
+    print()
+    print(browser_help(settings))
+    return 0
+
+
+# ------------------------------------------------------------------ assembly
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphrails", description="Graph-based recommendation rails for TV streaming."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("neo4j", help="manage the local Neo4j server")
+    p.add_argument("action", choices=["install", "start", "stop", "status", "logs", "browser"])
+    p.add_argument("-n", "--lines", type=int, default=50, help="log lines to show (logs)")
+    p.set_defaults(handler=cmd_neo4j)
+
+    p = sub.add_parser("db", help="database administration")
+    p.add_argument("action", choices=["init"], help="init: apply cypher/schema.cypher")
+    p.set_defaults(handler=cmd_db)
+
+    p = sub.add_parser("cypher", help="run one Cypher statement and print its rows")
+    p.add_argument("statement")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="repeatable")
+    p.add_argument("--json", action="store_true", help="one JSON object per row")
+    p.set_defaults(handler=cmd_cypher)
+
+    p = sub.add_parser("demo", help="the end-to-end demo (the README's main command)")
+    p.set_defaults(handler=cmd_demo)
+
+    # Each package owns its commands; their modules import nothing heavy at the top.
+    from gnn.cli import add_commands as add_gnn_commands
+    from loaders.cli import add_commands as add_loader_commands
+
+    add_loader_commands(sub)
+    add_gnn_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    from graph.driver import GraphConnectionError
+    from graph.server import ServerError
+
+    try:
+        return handler(args, Settings())
+    except (CommandError, GraphConnectionError, ServerError, ValueError) as e:
+        print(f"graphrails {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

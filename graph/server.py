@@ -1,0 +1,387 @@
+"""The local Neo4j server: fetch its jars from Maven Central, configure, start, stop.
+
+A real Neo4j 5.26 LTS Community server, run from the jars that Maven Central
+publishes (the tarball is not published there). Everything it writes lives in
+``Settings.home``, outside the work tree::
+
+    <home>/neo4j/<version>+browser-<version>/lib/*.jar   shared by every instance
+    <home>/neo4j/instances/<name>/conf/neo4j.conf         written on every start
+    <home>/neo4j/instances/<name>/{data,logs,run,import,plugins}
+    <home>/neo4j/instances/<name>/password                generated once, mode 600
+
+Nothing here runs when ``NEO4J_URI`` points at an external server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph.settings import Settings
+
+MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_CLASS = "org.neo4j.cli.AdminTool"
+POM = Path(__file__).with_name("neo4j-pom.xml")
+SUPPORTED_JAVA = (17, 21)
+"""Neo4j 5.26 runs on Java 17 and 21; 2025.x and later need 21."""
+
+# Neo4j's own launcher passes these; without them Netty and the page cache
+# fall back to slower code paths on Java 17.
+JVM_FLAGS = (
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-XX:+UseG1GC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-Dfile.encoding=UTF-8",
+)
+
+
+class ServerError(RuntimeError):
+    """The local server could not be installed, started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    version: str
+    bolt: str
+    http: str
+    data_dir: Path
+    log_file: Path
+
+    def describe(self) -> str:
+        state = f"running (pid {self.pid})" if self.running else "stopped"
+        return "\n".join(
+            [
+                f"Neo4j {self.version} Community: {state}",
+                f"  bolt:    {self.bolt}",
+                f"  browser: {self.http}/browser/",
+                f"  data:    {self.data_dir}",
+                f"  log:     {self.log_file}",
+            ]
+        )
+
+
+class LocalServer:
+    """One local Neo4j instance, described by ``settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.managed:
+            raise ServerError(
+                f"NEO4J_URI={settings.neo4j_uri} points at an external server; "
+                "graphrails does not start or stop it."
+            )
+        self.settings = settings
+        self.dir = settings.instance_dir
+        self.lib = settings.jars_dir / "lib"
+        self.conf_dir = self.dir / "conf"
+        self.data_dir = self.dir / "data"
+        self.logs_dir = self.dir / "logs"
+        self.pid_file = self.dir / "run" / "graphrails.pid"
+        self.console_log = self.logs_dir / "console.log"
+        self.log_file = self.logs_dir / "neo4j.log"
+
+    # ----------------------------------------------------------------- install
+    @property
+    def installed(self) -> bool:
+        return (self.settings.jars_dir / "complete").exists()
+
+    def install(self) -> None:
+        """Resolve the server and Browser jars with Maven (once; Maven caches in ~/.m2)."""
+        if self.installed:
+            return
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise ServerError("Maven ('mvn') is not on PATH; it fetches the Neo4j jars.")
+        self.lib.mkdir(parents=True, exist_ok=True)
+        s = self.settings
+        print(
+            f"Fetching Neo4j {s.neo4j_version} and Browser {s.browser_version} jars "
+            f"from Maven Central into {self.lib} (about 140 MB, once)...",
+            flush=True,
+        )
+        cmd = [
+            mvn, "-B", "-q", "-f", str(POM),
+            "dependency:copy-dependencies",
+            f"-Dneo4j.version={s.neo4j_version}",
+            f"-Dbrowser.version={s.browser_version}",
+            f"-DoutputDirectory={self.lib}",
+            "-DincludeScope=runtime",
+        ]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not any(self.lib.glob("neo4j-server-*.jar")):
+            raise ServerError(
+                "Maven could not resolve the Neo4j jars:\n" + _tail(done.stdout + done.stderr, 30)
+            )
+        (s.jars_dir / "complete").write_text(f"{s.neo4j_version} {s.browser_version}\n")
+
+    # ------------------------------------------------------------------ status
+    def pid(self) -> int | None:
+        """The pid of this instance's server, if it is running."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _is_our_server(pid, self.dir) else None
+
+    def status(self) -> ServerStatus:
+        pid = self.pid()
+        return ServerStatus(
+            running=pid is not None,
+            pid=pid,
+            version=self.settings.neo4j_version,
+            bolt=self.settings.uri,
+            http=f"http://127.0.0.1:{self.settings.http_port}",
+            data_dir=self.data_dir,
+            log_file=self.log_file,
+        )
+
+    # ------------------------------------------------------------------- start
+    def start(self) -> ServerStatus:
+        """Start the server and return once Bolt accepts the configured credentials."""
+        if self.pid() is not None:
+            self._wait_for_bolt(None)
+            return self.status()
+        java = _java()
+        self.install()
+        for port in (self.settings.bolt_port, self.settings.http_port):
+            if _port_in_use(port):
+                raise ServerError(
+                    f"Port {port} on 127.0.0.1 is already taken by another process, so Neo4j "
+                    "cannot listen there. Stop that process or choose other ports with "
+                    "GRAPHRAILS_NEO4J_BOLT_PORT / GRAPHRAILS_NEO4J_HTTP_PORT."
+                )
+        for sub in ("conf", "data", "logs", "run", "import", "plugins"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        self._ensure_initial_password(java)
+
+        heap = self.settings.heap
+        cmd = [
+            java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_FLAGS,
+            "-cp", f"{self.lib}/*", MAIN_CLASS,
+            f"--home-dir={self.dir}", f"--config-dir={self.conf_dir}",
+        ]  # fmt: skip
+        with self.console_log.open("ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives the CLI that started it
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        try:
+            self._wait_for_bolt(proc)
+        except BaseException:
+            _terminate(proc.pid, grace_s=10)
+            self.pid_file.unlink(missing_ok=True)
+            raise
+        return self.status()
+
+    def _write_config(self) -> None:
+        s, d = self.settings, self.dir
+        conf = f"""# Written by graphrails on every start; edit the GRAPHRAILS_* settings instead.
+server.directories.data={d / "data"}
+server.directories.logs={d / "logs"}
+server.directories.run={d / "run"}
+server.directories.import={d / "import"}
+server.directories.plugins={d / "plugins"}
+server.default_listen_address=127.0.0.1
+server.default_advertised_address=127.0.0.1
+server.bolt.enabled=true
+server.bolt.listen_address=127.0.0.1:{s.bolt_port}
+server.bolt.advertised_address=127.0.0.1:{s.bolt_port}
+server.http.enabled=true
+server.http.listen_address=127.0.0.1:{s.http_port}
+server.http.advertised_address=127.0.0.1:{s.http_port}
+server.https.enabled=false
+dbms.security.auth_enabled=true
+dbms.usage_report.enabled=false
+server.memory.heap.initial_size={s.heap}
+server.memory.heap.max_size={s.heap}
+server.memory.pagecache.size={s.pagecache}
+db.tx_log.rotation.retention_policy=2 files
+"""
+        (self.conf_dir / "neo4j.conf").write_text(conf)
+
+    def _ensure_initial_password(self, java: str) -> None:
+        # The admin tool writes data/dbms/auth.ini, which Neo4j reads only on
+        # its very first start; later starts keep whatever password is set.
+        if (self.data_dir / "dbms" / "auth.ini").exists() or any(
+            (self.data_dir / "databases").glob("system")
+        ):
+            return
+        done = self.admin(java, "dbms", "set-initial-password", self.settings.password)
+        if done.returncode != 0:
+            raise ServerError("Could not set the initial password:\n" + _tail(done.stdout, 20))
+
+    def admin(self, java: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``neo4j-admin ARGS`` (``org.neo4j.cli.AdminTool``) for this instance."""
+        env = dict(os.environ, NEO4J_HOME=str(self.dir), NEO4J_CONF=str(self.conf_dir))
+        cmd = [java or _java(), "-cp", f"{self.lib}/*", ADMIN_CLASS, *args]
+        return subprocess.run(
+            cmd, env=env, cwd=self.dir, capture_output=True, text=True, check=False
+        )
+
+    def _wait_for_bolt(self, proc: subprocess.Popen[bytes] | None) -> None:
+        from neo4j import GraphDatabase
+        from neo4j.exceptions import AuthError, ServiceUnavailable
+
+        s = self.settings
+        deadline = time.monotonic() + s.start_timeout_s
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise ServerError(
+                    f"Neo4j exited during start-up (exit code {proc.returncode}).\n"
+                    + self.diagnose()
+                )
+            try:
+                with GraphDatabase.driver(
+                    s.uri, auth=(s.neo4j_user, s.password), connection_timeout=2
+                ) as driver:
+                    driver.verify_connectivity()
+                return
+            except AuthError as e:
+                raise ServerError(
+                    f"Neo4j is up but refused user '{s.neo4j_user}' with the configured password "
+                    f"({'NEO4J_PASSWORD' if s.neo4j_password else s.password_file}). "
+                    "The password was fixed at the instance's first start; set the matching "
+                    f"NEO4J_PASSWORD or remove {self.dir} to start afresh."
+                ) from e
+            except (ServiceUnavailable, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"Bolt did not answer on {s.uri} within {s.start_timeout_s:.0f} s.\n"
+                    + self.diagnose()
+                )
+            time.sleep(0.5)
+
+    def diagnose(self) -> str:
+        """A short explanation of a failed start, with the tails of the logs."""
+        text = ""
+        for log in (self.console_log, self.log_file, self.logs_dir / "debug.log"):
+            if log.exists():
+                body = log.read_text(errors="replace")
+                text += f"\n--- last lines of {log} ---\n{_tail(body, 25)}"
+        hints = {
+            r"Address already in use|BindException": "a port is already in use",
+            r"OutOfMemoryError|Could not reserve enough space": (
+                "not enough memory: lower GRAPHRAILS_NEO4J_HEAP / GRAPHRAILS_NEO4J_PAGECACHE"
+            ),
+            r"UnsupportedClassVersionError": "the Java version is too old for these jars",
+        }
+        found = [hint for pattern, hint in hints.items() if re.search(pattern, text)]
+        return ("Likely cause: " + "; ".join(found) + "\n" if found else "") + text
+
+    # -------------------------------------------------------------------- stop
+    def stop(self, *, grace_s: float = 60.0) -> bool:
+        """Stop the server cleanly (SIGTERM, then SIGKILL after ``grace_s``).
+
+        Returns whether a server was running.
+        """
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        _terminate(pid, grace_s=grace_s)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def local_password(settings: Settings) -> str:
+    """The password of the local instance, generated on first use and kept in a 0600 file."""
+    path = settings.password_file
+    if path.exists():
+        return path.read_text().strip()
+    if (settings.instance_dir / "data" / "dbms" / "auth.ini").exists():
+        raise ServerError(
+            f"The local instance {settings.instance_dir} already has a password but its file "
+            f"{path} is gone. Set NEO4J_PASSWORD to it, or remove the instance folder."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return password
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise ServerError("Java is not installed (no 'java' on PATH, no JAVA_HOME); Neo4j 5.26 "
+                          "needs Java 17 or 21.")  # fmt: skip
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(match.group(1)) if match else 0
+    if major == 1 and match and match.group(2):  # "1.8.0" style
+        major = int(match.group(2))
+    if major not in SUPPORTED_JAVA:
+        raise ServerError(
+            f"{java} is Java {major or 'of unknown version'}; Neo4j 5.26 needs Java 17 or 21. "
+            "Point JAVA_HOME at one of those."
+        )
+    return java
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _is_our_server(pid: int, instance_dir: Path) -> bool:
+    """True if ``pid`` is alive and is the Neo4j server of ``instance_dir`` (not a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    args = [a.decode(errors="replace") for a in cmdline]
+    return MAIN_CLASS in args and f"--home-dir={instance_dir}" in args
+
+
+def _terminate(pid: int, *, grace_s: float) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    while _alive(pid):
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    # A child of this process that has exited is a zombie until reaped.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _tail(text: str, lines: int) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])

@@ -1,0 +1,113 @@
+"""Settings: the one place where every configurable value and its default lives.
+
+Values come from the environment, then from a ``.env`` file in the working
+directory, then from the defaults below. The Neo4j variables use the names the
+official Docker image and drivers use (``NEO4J_URI``, ``NEO4J_USER``,
+``NEO4J_PASSWORD``, ``NEO4J_DATABASE``); project settings start with
+``GRAPHRAILS_``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+NEO4J_VERSION = "5.26.30"
+"""Newest Neo4j 5.26 LTS release on Maven Central when this was written."""
+BROWSER_VERSION = "5.24.0"
+"""Newest Neo4j Browser jar on Maven Central (independent of the server's version)."""
+
+
+def _default_home() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "graphrails"
+
+
+class Settings(BaseSettings):
+    """Everything graphrails reads from the environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    neo4j_uri: str | None = Field(
+        default=None,
+        validation_alias="NEO4J_URI",
+        description="Bolt URI of an external Neo4j. Unset: graphrails runs its own local server.",
+    )
+    neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
+    neo4j_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="NEO4J_PASSWORD",
+        description="Unset with a local server: generated once and kept in the instance folder.",
+    )
+    neo4j_database: str = Field(default="neo4j", validation_alias="NEO4J_DATABASE")
+
+    home: Path = Field(
+        default_factory=_default_home,
+        validation_alias=AliasChoices("GRAPHRAILS_HOME"),
+        description="Where Neo4j jars, server data, logs and model artifacts live.",
+    )
+    instance: str = Field(
+        default="default",
+        validation_alias="GRAPHRAILS_NEO4J_INSTANCE",
+        description="Name of the local server instance (the tests use their own).",
+    )
+    bolt_port: int = Field(default=7687, validation_alias="GRAPHRAILS_NEO4J_BOLT_PORT")
+    http_port: int = Field(default=7474, validation_alias="GRAPHRAILS_NEO4J_HTTP_PORT")
+    heap: str = Field(
+        default="2g",
+        validation_alias="GRAPHRAILS_NEO4J_HEAP",
+        description="JVM heap of the local server; 2g leaves room for training on a 24 GB box.",
+    )
+    pagecache: str = Field(default="2g", validation_alias="GRAPHRAILS_NEO4J_PAGECACHE")
+    start_timeout_s: float = Field(default=120.0, validation_alias="GRAPHRAILS_NEO4J_START_TIMEOUT")
+    neo4j_version: str = Field(default=NEO4J_VERSION, validation_alias="GRAPHRAILS_NEO4J_VERSION")
+    browser_version: str = Field(
+        default=BROWSER_VERSION, validation_alias="GRAPHRAILS_NEO4J_BROWSER_VERSION"
+    )
+
+    @property
+    def managed(self) -> bool:
+        """True when graphrails runs the Neo4j server itself (no ``NEO4J_URI`` given)."""
+        return self.neo4j_uri is None
+
+    @property
+    def uri(self) -> str:
+        return self.neo4j_uri or f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def instance_dir(self) -> Path:
+        return self.home / "neo4j" / "instances" / self.instance
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.home / "neo4j" / f"{self.neo4j_version}+browser-{self.browser_version}"
+
+    @property
+    def password_file(self) -> Path:
+        return self.instance_dir / "password"
+
+    @property
+    def browser_url(self) -> str:
+        if self.managed:
+            return f"http://127.0.0.1:{self.http_port}/browser/"
+        host = urlsplit(self.uri).hostname or "localhost"
+        return f"http://{host}:7474/browser/"
+
+    @cached_property
+    def password(self) -> str:
+        """The Neo4j password: ``NEO4J_PASSWORD``, else the local instance's generated one."""
+        if self.neo4j_password is not None:
+            return self.neo4j_password.get_secret_value()
+        if not self.managed:
+            raise ValueError(
+                f"NEO4J_PASSWORD is not set, and NEO4J_URI={self.neo4j_uri} points at an external "
+                "server whose password graphrails cannot know. Set NEO4J_PASSWORD."
+            )
+        from graph.server import local_password
+
+        return local_password(self)
