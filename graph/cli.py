@@ -122,6 +122,7 @@ def format_table(keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
     line = "-+-".join("-" * w for w in widths)
     out = [" | ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)), line] if keys else []
     out += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    out = [row.rstrip() for row in out]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)
 
@@ -163,11 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_demo)
 
     # Each package owns its commands; their modules import nothing heavy at the top.
+    from api.cli import add_commands as add_api_commands
     from gnn.cli import add_commands as add_gnn_commands
     from loaders.cli import add_commands as add_loader_commands
 
     add_loader_commands(sub)
     add_gnn_commands(sub)
+    add_api_commands(sub)
     return parser
 
 

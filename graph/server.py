@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,9 +152,9 @@ class LocalServer:
 
     # ------------------------------------------------------------------- start
     def start(self) -> ServerStatus:
-        """Start the server and return once Bolt accepts the configured credentials."""
+        """Start the server; return once Bolt accepts the credentials and HTTP answers."""
         if self.pid() is not None:
-            self._wait_for_bolt(None)
+            self._wait_until_ready(None)
             return self.status()
         java = _java()
         self.install()
@@ -186,7 +187,7 @@ class LocalServer:
             )
         self.pid_file.write_text(f"{proc.pid}\n")
         try:
-            self._wait_for_bolt(proc)
+            self._wait_until_ready(proc)
         except BaseException:
             _terminate(proc.pid, grace_s=10)
             self.pid_file.unlink(missing_ok=True)
@@ -238,7 +239,7 @@ db.tx_log.rotation.retention_policy=2 files
             cmd, env=env, cwd=self.dir, capture_output=True, text=True, check=False
         )
 
-    def _wait_for_bolt(self, proc: subprocess.Popen[bytes] | None) -> None:
+    def _wait_until_ready(self, proc: subprocess.Popen[bytes] | None) -> None:
         from neo4j import GraphDatabase
         from neo4j.exceptions import AuthError, ServiceUnavailable
 
@@ -255,7 +256,9 @@ db.tx_log.rotation.retention_policy=2 files
                     s.uri, auth=(s.neo4j_user, s.password), connection_timeout=2
                 ) as driver:
                     driver.verify_connectivity()
-                return
+                # HTTP (and the Browser) comes up a moment after Bolt.
+                with urllib.request.urlopen(f"http://127.0.0.1:{s.http_port}/", timeout=2):
+                    return
             except AuthError as e:
                 raise ServerError(
                     f"Neo4j is up but refused user '{s.neo4j_user}' with the configured password "
@@ -263,12 +266,12 @@ db.tx_log.rotation.retention_policy=2 files
                     "The password was fixed at the instance's first start; set the matching "
                     f"NEO4J_PASSWORD or remove {self.dir} to start afresh."
                 ) from e
-            except (ServiceUnavailable, OSError):
+            except (ServiceUnavailable, OSError):  # URLError is an OSError
                 pass
             if time.monotonic() > deadline:
                 raise ServerError(
-                    f"Bolt did not answer on {s.uri} within {s.start_timeout_s:.0f} s.\n"
-                    + self.diagnose()
+                    f"Bolt ({s.uri}) and HTTP (port {s.http_port}) did not both answer "
+                    f"within {s.start_timeout_s:.0f} s.\n" + self.diagnose()
                 )
             time.sleep(0.5)
 
@@ -372,15 +375,20 @@ def _terminate(pid: int, *, grace_s: float) -> None:
 
 
 def _alive(pid: int) -> bool:
-    # A child of this process that has exited is a zombie until reaped.
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
         return False
-    return state != "Z"
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if not fields.get("State", "").strip().startswith("Z"):
+        return True
+    # A zombie leader may still have JVM threads shutting down; the process is
+    # gone only when it is reapable. Reap it if it is our child.
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return int(fields.get("Threads", "1").strip() or 1) > 1
+    return reaped != pid
 
 
 def _tail(text: str, lines: int) -> str:

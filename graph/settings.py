@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NEO4J_VERSION = "5.26.30"
@@ -31,7 +31,9 @@ def _default_home() -> Path:
 class Settings(BaseSettings):
     """Everything graphrails reads from the environment."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # Fields are read only under their aliases: a field called ``home`` must
+    # never pick up the shell's ``HOME``.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     neo4j_uri: str | None = Field(
         default=None,
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         default_factory=_default_home,
-        validation_alias=AliasChoices("GRAPHRAILS_HOME"),
+        validation_alias="GRAPHRAILS_HOME",
         description="Where Neo4j jars, server data, logs and model artifacts live.",
     )
     instance: str = Field(
@@ -69,6 +71,12 @@ class Settings(BaseSettings):
     browser_version: str = Field(
         default=BROWSER_VERSION, validation_alias="GRAPHRAILS_NEO4J_BROWSER_VERSION"
     )
+
+    @classmethod
+    def with_fields(cls, **fields: object) -> Settings:
+        """Settings with some fields given by name (not by variable), the rest as usual."""
+        aliases = {name: info.validation_alias for name, info in cls.model_fields.items()}
+        return cls(**{str(aliases[name] or name): value for name, value in fields.items()})
 
     @property
     def managed(self) -> bool:

@@ -1,0 +1,36 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+from neo4j import AsyncDriver
+from pydantic import BaseModel
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    neo4j: str
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    """The process is up (it does not look at Neo4j)."""
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Readiness)
+async def ready(request: Request, response: Response) -> Readiness:
+    """Neo4j answers with the configured credentials."""
+    driver: AsyncDriver = request.app.state.driver
+    try:
+        await driver.verify_connectivity()
+    except Exception as e:  # any failure means "not ready"; the reason is reported
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Readiness(status="unavailable", neo4j=f"{type(e).__name__}: {e}")
+    return Readiness(status="ok", neo4j="ok")

@@ -1,0 +1,90 @@
+"""The local server manager: pure checks, then the real server's life cycle."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from graph.server import LocalServer, ServerError, _java
+from graph.settings import Settings
+from tests.conftest import neo4j_test_settings
+
+
+def test_refuses_to_manage_an_external_server(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None, NEO4J_URI="bolt://db.example:7687", GRAPHRAILS_HOME=str(tmp_path)
+    )
+    with pytest.raises(ServerError, match="external server"):
+        LocalServer(settings)
+
+
+def test_too_old_java_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "bin" / "java"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(ServerError, match=r"Java 11; Neo4j 5\.26 needs Java 17 or 21"):
+        _java()
+
+
+def test_diagnose_names_the_likely_cause(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, GRAPHRAILS_HOME=str(tmp_path))
+    server = LocalServer(settings)
+    server.logs_dir.mkdir(parents=True)
+    server.console_log.write_text(
+        "Error occurred during initialization of VM\n"
+        "Could not reserve enough space for object heap\n"
+    )
+    text = server.diagnose()
+    assert "not enough memory" in text
+    assert "Could not reserve enough space" in text
+
+
+@pytest.mark.neo4j
+@pytest.mark.slow
+def test_port_taken_fails_fast_with_a_clear_message() -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        settings = neo4j_test_settings(instance="porttaken", bolt_port=port, http_port=port + 1)
+        if not settings.managed:
+            pytest.skip("NEO4J_URI is set: no local server to start")
+        with pytest.raises(ServerError, match=rf"Port {port} .* already taken"):
+            LocalServer(settings).start()
+
+
+@pytest.mark.neo4j
+@pytest.mark.slow
+def test_start_status_stop_leaves_no_java_process() -> None:
+    settings = neo4j_test_settings(
+        instance="lifecycle", bolt_port=17688, http_port=17475, heap="512m", pagecache="128m"
+    )
+    if not settings.managed:
+        pytest.skip("NEO4J_URI is set: no local server to start")
+    server = LocalServer(settings)
+    status = server.start()
+    try:
+        assert status.running and status.pid is not None
+        assert server.status().running
+        # The Browser is served by the same server, without authentication.
+        page = subprocess.run(
+            ["curl", "-s", "http://127.0.0.1:17475/browser/"], capture_output=True, text=True
+        ).stdout
+        assert "<title>Neo4j Browser</title>" in page
+        # Starting again is a no-op on the running server.
+        assert server.start().pid == status.pid
+    finally:
+        assert server.stop()
+    assert not server.status().running
+    proc = Path(f"/proc/{status.pid}/stat")
+    assert not proc.exists(), proc.read_text()
+    ours = subprocess.run(
+        ["pgrep", "-f", f"--home-dir={server.dir}"], capture_output=True, text=True
+    ).stdout
+    assert ours.strip() == ""
+    assert not server.stop()  # stopping a stopped server is fine and says so
