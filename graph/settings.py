@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
@@ -73,10 +74,11 @@ class Settings(BaseSettings):
     )
 
     @classmethod
-    def with_fields(cls, **fields: object) -> Settings:
+    def with_fields(cls, **fields: Any) -> Settings:
         """Settings with some fields given by name (not by variable), the rest as usual."""
         aliases = {name: info.validation_alias for name, info in cls.model_fields.items()}
-        return cls(**{str(aliases[name] or name): value for name, value in fields.items()})
+        by_alias: dict[str, Any] = {str(aliases[k] or k): v for k, v in fields.items()}
+        return cls(**by_alias)
 
     @property
     def managed(self) -> bool:
