@@ -6,7 +6,15 @@ command, the API in its lifespan) and hand it to whoever needs it.
 
 from __future__ import annotations
 
-from neo4j import AsyncDriver, AsyncGraphDatabase, Driver, GraphDatabase
+from typing import Final
+
+from neo4j import (
+    AsyncDriver,
+    AsyncGraphDatabase,
+    Driver,
+    GraphDatabase,
+    NotificationDisabledClassification,
+)
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from graph.settings import Settings
@@ -20,9 +28,18 @@ def _where(settings: Settings) -> str:
     return f"{settings.uri} (database '{settings.neo4j_database}', user '{settings.neo4j_user}')"
 
 
+# A graph being filled legitimately queries labels and types that do not exist
+# yet; Neo4j's "unrecognized" notifications would only be noise in the logs.
+_QUIET: Final = [NotificationDisabledClassification.UNRECOGNIZED]
+
+
 def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
     """A sync driver for ``settings``; with ``verify``, fail now if Neo4j is unreachable."""
-    driver = GraphDatabase.driver(settings.uri, auth=(settings.neo4j_user, settings.password))
+    driver = GraphDatabase.driver(
+        settings.uri,
+        auth=(settings.neo4j_user, settings.password),
+        notifications_disabled_classifications=_QUIET,
+    )
     if verify:
         try:
             driver.verify_connectivity()
@@ -34,7 +51,11 @@ def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
 
 def open_async_driver(settings: Settings) -> AsyncDriver:
     """An async driver for ``settings`` (the API's); it connects lazily."""
-    return AsyncGraphDatabase.driver(settings.uri, auth=(settings.neo4j_user, settings.password))
+    return AsyncGraphDatabase.driver(
+        settings.uri,
+        auth=(settings.neo4j_user, settings.password),
+        notifications_disabled_classifications=_QUIET,
+    )
 
 
 def _explain(settings: Settings, error: BaseException) -> BaseException:

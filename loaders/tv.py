@@ -1,0 +1,165 @@
+"""Load a TV data set (the contract of ``docs/data.md``) into Neo4j.
+
+Validation runs first (:mod:`loaders.validate`); only valid rows are written,
+file by file in the contract's order, with ``UNWIND $rows`` statements from
+``cypher/load/``. ``watch_events`` is streamed chunk by chunk and folded into
+``WATCHED`` relationships that remember their event ids, so a replayed or
+overlapping events file adds only what is new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from neo4j import Driver
+
+from loaders.contract import BLACKLIST_TARGETS, FILES
+from loaders.validate import (
+    Reject,
+    Validated,
+    iter_watch_events,
+    to_records,
+    validate_dataset,
+)
+from loaders.writer import DEFAULT_BATCH_ROWS, BatchWriter, FileSummary, bar
+
+WATCH_EVENT_FIELDS = ("event_id", "ts", "watched_s", "completion")
+
+# Labels of the files whose ids later files (and incremental events) refer to.
+ID_LABELS = {"users": "User", "programs": "Program", "channels": "Channel"}
+
+
+@dataclass
+class LoadReport:
+    """Per-file summaries and every reject of one load."""
+
+    files: list[FileSummary] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
+
+
+def load_tv(
+    driver: Driver,
+    folder: str | Path,
+    *,
+    database: str,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: bool = True,
+) -> LoadReport:
+    """Validate ``folder`` and write its valid rows; return what happened per file."""
+    dataset = validate_dataset(folder, include_watch_events=False)
+    writer = BatchWriter(driver, database=database, batch_rows=batch_rows)
+    report = LoadReport()
+    for spec in FILES:
+        if spec.name == "watch_events":
+            continue
+        validated = dataset[spec.name]
+        report.rejects += validated.rejects
+        summary = FileSummary(spec.name, read=validated.rows_read)
+        summary.rejected = validated.rows_rejected
+        if validated.path is None:
+            summary.note = "absent (optional)" if validated.ok else "absent (required)"
+        rows = to_records(validated.frame)
+        with bar(len(rows), spec.name, enabled=progress) as pbar:
+            if spec.name == "blacklists":
+                summary.written = _write_blacklists(writer, rows, pbar)
+            else:
+                summary.written = writer.write(f"load/{spec.name}", rows, progress=pbar)
+        report.files.append(summary)
+
+    events_path = dataset.paths.get("watch_events")
+    if events_path is None:
+        # Only located, not read: a required file that is absent has its reject here.
+        absent = dataset.files.get("watch_events")
+        report.rejects += absent.rejects if absent is not None else []
+        report.files.append(FileSummary("watch_events", note="absent"))
+    else:
+        chunks = iter_watch_events(events_path, known=dataset.known)
+        report.files.append(write_watch_events(writer, chunks, report, progress=progress))
+    writer.write("load/data_source", [{"id": "tv", "not_applicable": []}])
+    return report
+
+
+def load_events(
+    driver: Driver,
+    path: str | Path,
+    *,
+    database: str,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: bool = True,
+) -> LoadReport:
+    """Add one watch-events file to a loaded graph (ids are checked against Neo4j)."""
+    writer = BatchWriter(driver, database=database, batch_rows=batch_rows)
+    known = {name: _ids_in_graph(driver, database, label) for name, label in ID_LABELS.items()}
+    report = LoadReport()
+    chunks = iter_watch_events(Path(path), known=known)
+    report.files.append(write_watch_events(writer, chunks, report, progress=progress))
+    return report
+
+
+def write_watch_events(
+    writer: BatchWriter,
+    chunks: Iterable[Validated],
+    report: LoadReport,
+    *,
+    progress: bool,
+) -> FileSummary:
+    """Fold validated event chunks into ``WATCHED``; count events new to the graph."""
+    summary = FileSummary("watch_events")
+    with bar(0, "watch_events", enabled=progress) as pbar:
+        for chunk in chunks:
+            report.rejects += chunk.rejects
+            summary.read += chunk.rows_read
+            summary.rejected += chunk.rows_rejected
+            rows = group_events(chunk.frame)
+            pbar.total = (pbar.total or 0) + len(rows)
+            summary.written += writer.write("load/watch_events", rows, progress=pbar)
+    already = summary.read - summary.rejected - summary.written
+    if already:
+        summary.note = f"{already:,} events were already in the graph"
+    return summary
+
+
+def group_events(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per (user, program) with its events, as ``cypher/load/watch_events`` wants."""
+    if frame.empty:
+        return []
+    records = to_records(frame[["user_id", "program_id", *WATCH_EVENT_FIELDS]])
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        event = {k: r[k] for k in WATCH_EVENT_FIELDS}
+        grouped.setdefault((r["user_id"], r["program_id"]), []).append(event)
+    return [
+        {"user_id": user, "program_id": program, "events": events}
+        for (user, program), events in grouped.items()
+    ]
+
+
+def _write_blacklists(writer: BatchWriter, rows: list[dict[str, Any]], pbar: Any) -> int:
+    # One statement per target label, so each MATCH uses its label's id index.
+    written = 0
+    for target in BLACKLIST_TARGETS:
+        subset = [r for r in rows if r["target_type"] == target]
+        written += writer.write(f"load/blacklists_{target}", subset, progress=pbar)
+    return written
+
+
+def _ids_in_graph(driver: Driver, database: str, label: str) -> pd.Index:
+    from graph.queries import query
+
+    records, _, _ = driver.execute_query(query("load/ids"), label=label, database_=database)
+    ids: pd.Index = pd.Index([r["id"] for r in records])
+    return ids
+
+
+def graph_counts(driver: Driver, *, database: str) -> dict[str, int]:
+    """Nodes per label and relationships per type."""
+    return BatchWriter(driver, database=database).count("stats/counts")

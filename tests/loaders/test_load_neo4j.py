@@ -1,0 +1,234 @@
+"""Loading data sets into the real Neo4j: counts, idempotence, increments, rejects, failures."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from neo4j import Driver
+
+from graph.cli import main
+from graph.settings import Settings
+from loaders.generate import generate_tv
+from loaders.tv import graph_counts, load_events, load_tv
+from tests.loaders.neo4j_data import dataset_ids, delete_ids
+
+pytestmark = pytest.mark.neo4j
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
+@pytest.fixture(scope="module")
+def tiny_tv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tv")
+    generate_tv(folder, users=150, programs=200, seed=11, progress=False)
+    return folder
+
+
+@pytest.fixture
+def cleanup(driver: Driver, neo4j_settings: Settings) -> Iterator[list[Path]]:
+    """Folders registered here have all their nodes deleted after the test."""
+    db = neo4j_settings.neo4j_database
+    sources = data_sources(driver, db)
+    folders: list[Path] = []
+    yield folders
+    for folder in folders:
+        delete_ids(driver, db, dataset_ids(folder))
+    delete_ids(driver, db, {"DataSource": sorted(data_sources(driver, db) - sources)})
+
+
+def data_sources(driver: Driver, database: str) -> set[str]:
+    records, _, _ = driver.execute_query(
+        "MATCH (d:DataSource) RETURN d.id AS id", database_=database
+    )
+    return {r["id"] for r in records}
+
+
+def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in after if after[k] != before[k]}
+
+
+def expected_counts(folder: Path) -> dict[str, int]:
+    read = {n: pd.read_csv(folder / f"{n}.csv", dtype=str) for n in (
+        "users", "programs", "channels", "genres", "bundles", "series", "bundle_channels",
+        "subscriptions", "availability", "blacklists", "watch_events")}  # fmt: skip
+    programs = read["programs"]
+    return {
+        "User": len(read["users"]),
+        "Program": len(programs),
+        "Channel": len(read["channels"]),
+        "Genre": len(read["genres"]),
+        "Bundle": len(read["bundles"]),
+        "Series": len(read["series"]),
+        "INCLUDES": len(read["bundle_channels"]),
+        "SUBSCRIBES_TO": len(read["subscriptions"]),
+        "HAS_GENRE": int(programs["genres"].str.split("|").str.len().sum()),
+        "EPISODE_OF": int(programs["series_id"].notna().sum()),
+        "AVAILABLE_ON": len(read["availability"]),
+        "BLACKLISTED": len(read["blacklists"]),
+        "WATCHED": len(read["watch_events"].drop_duplicates(["user_id", "program_id"])),
+    }
+
+
+def test_load_matches_the_files_and_a_second_load_changes_nothing(
+    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, cleanup: list[Path]
+) -> None:
+    db = neo4j_settings.neo4j_database
+    cleanup.append(tiny_tv)
+    before = graph_counts(driver, database=db)
+    report = load_tv(driver, tiny_tv, database=db, progress=False)
+    assert report.rejects == []
+    after = graph_counts(driver, database=db)
+    assert delta(before, after) == expected_counts(tiny_tv)
+
+    again = load_tv(driver, tiny_tv, database=db, progress=False)
+    assert graph_counts(driver, database=db) == after
+    events = next(f for f in again.files if f.name == "watch_events")
+    assert events.written == 0 and "already in the graph" in events.note
+
+    # WATCHED aggregates its events: counts, seconds and the best completion.
+    frame = pd.read_csv(tiny_tv / "watch_events.csv")
+    first = frame.iloc[0]
+    pair = frame[(frame.user_id == first.user_id) & (frame.program_id == first.program_id)]
+    records, _, _ = driver.execute_query(
+        "MATCH (:User {id: $u})-[w:WATCHED]->(:Program {id: $p}) "
+        "RETURN w.count AS count, w.seconds AS seconds, w.completion AS completion",
+        u=first.user_id, p=first.program_id, database_=db,
+    )  # fmt: skip
+    assert records[0].data() == {
+        "count": len(pair),
+        "seconds": int(pair.watched_s.sum()),
+        "completion": pytest.approx(pair.completion.max()),
+    }
+
+
+def test_later_events_file_adds_only_what_is_new(
+    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, tmp_path: Path,
+    cleanup: list[Path],
+) -> None:  # fmt: skip
+    db = neo4j_settings.neo4j_database
+    folder = tmp_path / "tv"
+    shutil.copytree(tiny_tv, folder)
+    cleanup.append(folder)
+    events = pd.read_csv(tiny_tv / "watch_events.csv", dtype=str)
+    half = len(events) // 2
+    events.iloc[:half].to_csv(folder / "watch_events.csv", index=False)
+    events.iloc[half - 10 :].to_csv(tmp_path / "later.csv", index=False)  # overlaps by 10
+
+    before = graph_counts(driver, database=db)
+    load_tv(driver, folder, database=db, progress=False)
+    report = load_events(driver, tmp_path / "later.csv", database=db, progress=False)
+    summary = report.files[0]
+    assert (summary.read, summary.written) == (len(events) - half + 10, len(events) - half)
+    assert "10 events were already in the graph" in summary.note
+    assert delta(before, graph_counts(driver, database=db)) == expected_counts(tiny_tv)
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User)-[w:WATCHED]->() WHERE u.id IN $ids RETURN sum(w.count) AS events",
+        ids=events.user_id.unique().tolist(), database_=db,
+    )  # fmt: skip
+    assert records[0]["events"] == len(events)
+
+
+def test_bad_rows_are_reported_and_the_valid_ones_loaded(
+    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, tmp_path: Path,
+    cleanup: list[Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    db = neo4j_settings.neo4j_database
+    folder = tmp_path / "tv"
+    shutil.copytree(tiny_tv, folder)
+    cleanup.append(folder)
+    programs = pd.read_csv(folder / "programs.csv", dtype=str)
+    programs.loc[3, "csa"] = "-99"  # CSV line 5
+    programs.to_csv(folder / "programs.csv", index=False)
+    monkeypatch.setattr("graph.cli.Settings", lambda: neo4j_settings)
+    monkeypatch.chdir(tmp_path)
+
+    before = graph_counts(driver, database=db)
+    assert main(["load", "tv", str(folder), "--quiet"]) == 1
+    out = capsys.readouterr()
+    assert "programs" in out.out and "rejected" in out.err
+    rejects = pd.read_csv(tmp_path / "rejects.csv", dtype=str)
+    first = rejects.iloc[0]
+    assert (first.file, first.row, first.column) == ("programs", "5", "csa")
+    assert first.reason.startswith("unknown_csa")
+    loaded = delta(before, graph_counts(driver, database=db))
+    assert loaded["Program"] == len(programs) - 1
+
+    # With --allow-rejects the same load succeeds (and changes nothing more).
+    assert main(["load", "tv", str(folder), "--quiet", "--allow-rejects"]) == 0
+
+
+class FailingDriver:
+    """The real driver, except that the n-th write fails (as a crash mid-load would)."""
+
+    def __init__(self, driver: Driver, fail_at: int) -> None:
+        self.driver, self.fail_at, self.calls = driver, fail_at, 0
+
+    def execute_query(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ConnectionError("simulated crash")
+        return self.driver.execute_query(*args, **kwargs)
+
+
+def test_a_failed_load_leaves_whole_batches_and_a_rerun_completes_it(
+    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, cleanup: list[Path]
+) -> None:
+    db = neo4j_settings.neo4j_database
+    cleanup.append(tiny_tv)
+    before = graph_counts(driver, database=db)
+    flaky: Any = FailingDriver(driver, fail_at=12)
+    with pytest.raises(ConnectionError):
+        load_tv(flaky, tiny_tv, database=db, progress=False, batch_rows=100)
+    partial = delta(before, graph_counts(driver, database=db))
+    assert partial != expected_counts(tiny_tv)
+    for count in partial.values():  # only whole batches of 100 rows were written
+        assert count > 0
+    load_tv(driver, tiny_tv, database=db, progress=False, batch_rows=100)
+    assert delta(before, graph_counts(driver, database=db)) == expected_counts(tiny_tv)
+
+
+@pytest.mark.slow
+def test_movielens_100k(
+    driver: Driver, neo4j_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from loaders.movielens import load_movielens
+
+    folder = SHARED / "datasets" / "ml-100k"
+    db = neo4j_settings.neo4j_database
+    inter = pd.read_csv(folder / "ml-100k.inter", sep="\t", dtype=str)
+    ids = {
+        "User": sorted(set(inter.iloc[:, 0])),
+        "Program": pd.read_csv(folder / "ml-100k.item", sep="\t", dtype=str).iloc[:, 0].tolist(),
+    }
+    genres = {g for classes in pd.read_csv(folder / "ml-100k.item", sep="\t", dtype=str).iloc[:, 3]
+              for g in str(classes).split()}  # fmt: skip
+    records, _, _ = driver.execute_query(
+        "MATCH (g:Genre) WHERE g.id IN $ids RETURN g.id AS id", ids=sorted(genres), database_=db
+    )
+    ids["Genre"] = sorted(genres - {r["id"] for r in records})  # only those this test creates
+    sources = data_sources(driver, db)
+    before = graph_counts(driver, database=db)
+    try:
+        report = load_movielens(driver, folder, database=db, progress=False)
+        loaded = delta(before, graph_counts(driver, database=db))
+        assert report.rejects == []
+        assert loaded["User"] == 943
+        assert loaded["Program"] == 1682
+        assert loaded["WATCHED"] == 100_000
+        records, _, _ = driver.execute_query(
+            "MATCH (:Program)-[:HAS_GENRE]->(g:Genre) WHERE g.id IN $names "
+            "RETURN count(DISTINCT g) AS genres",
+            names=["Drama", "Comedy", "Film-Noir", "Children's", "unknown"], database_=db,
+        )  # fmt: skip
+        assert records[0]["genres"] == 5
+        assert "not applicable" in " ".join(report.notes)
+        assert len(genres) == 19
+    finally:
+        ids["DataSource"] = sorted(data_sources(driver, db) - sources)
+        delete_ids(driver, db, ids)
