@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this package's sub-commands to the ``graphrails`` parser."""
     _add_generate(sub)
+    _add_load(sub)
 
 
 # ------------------------------------------------------------------ generate
@@ -54,4 +55,78 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
         progress=not args.quiet,
     )
     print(summary.describe())
+    return 0
+
+
+# ------------------------------------------------------------------ load
+def _add_load(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "load",
+        help="validate a data set and load it into Neo4j",
+        description=(
+            "Validate, then write the valid rows in batched transactions. Loading the same "
+            "files again changes nothing; exit code 1 when rows were rejected."
+        ),
+    )
+    p.add_argument(
+        "kind",
+        choices=["tv", "movielens", "events"],
+        help="tv: a contract folder (docs/data.md); movielens: RecBole atomic files; "
+        "events: one more watch_events file for a loaded graph",
+    )
+    p.add_argument("path", help="the folder (tv, movielens) or file (events)")
+    p.add_argument(
+        "--allow-rejects", action="store_true", help="exit 0 even when rows were rejected"
+    )
+    p.add_argument(
+        "--rejects",
+        default="rejects.csv",
+        metavar="FILE",
+        help="where to write the rejects report, if any (default: ./rejects.csv)",
+    )
+    p.add_argument("--batch-rows", type=int, default=None, help="rows per transaction")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_load)
+
+
+def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+    import time
+
+    from graph.driver import open_driver
+    from graph.schema import init_schema
+    from loaders.movielens import load_movielens
+    from loaders.tv import graph_counts, load_events, load_tv
+    from loaders.validate import write_rejects_report
+    from loaders.writer import DEFAULT_BATCH_ROWS, format_summaries
+
+    loader = {"tv": load_tv, "movielens": load_movielens, "events": load_events}[args.kind]
+    started = time.perf_counter()
+    with open_driver(settings) as driver:
+        db = settings.neo4j_database
+        init_schema(driver, database=db)
+        report = loader(
+            driver,
+            args.path,
+            database=db,
+            batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS,
+            progress=not args.quiet,
+        )
+        counts = graph_counts(driver, database=db)
+    elapsed = time.perf_counter() - started
+    print(format_summaries(report.files))
+    print(f"\nGraph now ({elapsed:.1f} s):")
+    print("  " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    for note in report.notes:
+        print(note)
+    if report.rejects:
+        written = write_rejects_report(report.rejects, args.rejects)
+        print(
+            f"{written:,} rows rejected; file, row, column and reason of each in {args.rejects}",
+            file=sys.stderr,
+        )
+        for reject in report.rejects[:5]:
+            print(f"  {reject}", file=sys.stderr)
+        if not args.allow_rejects:
+            return 1
     return 0
