@@ -1,0 +1,501 @@
+"""Training LightGCN on any graph whose users and programs are nodes among others.
+
+A :class:`TrainGraph` is node ids ``0..num_nodes-1`` of every type (User, Program, Channel,
+Genre, Bundle...), the message-passing edges between them, and the positive
+(user, program) pairs the loss learns from. :func:`fit` trains :class:`GraphLightGCN` and
+returns embeddings for every node; :func:`recommend` ranks programs for users from them.
+
+The loss is a sampled softmax: for a positive pair (u, p) and ``num_negatives`` programs
+drawn uniformly and shared by the whole step,
+
+.. math::
+    \\ell(u, p) = -\\log \\frac{e^{s(u,p)/\\tau}}{e^{s(u,p)/\\tau} + \\sum_{n} e^{s(u,n)/\\tau}}
+
+with :math:`s` the dot product of the propagated embeddings (or their cosine). Compared
+with BPR (one negative per positive) it ranks each positive against hundreds of programs
+per step, which is what top-k ranking is judged on, and with shared negatives the cost is
+one ``[batch users, negatives]`` product per step. When ``num_negatives`` reaches the
+number of programs every program is used (the full softmax, no sampling).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor
+
+from gnn.metrics import PAD, Ranking, ndcg_at_k
+from gnn.model import GraphLightGCN, normalized_adjacency
+
+
+@dataclass(frozen=True)
+class TrainGraph:
+    """A graph to train on. Node ids are ``0..num_nodes-1`` across all node types.
+
+    Attributes:
+        num_nodes (int): number of nodes of every type.
+        edge_index (torch.Tensor): ``[2, E]`` undirected message-passing edges other than
+            the positives (for example Program-Genre, User-Bundle); may be empty. Each
+            edge in either or both directions.
+        user_nodes (torch.Tensor): ``[U]`` node ids of the users (recommendation targets).
+        program_nodes (torch.Tensor): ``[P]`` node ids of the programs (the candidates).
+        positives (torch.Tensor): ``[2, N]`` (user node, program node) interactions. They
+            are the loss's positives *and* message-passing edges: :func:`fit` adds them
+            to the graph itself, minus the ones it holds out for validation.
+        edge_weight (torch.Tensor, optional): ``[E]`` positive weights of ``edge_index``
+            (default: 1). Positive pairs always weigh 1.
+    """
+
+    num_nodes: int
+    edge_index: Tensor
+    user_nodes: Tensor
+    program_nodes: Tensor
+    positives: Tensor
+    edge_weight: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("edge_index", "positives"):
+            t = getattr(self, name)
+            if t.dim() != 2 or t.size(0) != 2:
+                raise ValueError(f"TrainGraph.{name} must have shape [2, n], got {list(t.shape)}")
+        for name in ("user_nodes", "program_nodes"):
+            t = getattr(self, name)
+            if t.dim() != 1 or t.numel() == 0:
+                raise ValueError(f"TrainGraph.{name} must be a non-empty 1-D tensor")
+            if t.min() < 0 or t.max() >= self.num_nodes:
+                raise ValueError(f"TrainGraph.{name} holds ids outside 0..{self.num_nodes - 1}")
+        if self.positives.size(1) == 0:
+            raise ValueError("TrainGraph.positives is empty: nothing to learn from")
+        is_user = torch.zeros(self.num_nodes, dtype=torch.bool)
+        is_user[self.user_nodes] = True
+        is_program = torch.zeros(self.num_nodes, dtype=torch.bool)
+        is_program[self.program_nodes] = True
+        if (is_user & is_program).any():
+            raise ValueError("a node cannot be both in user_nodes and program_nodes")
+        if not is_user[self.positives[0]].all():
+            raise ValueError("TrainGraph.positives[0] must hold user nodes only")
+        if not is_program[self.positives[1]].all():
+            raise ValueError("TrainGraph.positives[1] must hold program nodes only")
+
+    @classmethod
+    def bipartite(
+        cls, users: Tensor, programs: Tensor, *, num_users: int, num_programs: int
+    ) -> TrainGraph:
+        """Users ``0..num_users-1`` and programs ``0..num_programs-1`` linked by interactions.
+
+        Program ``j`` becomes node ``num_users + j``; ``users[i]`` interacted with
+        ``programs[i]``.
+        """
+        return cls(
+            num_nodes=num_users + num_programs,
+            edge_index=torch.empty(2, 0, dtype=torch.long),
+            user_nodes=torch.arange(num_users),
+            program_nodes=torch.arange(num_users, num_users + num_programs),
+            positives=torch.stack([users.long(), programs.long() + num_users]),
+        )
+
+
+class TrainConfig(BaseModel):
+    """Hyperparameters of :func:`fit`. The defaults are the tuned ms100k settings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    embedding_dim: int = Field(default=128, gt=0, description="Size of every node embedding.")
+    num_layers: int = Field(default=2, ge=0, description="LightGCN propagation layers.")
+    layer_weights: tuple[float, ...] | None = Field(
+        default=None,
+        description="Weight of each layer's output (num_layers + 1 values); None: uniform.",
+    )
+    similarity: Literal["dot", "cosine"] = Field(
+        default="dot",
+        description="Score of a (user, program) pair; 'cosine' L2-normalises the embeddings.",
+    )
+    temperature: float = Field(default=1.0, gt=0, description="Softmax temperature tau.")
+    lr: float = Field(default=5e-3, gt=0, description="Adam learning rate.")
+    l2: float = Field(
+        default=0.0, ge=0, description="L2 penalty on the ego embeddings of each batch's pairs."
+    )
+    epochs: int = Field(default=200, gt=0, description="Maximum passes over the positives.")
+    batch_size: int = Field(default=8192, gt=0, description="Positive pairs per step.")
+    num_negatives: int = Field(
+        default=1024,
+        gt=0,
+        description="Programs sampled per step, shared by its pairs; >= programs: all of them.",
+    )
+    init_std: float = Field(default=0.1, gt=0, description="Std of the initial ego embeddings.")
+    val_fraction: float = Field(
+        default=0.1,
+        ge=0,
+        lt=1,
+        description="Share of each user's positives held out for early stopping; 0: none.",
+    )
+    val_k: int = Field(default=10, gt=0, description="Cut-off of the validation nDCG.")
+    val_max_users: int = Field(
+        default=20_000, gt=0, description="Users scored per validation (a fixed random sample)."
+    )
+    patience: int = Field(
+        default=10, gt=0, description="Epochs without a better validation nDCG before stopping."
+    )
+    refit: bool = Field(
+        default=True,
+        description="After early stopping, retrain on all positives for the best epoch count.",
+    )
+    seed: int = Field(default=0, description="Seeds initialisation, sampling and splits.")
+    num_threads: int | None = Field(
+        default=None, gt=0, description="torch CPU threads during fit; None: all CPUs."
+    )
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes:
+        embeddings (torch.Tensor): ``[num_nodes, embedding_dim]`` final embeddings; the
+            score of (user, program) is their dot product (already normalised for cosine).
+        best_epoch (int): epochs the returned model was trained for.
+        history (list of dict): per epoch ``epoch``, ``loss``, ``val_ndcg`` (None without
+            validation), ``train_s``, ``eval_s``; refit epochs have ``phase == "refit"``.
+        fit_seconds (float): wall time of the whole fit, refit included.
+        seconds_per_epoch (float): mean training wall time of one epoch (evaluation excluded).
+        config (TrainConfig): the configuration used.
+    """
+
+    embeddings: Tensor
+    best_epoch: int
+    history: list[dict[str, float | int | str | None]] = field(default_factory=list)
+    fit_seconds: float = 0.0
+    seconds_per_epoch: float = 0.0
+    config: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def best_val_ndcg(self) -> float | None:
+        values = [h["val_ndcg"] for h in self.history if h.get("phase") == "search"]
+        scores = [float(v) for v in values if v is not None]
+        return max(scores) if scores else None
+
+
+def split_positives(
+    positives: Tensor, *, fraction: float, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Hold out ``round(fraction * n_u)`` random positives of each user (keeping one at least).
+
+    Returns:
+        Boolean masks ``(train, val)`` over the columns of ``positives``.
+    """
+    n = positives.size(1)
+    val = torch.zeros(n, dtype=torch.bool)
+    if fraction <= 0:
+        return ~val, val
+    perm = torch.randperm(n, generator=generator)
+    users = positives[0, perm]
+    order = torch.argsort(users, stable=True)  # random order within each user
+    sorted_users = users[order]
+    _, counts = torch.unique_consecutive(sorted_users, return_counts=True)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(n) - torch.repeat_interleave(starts, counts)
+    quota = torch.clamp(torch.round(counts * fraction), max=counts - 1)
+    val[perm[order]] = rank < torch.repeat_interleave(quota, counts)
+    return ~val, val
+
+
+def _message_edges(graph: TrainGraph, positive_mask: Tensor) -> Tensor:
+    adj_edges = torch.cat([graph.edge_index.long(), graph.positives[:, positive_mask].long()], 1)
+    weight = None
+    if graph.edge_weight is not None:
+        weight = torch.cat([graph.edge_weight.float(), torch.ones(int(positive_mask.sum()))])
+    return normalized_adjacency(adj_edges, graph.num_nodes, edge_weight=weight)
+
+
+def _final_embeddings(model: GraphLightGCN, adj: Tensor, config: TrainConfig) -> Tensor:
+    out: Tensor = model.get_embedding(adj)
+    if config.similarity == "cosine":
+        out = torch.nn.functional.normalize(out, dim=1)
+    return out
+
+
+def _train_epoch(
+    model: GraphLightGCN,
+    optimizer: torch.optim.Optimizer,
+    adj: Tensor,
+    positives: Tensor,
+    programs: Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> float:
+    model.train()
+    n = positives.size(1)
+    perm = torch.randperm(n, generator=generator)
+    total, steps = 0.0, 0
+    inv_tau = 1.0 / config.temperature
+    full = config.num_negatives >= programs.numel()
+    program_col = torch.full((adj.size(0),), -1, dtype=torch.long)
+    program_col[programs] = torch.arange(programs.numel())
+    for start in range(0, n, config.batch_size):
+        idx = perm[start : start + config.batch_size]
+        users, pos = positives[0, idx], positives[1, idx]
+        emb = _final_embeddings(model, adj, config)
+        uniq, inv, count = torch.unique(users, return_inverse=True, return_counts=True)
+        if full:
+            # Every program is a candidate: positives are read off the same score matrix,
+            # which avoids gathering a [batch, d] embedding pair per positive.
+            scores = emb[uniq] @ emb[programs].T * inv_tau
+            pos_score = scores[inv, program_col[pos]]
+            loss = (torch.logsumexp(scores, dim=1)[inv] - pos_score).mean()
+        else:
+            pick = torch.randint(programs.numel(), (config.num_negatives,), generator=generator)
+            pos_score = (emb[users] * emb[pos]).sum(-1) * inv_tau
+            # One [unique users, negatives] product per step, shared by all of a user's pairs.
+            neg_lse = torch.logsumexp(emb[uniq] @ emb[programs[pick]].T * inv_tau, dim=1)[inv]
+            loss = (torch.logaddexp(pos_score, neg_lse) - pos_score).mean()
+        if config.l2 > 0:
+            # Squared norm of each pair's two ego embeddings, summed per distinct node.
+            ego = model.embedding.weight
+            uniq_pos, pos_count = torch.unique(pos, return_counts=True)
+            norms = (ego[uniq].pow(2).sum(1) * count).sum()
+            norms = norms + (ego[uniq_pos].pow(2).sum(1) * pos_count).sum()
+            loss = loss + config.l2 * norms / len(idx)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        total += float(loss)
+        steps += 1
+    return total / max(steps, 1)
+
+
+@dataclass(frozen=True)
+class _Validation:
+    users: Tensor  # user nodes scored
+    seen: Tensor  # [2, S] (user node, program node) to exclude: training positives
+    truth_rows: npt.NDArray[np.int64]
+    truth_items: npt.NDArray[np.int64]
+
+
+def _validation(
+    graph: TrainGraph, train: Tensor, val: Tensor, config: TrainConfig, g: torch.Generator
+) -> _Validation:
+    val_pos = graph.positives[:, val]
+    users = torch.unique(val_pos[0])
+    if users.numel() > config.val_max_users:
+        users = users[torch.randperm(users.numel(), generator=g)[: config.val_max_users]]
+        users = torch.sort(users).values
+    row_of = torch.full((graph.num_nodes,), -1, dtype=torch.long)
+    row_of[users] = torch.arange(users.numel())
+    keep = row_of[val_pos[0]] >= 0
+    seen = graph.positives[:, train]
+    seen = seen[:, row_of[seen[0]] >= 0]
+    return _Validation(
+        users=users,
+        seen=seen,
+        truth_rows=row_of[val_pos[0, keep]].numpy(),
+        truth_items=val_pos[1, keep].numpy(),
+    )
+
+
+def _val_ndcg(emb: Tensor, graph: TrainGraph, v: _Validation, k: int) -> float:
+    top, _ = recommend(emb, users=v.users, programs=graph.program_nodes, exclude=v.seen, k=k)
+    return ndcg_at_k(Ranking.from_arrays(top.numpy(), v.truth_rows, v.truth_items, k=k))
+
+
+def _run(
+    graph: TrainGraph,
+    config: TrainConfig,
+    *,
+    train_mask: Tensor,
+    epochs: int,
+    validation: _Validation | None,
+    phase: str,
+    progress: bool,
+    history: list[dict[str, float | int | str | None]],
+) -> tuple[Tensor, int]:
+    from tqdm.auto import tqdm
+
+    g = torch.Generator().manual_seed(config.seed)
+    model = GraphLightGCN(
+        graph.num_nodes, config.embedding_dim, config.num_layers, alpha=config.layer_weights
+    )
+    model.reset_parameters_(std=config.init_std, generator=g)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    adj = _message_edges(graph, train_mask)
+    positives = graph.positives[:, train_mask].long()
+    programs = graph.program_nodes.long()
+
+    best_score, best_epoch, best_emb, waited = -math.inf, epochs, None, 0
+    bar = tqdm(range(1, epochs + 1), desc=f"LightGCN {phase}", disable=not progress, leave=False)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        loss = _train_epoch(model, optimizer, adj, positives, programs, config, g)
+        t1 = time.perf_counter()
+        score = None
+        if validation is not None:
+            model.eval()
+            with torch.no_grad():
+                emb = _final_embeddings(model, adj, config)
+            score = _val_ndcg(emb, graph, validation, config.val_k)
+        t2 = time.perf_counter()
+        history.append(
+            {
+                "phase": phase,
+                "epoch": epoch,
+                "loss": loss,
+                "val_ndcg": score,
+                "train_s": t1 - t0,
+                "eval_s": t2 - t1,
+            }
+        )
+        postfix = {"loss": f"{loss:.4f}"}
+        if score is not None:
+            postfix[f"val_ndcg@{config.val_k}"] = f"{score:.4f}"
+            if score > best_score:
+                best_score, best_epoch, best_emb, waited = score, epoch, emb, 0
+            else:
+                waited += 1
+            postfix["best"] = f"{best_score:.4f}@{best_epoch}"
+        bar.set_postfix(postfix)
+        if waited >= config.patience:
+            break
+    bar.close()
+    if best_emb is None:
+        model.eval()
+        with torch.no_grad():
+            best_emb = _final_embeddings(model, adj, config)
+        best_epoch = epochs
+    return best_emb, best_epoch
+
+
+def fit(
+    graph: TrainGraph, config: TrainConfig | None = None, *, progress: bool = True
+) -> FitResult:
+    """Train LightGCN on ``graph``; the same graph, config and seed give the same embeddings.
+
+    With ``config.val_fraction > 0``, a per-user share of the positives is held out (from
+    the loss *and* the message-passing edges), training stops after ``patience`` epochs
+    without a better validation nDCG@``val_k``, and with ``refit`` the model is then
+    retrained from the same seed on every positive for the best number of epochs.
+
+    Args:
+        graph (TrainGraph): the graph and its positives.
+        config (TrainConfig, optional): hyperparameters (default: ``TrainConfig()``).
+        progress (bool, optional): show a tqdm bar with loss and validation nDCG.
+    """
+    config = config or TrainConfig()
+    if config.layer_weights is not None and len(config.layer_weights) != config.num_layers + 1:
+        raise ValueError(
+            f"layer_weights has {len(config.layer_weights)} values; "
+            f"num_layers={config.num_layers} needs {config.num_layers + 1}"
+        )
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.num_threads or os.cpu_count() or 1)
+    try:
+        start = time.perf_counter()
+        history: list[dict[str, float | int | str | None]] = []
+        g = torch.Generator().manual_seed(config.seed)
+        train_mask, val_mask = split_positives(
+            graph.positives, fraction=config.val_fraction, generator=g
+        )
+        validation = None
+        if val_mask.any():
+            validation = _validation(graph, train_mask, val_mask, config, g)
+        emb, best_epoch = _run(
+            graph,
+            config,
+            train_mask=train_mask,
+            epochs=config.epochs,
+            validation=validation,
+            phase="search",
+            progress=progress,
+            history=history,
+        )
+        if validation is not None and config.refit:
+            emb, _ = _run(
+                graph,
+                config,
+                train_mask=torch.ones_like(train_mask),
+                epochs=best_epoch,
+                validation=None,
+                phase="refit",
+                progress=progress,
+                history=history,
+            )
+        train_s = [float(h["train_s"] or 0.0) for h in history]
+        return FitResult(
+            embeddings=emb.detach().clone(),
+            best_epoch=best_epoch,
+            history=history,
+            fit_seconds=time.perf_counter() - start,
+            seconds_per_epoch=sum(train_s) / len(train_s),
+            config=config,
+        )
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def recommend(
+    embeddings: Tensor,
+    *,
+    users: Tensor,
+    programs: Tensor,
+    exclude: Tensor | None = None,
+    k: int = 10,
+    max_scores: int = 1 << 24,
+) -> tuple[Tensor, Tensor]:
+    """Top-k programs per user by dot product, excluding given (user, program) pairs.
+
+    Users are scored in batches of at most ``max_scores`` user x program scores, so any
+    number of users fits in memory.
+
+    Args:
+        embeddings (torch.Tensor): ``[num_nodes, d]`` (``FitResult.embeddings``).
+        users (torch.Tensor): ``[U]`` user nodes to recommend for.
+        programs (torch.Tensor): ``[P]`` candidate program nodes.
+        exclude (torch.Tensor, optional): ``[2, S]`` (user node, program node) pairs never
+            to recommend, typically the training interactions. Pairs for other users or
+            other programs are ignored.
+        k (int, optional): list length (default: 10).
+        max_scores (int, optional): scores held in memory at once (default: 2**24).
+
+    Returns:
+        ``(program_nodes, scores)``, both ``[U, k]``, best first. When a user has fewer
+        than k candidates left, the row is padded with program ``-1`` and score ``-inf``.
+    """
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    num_nodes = embeddings.size(0)
+    users, programs = users.long(), programs.long()
+    k_eff = min(k, programs.numel())
+    user_row = torch.full((num_nodes,), -1, dtype=torch.long)
+    user_row[users] = torch.arange(users.numel())
+    program_col = torch.full((num_nodes,), -1, dtype=torch.long)
+    program_col[programs] = torch.arange(programs.numel())
+    if exclude is not None and exclude.numel():
+        rows, cols = user_row[exclude[0].long()], program_col[exclude[1].long()]
+        ok = (rows >= 0) & (cols >= 0)
+        rows, cols = rows[ok], cols[ok]
+        order = torch.argsort(rows, stable=True)
+        rows, cols = rows[order], cols[order]
+    else:
+        rows = cols = torch.empty(0, dtype=torch.long)
+    ptr = torch.searchsorted(rows, torch.arange(users.numel() + 1))
+
+    program_emb = embeddings[programs]
+    step = max(1, max_scores // max(programs.numel(), 1))
+    top_nodes = torch.full((users.numel(), k), PAD, dtype=torch.long)
+    top_scores = torch.full((users.numel(), k), -math.inf)
+    with torch.no_grad():
+        for a in range(0, users.numel(), step):
+            b = min(a + step, users.numel())
+            scores = embeddings[users[a:b]] @ program_emb.T
+            lo, hi = int(ptr[a]), int(ptr[b])
+            scores[rows[lo:hi] - a, cols[lo:hi]] = -math.inf
+            val, col = torch.topk(scores, k_eff, dim=1)
+            top_scores[a:b, :k_eff] = val
+            top_nodes[a:b, :k_eff] = torch.where(val > -math.inf, programs[col], PAD)
+    return top_nodes, top_scores
