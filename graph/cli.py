@@ -99,14 +99,15 @@ def cmd_cypher(args: argparse.Namespace, settings: Settings) -> int:
     from graph.driver import open_driver
 
     params = dict(parse_param(p) for p in args.param)
-    with open_driver(settings) as driver:
+    # An auto-commit transaction, as cypher-shell runs it: it allows
+    # CALL { ... } IN TRANSACTIONS for large updates.
+    with open_driver(settings) as driver, driver.session(database=settings.neo4j_database) as s:
         try:
-            records, _, keys = driver.execute_query(
-                args.statement, params, database_=settings.neo4j_database
-            )
+            result = s.run(args.statement, params)
+            rows = [record.data() for record in result]
+            keys = result.keys()
         except Neo4jError as e:
             raise CommandError(f"Neo4j refused the statement: {e.message}") from e
-    rows = [record.data() for record in records]
     if args.json:
         for row in rows:
             print(json.dumps(row, default=str, ensure_ascii=False))

@@ -227,9 +227,12 @@ db.tx_log.rotation.retention_policy=2 files
             (self.data_dir / "databases").glob("system")
         ):
             return
-        done = self.admin(java, "dbms", "set-initial-password", self.settings.password)
+        # "--" ends the options: a password may start with "-".
+        done = self.admin(java, "dbms", "set-initial-password", "--", self.settings.password)
         if done.returncode != 0:
-            raise ServerError("Could not set the initial password:\n" + _tail(done.stdout, 20))
+            raise ServerError(
+                "Could not set the initial password:\n" + _tail(done.stdout + done.stderr, 20)
+            )
 
     def admin(self, java: str | None, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``neo4j-admin ARGS`` (``org.neo4j.cli.AdminTool``) for this instance."""
@@ -318,7 +321,7 @@ def local_password(settings: Settings) -> str:
             f"{path} is gone. Set NEO4J_PASSWORD to it, or remove the instance folder."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(18)
+    password = secrets.token_hex(16)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(password + "\n")

@@ -85,21 +85,27 @@ def _add_load(sub: argparse._SubParsersAction[Any]) -> None:
         help="where to write the rejects report, if any (default: ./rejects.csv)",
     )
     p.add_argument("--batch-rows", type=int, default=None, help="rows per transaction")
+    p.add_argument(
+        "--bulk",
+        action="store_true",
+        help="tv only: a first load into an empty database of the local server with Neo4j's "
+        "import tool (stops and restarts the server)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_load)
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
-    import sys
     import time
 
     from graph.driver import open_driver
     from graph.schema import init_schema
     from loaders.movielens import load_movielens
     from loaders.tv import graph_counts, load_events, load_tv
-    from loaders.validate import write_rejects_report
     from loaders.writer import DEFAULT_BATCH_ROWS, format_summaries
 
+    if args.bulk:
+        return _bulk(args, settings)
     loader = {"tv": load_tv, "movielens": load_movielens, "events": load_events}[args.kind]
     started = time.perf_counter()
     with open_driver(settings) as driver:
@@ -117,6 +123,38 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     print(format_summaries(report.files))
     print(f"\nGraph now ({elapsed:.1f} s):")
     print("  " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    return _finish(args, report)
+
+
+def _bulk(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from graph.cli import CommandError
+    from graph.server import LocalServer
+    from loaders.bulk import bulk_load_tv
+    from loaders.writer import format_summaries
+
+    if args.kind != "tv":
+        raise CommandError("--bulk loads a tv data set only")
+    if not settings.managed:
+        raise CommandError(
+            "--bulk runs Neo4j's import tool on the local server's files; with NEO4J_URI set "
+            "(external server) load without --bulk"
+        )
+    started = time.perf_counter()
+    report = bulk_load_tv(
+        LocalServer(settings), args.path, database=settings.neo4j_database, progress=not args.quiet
+    )
+    print(format_summaries(report.files))
+    print(f"\nBulk import done in {time.perf_counter() - started:.1f} s")
+    return _finish(args, report)
+
+
+def _finish(args: argparse.Namespace, report: Any) -> int:
+    import sys
+
+    from loaders.validate import write_rejects_report
+
     for note in report.notes:
         print(note)
     if report.rejects:

@@ -8,6 +8,7 @@ server. Either way a test deletes only the data it created.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -35,17 +36,27 @@ def neo4j_test_settings(**overrides: object) -> Settings:
 @pytest.fixture(scope="session")
 def neo4j_settings() -> Iterator[Settings]:
     settings = neo4j_test_settings()
-    started_here = False
-    if settings.managed:
-        from graph.server import LocalServer
+    if not settings.managed:
+        yield settings
+        return
+    from graph.server import LocalServer
 
+    # Two test sessions on one instance would see each other's data (and the
+    # first to finish would stop the server): they take turns.
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.instance_dir / "tests.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("waiting for another test session to release the test Neo4j...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
         server = LocalServer(settings)
-        if server.pid() is None:
+        started_here = server.pid() is None
+        if started_here:
             server.start()
-            started_here = True
-    yield settings
-    if started_here:
-        server.stop()
+        yield settings
+        if started_here:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 // Delete the nodes of one label whose ids are listed, with their relationships.
-// Used by tests to remove exactly the data they loaded.
+// Callers send the ids in batches (tests use it to remove exactly what they loaded).
 MATCH (n:$($label))
 WHERE n.id IN $ids
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 2000 ROWS;
+DETACH DELETE n;

@@ -88,3 +88,19 @@ def test_start_status_stop_leaves_no_java_process() -> None:
     ).stdout
     assert ours.strip() == ""
     assert not server.stop()  # stopping a stopped server is fine and says so
+
+
+@pytest.mark.neo4j
+@pytest.mark.slow
+def test_a_password_that_looks_like_an_option_is_accepted() -> None:
+    settings = neo4j_test_settings(
+        instance="dashpassword", bolt_port=17690, http_port=17477, heap="512m", pagecache="64m",
+        neo4j_password="-starts-with-a-dash",
+    )  # fmt: skip
+    if not settings.managed:
+        pytest.skip("NEO4J_URI is set: no local server to start")
+    server = LocalServer(settings)
+    try:
+        assert server.start().running
+    finally:
+        server.stop()

@@ -30,7 +30,11 @@ def dataset_ids(folder: Path) -> dict[str, list[str]]:
 
 
 def delete_ids(driver: Driver, database: str, ids: dict[str, list[str]]) -> None:
-    # CALL ... IN TRANSACTIONS needs an auto-commit transaction, hence session.run.
-    with driver.session(database=database) as session:
-        for label, values in ids.items():
-            session.run(query("admin/delete_ids"), label=label, ids=values).consume()
+    for label, values in ids.items():
+        for start in range(0, len(values), 500):
+            driver.execute_query(
+                query("admin/delete_ids"),
+                label=label,
+                ids=values[start : start + 500],
+                database_=database,
+            )

@@ -232,3 +232,50 @@ def test_movielens_100k(
     finally:
         ids["DataSource"] = sorted(data_sources(driver, db) - sources)
         delete_ids(driver, db, ids)
+
+
+@pytest.mark.slow
+def test_bulk_import_builds_the_same_graph_as_the_unwind_path(
+    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, cleanup: list[Path]
+) -> None:
+    from graph.driver import open_driver
+    from graph.server import LocalServer
+    from loaders.bulk import bulk_load_tv
+    from tests.conftest import neo4j_test_settings
+
+    if not neo4j_settings.managed:
+        pytest.skip("the import tool needs a local server")
+    # The import tool needs an empty database: this test owns a whole instance.
+    settings = neo4j_test_settings(
+        instance="bulk", bolt_port=17689, http_port=17476, heap="512m", pagecache="128m"
+    )
+    server = LocalServer(settings)
+    shutil.rmtree(server.data_dir / "databases" / "neo4j", ignore_errors=True)
+    shutil.rmtree(server.data_dir / "transactions" / "neo4j", ignore_errors=True)
+    server.start()
+    try:
+        report = bulk_load_tv(server, tiny_tv, database="neo4j", progress=False)
+        assert report.rejects == []
+        with open_driver(settings) as bulk_driver:
+            assert graph_counts(bulk_driver, database="neo4j") == expected_counts(tiny_tv)
+            with pytest.raises(ValueError, match="not empty"):
+                bulk_load_tv(server, tiny_tv, database="neo4j", progress=False)
+            bulk = _watched_sample(bulk_driver, "neo4j")
+        db = neo4j_settings.neo4j_database
+        cleanup.append(tiny_tv)
+        load_tv(driver, tiny_tv, database=db, progress=False)
+        assert _watched_sample(driver, db) == bulk
+    finally:
+        server.stop()
+
+
+def _watched_sample(driver: Driver, database: str) -> list[dict[str, Any]]:
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User)-[w:WATCHED]->(p:Program) WHERE u.id STARTS WITH 'u000000' "
+        "RETURN u.id AS u, p.id AS p, w.count AS count, w.seconds AS seconds, "
+        "w.completion AS completion, w.first_ts AS first, w.last_ts AS last, "
+        "w.event_ids AS ids, p.csa_level AS csa, u.csa_ceiling_level AS ceiling "
+        "ORDER BY u, p",
+        database_=database,
+    )
+    return [r.data() for r in records]
