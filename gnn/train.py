@@ -266,7 +266,7 @@ def _train_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
-        total += float(loss)
+        total += float(loss.detach())
         steps += 1
     return total / max(steps, 1)
 
