@@ -173,8 +173,8 @@ FILES: tuple[FileSpec, ...] = (
         "bundle_channels",
         "Which channels each bundle includes (`(:Bundle)-[:INCLUDES]->(:Channel)`).",
         (
-            Column("bundle_id", Kind.STR, doc="a `bundles.bundle_id`", example="cinema"),
-            Column("channel_id", Kind.STR, doc="a `channels.channel_id`", example="c007"),
+            Column("bundle_id", Kind.STR, doc="the bundle", example="cinema"),
+            Column("channel_id", Kind.STR, doc="the channel", example="c007"),
         ),
         key=("bundle_id", "channel_id"),
         references=(Reference("bundle_id", "bundles"), Reference("channel_id", "channels")),
@@ -198,8 +198,8 @@ FILES: tuple[FileSpec, ...] = (
             Column(
                 "genres",
                 Kind.STR_LIST,
-                doc=f"`{GENRE_SEPARATOR}`-separated `genres.genre_id`, at least one, "
-                "the first is the main genre",
+                doc=f"genre ids separated by `{GENRE_SEPARATOR}`, at least one; the first is the "
+                "main genre",
                 example="film|humour",
             ),
             Column("csa", Kind.CSA, doc=f"CSA rating, one of {_CSA_VALUES}", example="-12"),
@@ -217,7 +217,7 @@ FILES: tuple[FileSpec, ...] = (
                 "series_id",
                 Kind.STR,
                 required=False,
-                doc="a `series.series_id` when the program is an episode",
+                doc="the series, when the program is an episode",
                 example="s000042",
             ),
             Column(
@@ -239,8 +239,8 @@ FILES: tuple[FileSpec, ...] = (
             Column(
                 "availability",
                 Kind.STR,
-                doc="how the program is mainly offered: live (airs on the EPG), "
-                "replay (catch-up of an earlier airing) or vod (catalogue)",
+                doc="how the program is mainly offered: live (airs on the EPG this week), "
+                "replay (catch-up of an earlier airing) or vod (catalogue title)",
                 example="live",
                 allowed=AVAILABILITY_KINDS,
             ),
@@ -253,8 +253,8 @@ FILES: tuple[FileSpec, ...] = (
         "When and where a program can be watched (`(:Program)-[:AVAILABLE_ON]->(:Channel)`): "
         "a live airing on the EPG, or a replay / VOD window.",
         (
-            Column("program_id", Kind.STR, doc="a `programs.program_id`", example="p0001234"),
-            Column("channel_id", Kind.STR, doc="a `channels.channel_id`", example="c007"),
+            Column("program_id", Kind.STR, doc="the program", example="p0001234"),
+            Column("channel_id", Kind.STR, doc="the channel", example="c007"),
             Column(
                 "start",
                 Kind.DATETIME,
@@ -270,7 +270,7 @@ FILES: tuple[FileSpec, ...] = (
             Column(
                 "kind",
                 Kind.STR,
-                doc="live, replay or vod",
+                doc="live airing, replay window or VOD window",
                 example="live",
                 allowed=AVAILABILITY_KINDS,
             ),
@@ -294,7 +294,7 @@ FILES: tuple[FileSpec, ...] = (
             Column(
                 "profile",
                 Kind.STR,
-                doc="adult, teen or kids",
+                doc="viewer profile",
                 example="kids",
                 allowed=PROFILES,
             ),
@@ -311,8 +311,8 @@ FILES: tuple[FileSpec, ...] = (
         "subscriptions",
         "Who subscribes to which bundle, and when (`(:User)-[:SUBSCRIBES_TO]->(:Bundle)`).",
         (
-            Column("user_id", Kind.STR, doc="a `users.user_id`", example="u0000042"),
-            Column("bundle_id", Kind.STR, doc="a `bundles.bundle_id`", example="cinema"),
+            Column("user_id", Kind.STR, doc="the user", example="u0000042"),
+            Column("bundle_id", Kind.STR, doc="the bundle", example="cinema"),
             Column("since", Kind.DATETIME, doc="start", example="2024-03-01T00:00:00Z"),
             Column(
                 "until",
@@ -330,18 +330,18 @@ FILES: tuple[FileSpec, ...] = (
         "blacklists",
         "What a user asked never to be shown (`(:User)-[:BLACKLISTED]->(...)`).",
         (
-            Column("user_id", Kind.STR, doc="a `users.user_id`", example="u0000042"),
+            Column("user_id", Kind.STR, doc="the user", example="u0000042"),
             Column(
                 "target_type",
                 Kind.STR,
-                doc="program, channel or genre",
+                doc="what `target_id` names",
                 example="channel",
                 allowed=BLACKLIST_TARGETS,
             ),
             Column(
                 "target_id",
                 Kind.STR,
-                doc="a `programs.program_id`, `channels.channel_id` or `genres.genre_id`",
+                doc="the blacklisted program, channel or genre",
                 example="c012",
             ),
         ),
@@ -360,9 +360,9 @@ FILES: tuple[FileSpec, ...] = (
         "Can be tens of millions of rows: validated in chunks.",
         (
             _id("event_id", "event (makes re-loading idempotent)", "e0000000001"),
-            Column("user_id", Kind.STR, doc="a `users.user_id`", example="u0000042"),
-            Column("program_id", Kind.STR, doc="a `programs.program_id`", example="p0001234"),
-            Column("channel_id", Kind.STR, doc="a `channels.channel_id`", example="c007"),
+            Column("user_id", Kind.STR, doc="the user", example="u0000042"),
+            Column("program_id", Kind.STR, doc="the program", example="p0001234"),
+            Column("channel_id", Kind.STR, doc="the channel", example="c007"),
             Column("ts", Kind.DATETIME, doc="when viewing started", example="2025-01-07T21:03:12Z"),
             Column("watched_s", Kind.INT, doc="seconds watched", example="2710", minimum=0),
             Column(
@@ -419,9 +419,12 @@ def contract_markdown() -> str:
         out.append("| column | type | required | constraints | example |")
         out.append("|---|---|---|---|---|")
         for c in spec.columns:
+            # A pipe ends a table cell even inside backticks, so it is escaped.
+            cells = [_constraints(spec, c), f"`{c.example}`"]
+            constraints, example = (cell.replace("|", "\\|") for cell in cells)
             out.append(
                 f"| `{c.name}` | {c.kind.value} | {'yes' if c.required else 'no'} "
-                f"| {_constraints(spec, c)} | `{c.example}` |"
+                f"| {constraints} | {example} |"
             )
         out.append("")
     return "\n".join(out)

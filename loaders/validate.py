@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ REASON_CODES: Mapping[str, str] = {
 """Every reject code, with what it means."""
 
 _SHOWN_CHARS = 200
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +283,7 @@ def iter_validated(
         yield Validated(name, path, empty_frame(name), problems, 0)
         return
     seen = _SeenKeys()
+    id_sets = {ref.target: _IdSet(known[ref.target]) for ref in spec.references}
     first_row = 2 if path.suffix == ".csv" else 1
     reader = _read_chunks(path, chunk_rows)
     while True:
@@ -292,7 +294,7 @@ def iter_validated(
         except (ValueError, OSError) as e:
             yield _failed(spec, path, "unreadable", str(e))
             return
-        frame, rejects = _validate_chunk(spec, raw, first_row, known, seen)
+        frame, rejects = _validate_chunk(spec, raw, first_row, id_sets, seen)
         yield Validated(name, path, frame, rejects, len(raw))
         first_row += len(raw)
 
@@ -344,6 +346,26 @@ def format_summary(results: Iterable[Validated], *, examples: int = 3) -> str:
         )
     lines += [f"  {r}" for r in shown]
     return "\n".join(lines)
+
+
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A validated frame's rows as dicts of plain Python values, as the Neo4j driver takes them.
+
+    Missing values become ``None``; timestamps timezone-aware ``datetime``;
+    numbers ``int`` / ``float``; ``genres`` a ``list[str]``. The row numbers (the
+    index) are left out.
+    """
+    columns: list[list[Any]] = []
+    for name in frame.columns:
+        s = frame[name]
+        present = s.notna().to_numpy()
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            values = [t.to_pydatetime() if ok else None for t, ok in zip(s, present, strict=True)]
+        else:
+            values = [v if ok else None for v, ok in zip(s.astype(object), present, strict=True)]
+        columns.append(values)
+    names = [str(c) for c in frame.columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 # ------------------------------------------------------------------ reading
@@ -427,6 +449,27 @@ def _failed(spec: FileSpec, path: Path, code: str, text: str) -> Validated:
 
 
 # ------------------------------------------------------------------ checking one chunk
+class _IdSet:
+    """Valid ids of a referenced file, for membership tests of whole chunks.
+
+    Arrow's ``is_in`` is used because ``Series.isin`` against a million string ids
+    rebuilds its hash table from Python objects on every call (~7 s per chunk).
+    """
+
+    def __init__(self, ids: pd.Index) -> None:
+        import pyarrow as pa
+
+        self._ids = pa.array(ids.to_numpy(dtype=object), type=pa.large_string())
+
+    def contains(self, values: pd.Series) -> BoolArray:
+        import pyarrow as pa
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+        array = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+        found: BoolArray = pc.is_in(array, value_set=self._ids).to_numpy(zero_copy_only=False)
+        return found
+
+
 class _SeenKeys:
     """Hashes of the keys kept so far, as a sorted ``uint64`` array (8 bytes per key)."""
 
@@ -436,7 +479,7 @@ class _SeenKeys:
     def duplicates(self, keys: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Mark keys seen before (earlier in ``keys`` or in earlier calls); remember the rest."""
         hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy(dtype=np.uint64)
-        dup = pd.Series(hashes).duplicated(keep="first").to_numpy()
+        dup = np.array(pd.Series(hashes).duplicated(keep="first"), dtype=bool)
         if len(self._sorted):
             pos = np.searchsorted(self._sorted, hashes).clip(max=len(self._sorted) - 1)
             dup |= self._sorted[pos] == hashes
@@ -462,18 +505,26 @@ class _Problems:
         column: str | None,
         reason: str,
         values: pd.Series | None = None,
+        *,
+        joined: tuple[Sequence[str], str] | None = None,
     ) -> None:
+        """Reject the rows of ``mask``; show ``values`` (default: the raw ``column``), or
+        the raw cells of ``joined = (columns, separator)`` joined."""
         positions = np.flatnonzero(mask)
         if not len(positions):
             return
         self.bad[positions] = True
-        if values is None and column in self.raw.columns:
+        if values is None and joined is None and column in self.raw.columns:
             values = self.raw[column]
-        shown = (
-            [_show(v) for v in values.iloc[positions]]
-            if values is not None
-            else [None] * len(positions)
-        )
+        shown: list[str | None]
+        if joined is not None:
+            # Only the rejected rows are formatted: formatting all of a 1M-row chunk is slow.
+            cells = [self.raw[c].iloc[positions] for c in joined[0]]
+            shown = [joined[1].join(str(_show(v)) for v in row) for row in zip(*cells, strict=True)]
+        elif values is not None:
+            shown = [_show(v) for v in values.iloc[positions]]
+        else:
+            shown = [None] * len(positions)
         order = len(self._found)
         self._found += [
             (int(p), order, column, reason, s) for p, s in zip(positions, shown, strict=True)
@@ -496,9 +547,6 @@ def _show(value: object) -> str | None:
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
-BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-
-
 @dataclass(slots=True)
 class _Parsed:
     values: pd.Series  # typed; meaningless where missing or invalid
@@ -511,7 +559,7 @@ def _validate_chunk(
     spec: FileSpec,
     raw: pd.DataFrame,
     first_row: int,
-    known: Mapping[str, pd.Index],
+    id_sets: Mapping[str, _IdSet],
     seen: _SeenKeys,
 ) -> tuple[pd.DataFrame, list[Reject]]:
     raw = raw.reset_index(drop=True)
@@ -534,11 +582,11 @@ def _validate_chunk(
         s, e = start.values.to_numpy(), end.values.to_numpy()
         inverted = both & ((e <= s) if w.strict else (e < s))
         relation = "be after" if w.strict else "not be before"
-        shown = raw[w.start].astype(str) + " .. " + raw[w.end].astype(str)
-        problems.add(inverted, w.end, f"inverted_window: {w.end} must {relation} {w.start}", shown)
+        reason = f"inverted_window: {w.end} must {relation} {w.start}"
+        problems.add(inverted, w.end, reason, joined=((w.start, w.end), " .. "))
 
     for ref in spec.references:
-        _check_reference(spec, ref.column, ref.target, ref.when, parsed, known, problems)
+        _check_reference(spec, ref.column, ref.target, ref.when, parsed, id_sets, problems)
 
     if len(raw):
         candidates = ~problems.bad
@@ -546,8 +594,8 @@ def _validate_chunk(
         dup = np.zeros(len(raw), dtype=bool)
         dup[candidates] = seen.duplicates(keys)
         key_name = "+".join(spec.key)
-        shown = raw[list(spec.key)].astype(str).agg("|".join, axis=1)
-        problems.add(dup, key_name, f"duplicate_id: {key_name} already seen (first kept)", shown)
+        reason = f"duplicate_id: {key_name} already seen (first kept)"
+        problems.add(dup, key_name, reason, joined=(spec.key, "|"))
 
     keep = ~problems.bad
     index = pd.Index(np.arange(first_row, first_row + len(raw))[keep], name="row")
@@ -675,7 +723,7 @@ def _check_reference(
     target: str,
     when: tuple[str, str] | None,
     parsed: Mapping[str, _Parsed],
-    known: Mapping[str, pd.Index],
+    id_sets: Mapping[str, _IdSet],
     problems: _Problems,
 ) -> None:
     p = parsed[column]
@@ -684,14 +732,14 @@ def _check_reference(
         applies &= (parsed[when[0]].values == when[1]).to_numpy()
     if not applies.any():
         return
-    ids = known[target]
+    ids = id_sets[target]
     target_key = FILE_SPECS[target].id_column
     reason = f"unknown_reference: not a valid {target}.{target_key}"
     positions = np.flatnonzero(applies)
     values = p.values.iloc[positions]
     if spec.column(column).kind is Kind.STR_LIST:
         flat = values.explode()
-        unknown = flat[~flat.isin(ids)]
+        unknown = flat[~ids.contains(flat)]
         bad = np.zeros(len(applies), dtype=bool)
         if len(unknown):
             joined = unknown.groupby(level=0).agg(lambda s: GENRE_SEPARATOR.join(map(str, s)))
@@ -700,7 +748,7 @@ def _check_reference(
             problems.add(bad, column, reason, shown)
         return
     bad = np.zeros(len(applies), dtype=bool)
-    bad[positions] = ~values.isin(ids).to_numpy()
+    bad[positions] = ~ids.contains(values)
     problems.add(bad, column, reason)
 
 
