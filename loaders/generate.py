@@ -673,6 +673,8 @@ def _make_programs(m: int, channel_theme: IntArray, rng: np.random.Generator) ->
         "duration": minutes * 60,
         "popularity": popularity,
         "vod_only": rng.random(m) < np.where(_GENRE_INDEX["film"] == genre, 0.35, 0.15),
+        # Aired last week, so only on replay now (when its genre has replays).
+        "last_week": rng.random(m) < 0.1,
         "replay_p": np.array([g.replay for g in _GENRES])[genre],
         "n_channels": n_ch,
     }
@@ -710,7 +712,7 @@ def _schedule(
     """The week's EPG, replay and VOD windows; and, per program, a window to watch it in."""
     m = len(p["rank"])
     channel, rank, duration = p["channel"], p["rank"], p["duration"]
-    airable = ~p["vod_only"]
+    airable = ~p["vod_only"] & ~p["last_week"]
     air_program: list[int] = []
     air_start: list[int] = []
     for c in tqdm(range(n_ch), desc="EPG", unit="channel", disable=not progress, leave=False):
