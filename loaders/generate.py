@@ -15,7 +15,7 @@ The world, in short (``docs/data.md`` has the details):
 * users (adult 75 %, kids 15 %, teen 10 %) with a latent taste over genres,
   0-3 paid bundles chosen by taste, a favourite channel, and ~20 watch events
   on average (log-normal); programs have Zipf popularity; a user watches
-  programs their ceiling allows and, but for a ~1 % of free previews, on
+  programs their ceiling allows and, except ~1 % of free previews, on
   channels of their bundles, within a real availability window; completion
   grows with how much the user likes the program's genre; ~3 % of users
   blacklist a channel, a genre or a program.
@@ -584,7 +584,7 @@ def _choice_rows(cum: FloatArray, rows: IntArray, rng: np.random.Generator) -> I
 
 
 def _make_programs(m: int, channel_theme: IntArray, rng: np.random.Generator) -> dict[str, Any]:
-    n_ch, n_g = len(channel_theme), len(_GENRES)
+    n_g = len(_GENRES)
     catalogue = np.array([t.catalogue for t in _THEMES])
     theme = rng.choice(len(_THEMES), size=m, p=catalogue / catalogue.sum())
     # A uniform channel among the theme's channels.
@@ -668,7 +668,6 @@ def _make_programs(m: int, channel_theme: IntArray, rng: np.random.Generator) ->
         "series_titles": series_titles,
         "genre": genre,
         "channel": channel,
-        "theme": theme,
         "rank": rank,
         "duration": minutes * 60,
         "popularity": popularity,
@@ -676,7 +675,6 @@ def _make_programs(m: int, channel_theme: IntArray, rng: np.random.Generator) ->
         # Aired last week, so only on replay now (when its genre has replays).
         "last_week": rng.random(m) < 0.1,
         "replay_p": np.array([g.replay for g in _GENRES])[genre],
-        "n_channels": n_ch,
     }
 
 
@@ -1059,7 +1057,7 @@ class _Writer:
 
             if self._schema is None:
                 self._schema = pa.schema(
-                    [(c.name, _ARROW_TYPES[c.kind]()) for c in self.spec.columns]
+                    [(c.name, _arrow_type(pa, c.kind)) for c in self.spec.columns]
                 )
                 self._parquet = pq.ParquetWriter(self.tmp, self._schema)
             arrays = [
@@ -1089,21 +1087,17 @@ class _Writer:
         self.tmp.replace(self.path)
 
 
-_ARROW_TYPES: dict[Kind, Any] = {
-    Kind.STR: lambda: _pa().string(),
-    Kind.CSA: lambda: _pa().string(),
-    Kind.STR_LIST: lambda: _pa().string(),
-    Kind.INT: lambda: _pa().int64(),
-    Kind.FLOAT: lambda: _pa().float64(),
-    Kind.BOOL: lambda: _pa().bool_(),
-    Kind.DATETIME: lambda: _pa().timestamp("s", tz="UTC"),
-}
-
-
-def _pa() -> Any:
-    import pyarrow as pa
-
-    return pa
+def _arrow_type(pa: Any, kind: Kind) -> Any:
+    """Parquet column type of a contract type (genres stay ``a|b`` text, as in CSV)."""
+    if kind is Kind.INT:
+        return pa.int64()
+    if kind is Kind.FLOAT:
+        return pa.float64()
+    if kind is Kind.BOOL:
+        return pa.bool_()
+    if kind is Kind.DATETIME:
+        return pa.timestamp("s", tz="UTC")
+    return pa.string()
 
 
 def _csv_column(kind: Kind, values: Any) -> Any:
