@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         return self.home / "neo4j" / f"{self.neo4j_version}+browser-{self.browser_version}"
 
     @property
+    def models_dir(self) -> Path:
+        """Where model versions (artifacts) are written."""
+        return self.home / "models"
+
+    @property
     def password_file(self) -> Path:
         return self.instance_dir / "password"
 

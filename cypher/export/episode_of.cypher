@@ -1,0 +1,2 @@
+MATCH (p:Program)-[:EPISODE_OF]->(s:Series)
+RETURN p.id AS src, s.id AS dst;

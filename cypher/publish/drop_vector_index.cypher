@@ -1,0 +1,2 @@
+// A model of another embedding size needs a new index.
+DROP INDEX program_embedding IF EXISTS;

@@ -1,0 +1,142 @@
+"""Model versions on disk: one directory per fit, verified when read.
+
+``<home>/models/<version>/`` holds::
+
+    embeddings.npy          float32 [num_nodes, embedding_dim], every node type
+    id_map.parquet          label, id, row
+    train_positives.npy     int64 [2, N] (user row, program row) the model was fitted on
+    holdout.npy             int64 [2, M] pairs held out for evaluation
+    manifest.json           version, created_at, config, metrics, stats, sha256 of each file
+
+A version is written to a temporary directory and renamed into place, so a
+reader never sees half of one; a file whose checksum does not match the
+manifest makes :func:`load_version` refuse the version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from gnn.export import IdMap
+
+FILES = ("embeddings.npy", "id_map.parquet", "train_positives.npy", "holdout.npy")
+
+
+class ArtifactError(ValueError):
+    """A model version is missing, incomplete or corrupted; the message names the file."""
+
+
+@dataclass
+class ModelVersion:
+    """A model version read from disk."""
+
+    path: Path
+    manifest: dict[str, Any]
+    embeddings: npt.NDArray[np.float32]
+    id_map: IdMap
+    train_positives: npt.NDArray[np.int64]
+    holdout: npt.NDArray[np.int64]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+
+def new_version_name(now: datetime | None = None) -> str:
+    """A sortable, unique-per-second name such as ``v20261122T010203Z``."""
+    return (now or datetime.now(UTC)).strftime("v%Y%m%dT%H%M%SZ")
+
+
+def save_version(
+    models_dir: Path,
+    *,
+    embeddings: npt.NDArray[np.float32],
+    id_map: IdMap,
+    train_positives: npt.NDArray[np.int64],
+    holdout: npt.NDArray[np.int64],
+    manifest: dict[str, Any],
+    version: str | None = None,
+) -> Path:
+    """Write a version atomically and return its directory."""
+    version = version or new_version_name()
+    final = models_dir / version
+    if final.exists():
+        raise ArtifactError(f"model version {final} already exists")
+    tmp = models_dir / f".{version}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    np.save(tmp / "embeddings.npy", embeddings.astype(np.float32, copy=False))
+    id_map.to_frame().to_parquet(tmp / "id_map.parquet", index=False)
+    np.save(tmp / "train_positives.npy", train_positives.astype(np.int64, copy=False))
+    np.save(tmp / "holdout.npy", holdout.astype(np.int64, copy=False))
+    full = {
+        "version": version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **manifest,
+        "embedding_dim": int(embeddings.shape[1]),
+        "num_nodes": int(embeddings.shape[0]),
+        "sha256": {name: _sha256(tmp / name) for name in FILES},
+    }
+    (tmp / "manifest.json").write_text(json.dumps(full, indent=2, default=str) + "\n")
+    tmp.replace(final)
+    return final
+
+
+def load_version(path: Path) -> ModelVersion:
+    """Read and verify a version; :class:`ArtifactError` names what is wrong."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{path} is not a model version: no manifest.json")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ArtifactError(f"{manifest_path} is not valid JSON: {e}") from e
+    for name in FILES:
+        file = path / name
+        if not file.is_file():
+            raise ArtifactError(f"{file} is missing")
+        expected = manifest.get("sha256", {}).get(name)
+        if expected != _sha256(file):
+            raise ArtifactError(f"{file} does not match its checksum in the manifest (corrupted)")
+    embeddings = np.load(path / "embeddings.npy")
+    if not np.isfinite(embeddings).all():
+        raise ArtifactError(f"{path / 'embeddings.npy'} holds NaN or infinite values")
+    id_map = IdMap.from_frame(pd.read_parquet(path / "id_map.parquet"))
+    if id_map.num_nodes != embeddings.shape[0]:
+        raise ArtifactError(
+            f"{path}: {id_map.num_nodes} nodes in id_map.parquet but "
+            f"{embeddings.shape[0]} rows in embeddings.npy"
+        )
+    return ModelVersion(
+        path=path,
+        manifest=manifest,
+        embeddings=embeddings,
+        id_map=id_map,
+        train_positives=np.load(path / "train_positives.npy"),
+        holdout=np.load(path / "holdout.npy"),
+    )
+
+
+def list_versions(models_dir: Path) -> list[Path]:
+    """Version directories, oldest first (names sort by time)."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.iterdir() if p.is_dir() and p.name.startswith("v"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

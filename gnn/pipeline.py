@@ -1,0 +1,227 @@
+"""Train, evaluate and publish a model version: export -> fit -> evaluate -> artifact -> Neo4j.
+
+The trainer never imports the API; the API reads what :func:`publish` writes
+(the artifact directory and the embeddings on the nodes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+from neo4j import Driver
+from tqdm import tqdm
+
+from gnn.artifacts import ModelVersion, load_version, save_version
+from gnn.export import ExportConfig, IdMap, export_graph
+from gnn.metrics import (
+    PAD,
+    Ranking,
+    catalogue_coverage,
+    intra_list_diversity,
+    metrics_by_group,
+    novelty,
+    ranking_metrics,
+)
+from gnn.train import TrainConfig, fit, recommend, split_positives
+from graph.queries import query
+
+HOLDOUT_FRACTION = 0.1
+"""Share of each user's positives held out to evaluate a version."""
+EVAL_K = 10
+PUBLISH_BATCH = 2_000
+
+
+@dataclass
+class TrainOutcome:
+    path: Path
+    metrics: dict[str, Any]
+    fit_seconds: float
+    seconds_per_epoch: float
+    epochs: int
+
+
+def train_version(
+    driver: Driver,
+    *,
+    database: str,
+    models_dir: Path,
+    train_config: TrainConfig | None = None,
+    export_config: ExportConfig | None = None,
+    holdout_fraction: float = HOLDOUT_FRACTION,
+    k: int = EVAL_K,
+    progress: bool = True,
+) -> TrainOutcome:
+    """Export the graph, fit on all but a per-user holdout, evaluate, and save a version."""
+    train_config = train_config or TrainConfig()
+    export_config = export_config or ExportConfig()
+    exported = export_graph(driver, database=database, config=export_config, progress=progress)
+    pairs = torch.as_tensor(
+        np.stack([exported.positives["user"], exported.positives["program"]]), dtype=torch.long
+    )
+    generator = torch.Generator().manual_seed(train_config.seed)
+    train_mask, holdout_mask = split_positives(
+        pairs, fraction=holdout_fraction, generator=generator
+    )
+    train_positives = exported.positives[train_mask.numpy()]
+    result = fit(exported.train_graph(train_positives), train_config, progress=progress)
+    embeddings = result.embeddings.numpy().astype(np.float32)
+    train_pairs = pairs[:, train_mask].numpy()
+    holdout_pairs = pairs[:, holdout_mask].numpy()
+    metrics = evaluate_embeddings(
+        driver, database=database, embeddings=embeddings, id_map=exported.id_map,
+        train_pairs=train_pairs, holdout=holdout_pairs, k=k,
+    )  # fmt: skip
+    manifest = {
+        "train_config": train_config.model_dump(mode="json"),
+        "export_config": export_config.model_dump(mode="json"),
+        "holdout_fraction": holdout_fraction,
+        "metrics": metrics,
+        "stats": exported.stats,
+        "fit": {
+            "seconds": result.fit_seconds,
+            "seconds_per_epoch": result.seconds_per_epoch,
+            "epochs": result.best_epoch,
+        },
+    }
+    path = save_version(
+        models_dir, embeddings=embeddings, id_map=exported.id_map,
+        train_positives=train_pairs, holdout=holdout_pairs, manifest=manifest,
+    )  # fmt: skip
+    return TrainOutcome(
+        path, metrics, result.fit_seconds, result.seconds_per_epoch, result.best_epoch
+    )
+
+
+def evaluate_version(
+    driver: Driver, path: Path, *, database: str, k: int = EVAL_K
+) -> dict[str, Any]:
+    """Score a saved version on its holdout (the same numbers as when it was trained)."""
+    model = load_version(path)
+    return evaluate_embeddings(
+        driver, database=database, embeddings=model.embeddings, id_map=model.id_map,
+        train_pairs=model.train_positives, holdout=model.holdout, k=k,
+    )  # fmt: skip
+
+
+def evaluate_embeddings(
+    driver: Driver,
+    *,
+    database: str,
+    embeddings: npt.NDArray[np.float32],
+    id_map: IdMap,
+    train_pairs: npt.NDArray[np.int64],
+    holdout: npt.NDArray[np.int64],
+    k: int,
+) -> dict[str, Any]:
+    """Ranking metrics on ``holdout``, beyond-accuracy metrics and a per-bundle breakdown."""
+    users = np.unique(holdout[0])
+    if users.size == 0:
+        raise ValueError("the holdout is empty: no user has enough positives to evaluate")
+    programs = id_map.label_rows("Program")
+    top, _ = recommend(
+        torch.as_tensor(embeddings), users=torch.as_tensor(users),
+        programs=torch.as_tensor(programs), exclude=torch.as_tensor(train_pairs), k=k,
+    )  # fmt: skip
+    rec = top.numpy()
+    row_of_user = {int(u): i for i, u in enumerate(users)}
+    rows = np.array([row_of_user[int(u)] for u in holdout[0]], dtype=np.int64)
+    ranking = Ranking.from_arrays(rec, rows, holdout[1], k=k)
+    out: dict[str, Any] = ranking_metrics(ranking)
+
+    popularity = dict(zip(*np.unique(train_pairs[1], return_counts=True), strict=True))
+    out["coverage"] = catalogue_coverage(rec, catalogue_size=programs.size)
+    out["novelty"] = novelty(
+        rec, popularity={int(p): int(c) for p, c in popularity.items()},
+        num_users=len(id_map.ids["User"]),
+    )  # fmt: skip
+    genres = _program_genres(driver, database, id_map)
+    out["genre_diversity"] = intra_list_diversity(rec[rec[:, 0] != PAD], genres=genres)
+    out["by_bundle"] = _by_bundle(driver, database, id_map, users, ranking)
+    return out
+
+
+def publish(
+    driver: Driver, model: ModelVersion, *, database: str, progress: bool = True
+) -> dict[str, int]:
+    """Write program and user embeddings (tagged with the version) and the vector index."""
+    written = {}
+    for label in ("Program", "User"):
+        ids = model.id_map.ids[label]
+        start = model.id_map.offsets[label]
+        statement = query(f"publish/{label.lower()}_embeddings")
+        with tqdm(total=len(ids), desc=f"publish {label}", disable=not progress) as bar:
+            for a in range(0, len(ids), PUBLISH_BATCH):
+                b = min(a + PUBLISH_BATCH, len(ids))
+                chunk = model.embeddings[start + a : start + b]
+                rows = [
+                    {"id": str(i), "embedding": v.tolist()}
+                    for i, v in zip(ids[a:b], chunk, strict=True)
+                ]
+                driver.execute_query(statement, rows=rows, version=model.version,
+                                     database_=database)  # fmt: skip
+                bar.update(len(rows))
+        written[label] = len(ids)
+    dim = int(model.embeddings.shape[1])
+    records, _, _ = driver.execute_query(query("publish/vector_index_dimensions"),
+                                         database_=database)  # fmt: skip
+    if records and records[0]["dimensions"] not in (None, dim):
+        driver.execute_query(query("publish/drop_vector_index"), database_=database)
+    driver.execute_query(query("publish/vector_index"), dimensions=dim, database_=database)
+    driver.execute_query(query("publish/await_indexes"), database_=database)
+    driver.execute_query(query("publish/current_version"), version=model.version,
+                         manifest=str(model.path), database_=database)  # fmt: skip
+    return written
+
+
+def _program_genres(driver: Driver, database: str, id_map: IdMap) -> dict[int, list[str]]:
+    records, _, _ = driver.execute_query(query("export/has_genre"), database_=database)
+    frame = pd.DataFrame([r.data() for r in records], columns=["src", "dst"])
+    rows = id_map.rows("Program", frame["src"])
+    out: dict[int, list[str]] = {}
+    for row, genre in zip(rows, frame["dst"], strict=True):
+        if row >= 0:
+            out.setdefault(int(row), []).append(str(genre))
+    return out
+
+
+def _by_bundle(
+    driver: Driver, database: str, id_map: IdMap, users: npt.NDArray[np.int64], ranking: Ranking
+) -> dict[str, dict[str, float]]:
+    records, _, _ = driver.execute_query(query("export/subscribes_to"), database_=database)
+    subs = pd.DataFrame([r.data() for r in records], columns=["src", "dst"])
+    subs["user"] = id_map.rows("User", subs["src"])
+    position = pd.Series(np.arange(users.size), index=users)
+    subs = subs[subs["user"].isin(position.index)]
+    # A user in several bundles counts in each: one ranking row per (user, bundle).
+    rows = position.loc[subs["user"]].to_numpy()
+    expanded = Ranking(hits=ranking.hits[rows], num_relevant=ranking.num_relevant[rows])
+    groups: list[Hashable] = list(subs["dst"].astype(str))
+    per_group = metrics_by_group(expanded, groups) if groups else {}
+    return {str(g): m for g, m in sorted(per_group.items(), key=lambda kv: str(kv[0]))}
+
+
+def describe(metrics: dict[str, Any]) -> str:
+    """Metrics as text: the headline numbers, then one line per bundle."""
+    head = {k: v for k, v in metrics.items() if k != "by_bundle"}
+    lines = ["  " + "  ".join(f"{k} {_fmt(v)}" for k, v in head.items())]
+    by_bundle = metrics.get("by_bundle") or {}
+    if by_bundle:
+        lines.append("  per bundle (users subscribed to it):")
+        width = max(len(b) for b in by_bundle)
+        for bundle, m in by_bundle.items():
+            cells = "  ".join(f"{k} {_fmt(v)}" for k, v in m.items())
+            lines.append(f"    {bundle.ljust(width)}  {cells}")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() and value > 1 else f"{value:.4f}"
+    return str(value)

@@ -1,0 +1,110 @@
+"""Export from the real Neo4j, train, save a version, publish it back, evaluate it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from neo4j import Driver
+
+from gnn.artifacts import ArtifactError, load_version
+from gnn.export import export_graph
+from gnn.pipeline import evaluate_version, publish, train_version
+from gnn.train import TrainConfig
+from graph.settings import Settings
+from loaders.generate import generate_tv
+from loaders.tv import load_tv
+from tests.loaders.neo4j_data import dataset_ids, delete_ids
+
+pytestmark = pytest.mark.neo4j
+
+SMALL = TrainConfig(embedding_dim=16, epochs=8, patience=3, batch_size=1024, num_negatives=64)
+
+
+@pytest.fixture(scope="module")
+def loaded_tv(
+    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("tv-gnn")
+    generate_tv(folder, users=300, programs=250, seed=5, progress=False)
+    db = neo4j_settings.neo4j_database
+    load_tv(driver, folder, database=db, progress=False)
+    yield folder
+    delete_ids(driver, db, dataset_ids(folder))
+
+
+def test_export_maps_every_node_and_keeps_positives_above_the_completion_bar(
+    driver: Driver, neo4j_settings: Settings, loaded_tv: Path
+) -> None:
+    exported = export_graph(driver, database=neo4j_settings.neo4j_database, progress=False)
+    ids = dataset_ids(loaded_tv)
+    for label in ("User", "Program", "Genre", "Channel", "Bundle"):
+        assert set(ids[label]) <= set(exported.id_map.ids[label])
+    users = exported.id_map.label_rows("User")
+    programs = exported.id_map.label_rows("Program")
+    assert np.isin(exported.positives["user"], users).all()
+    assert np.isin(exported.positives["program"], programs).all()
+    completion = exported.positives["completion"].dropna()
+    assert (completion >= 0.3).all()
+    assert exported.stats["positives"] < exported.stats["watched"]
+    assert exported.edge_index.size(1) == sum(
+        v for k, v in exported.stats.items() if k.startswith("edges_")
+    )
+    # Round trip of the id map.
+    frame = exported.id_map.to_frame()
+    assert len(frame) == exported.id_map.num_nodes
+    assert frame["row"].tolist() == list(range(len(frame)))
+
+
+def test_train_publish_evaluate(
+    driver: Driver, neo4j_settings: Settings, loaded_tv: Path, tmp_path: Path
+) -> None:
+    db = neo4j_settings.neo4j_database
+    outcome = train_version(
+        driver, database=db, models_dir=tmp_path, train_config=SMALL, progress=False
+    )
+    manifest = json.loads((outcome.path / "manifest.json").read_text())
+    assert manifest["metrics"]["ndcg@10"] == outcome.metrics["ndcg@10"]
+    assert outcome.metrics["users"] > 0
+    assert outcome.metrics["by_bundle"], "per-bundle breakdown is empty"
+    for name in ("coverage", "novelty", "genre_diversity", "precision@10", "map@10"):
+        assert name in outcome.metrics
+
+    model = load_version(outcome.path)
+    written = publish(driver, model, database=db, progress=False)
+    assert written["Program"] == len(model.id_map.ids["Program"])
+    some_program = dataset_ids(loaded_tv)["Program"][0]
+    records, _, _ = driver.execute_query(
+        "MATCH (p:Program {id: $id}) RETURN p.embedding AS e, p.embedding_version AS v",
+        id=some_program, database_=db,
+    )  # fmt: skip
+    row = int(model.id_map.rows("Program", [some_program])[0])
+    assert records[0]["v"] == model.version
+    assert np.allclose(records[0]["e"], model.embeddings[row], atol=1e-6)
+    records, _, _ = driver.execute_query(
+        "CALL db.index.vector.queryNodes('program_embedding', 3, $v) YIELD node "
+        "RETURN node.id AS id",
+        v=model.embeddings[row].tolist(), database_=db,
+    )  # fmt: skip
+    assert records[0]["id"] == some_program
+
+    again = evaluate_version(driver, outcome.path, database=db)
+    assert again["ndcg@10"] == pytest.approx(outcome.metrics["ndcg@10"])
+
+
+def test_a_corrupted_version_is_refused(
+    driver: Driver, neo4j_settings: Settings, loaded_tv: Path, tmp_path: Path
+) -> None:
+    outcome = train_version(
+        driver, database=neo4j_settings.neo4j_database, models_dir=tmp_path,
+        train_config=SMALL.model_copy(update={"epochs": 2}), progress=False,
+    )  # fmt: skip
+    embeddings = outcome.path / "embeddings.npy"
+    data = bytearray(embeddings.read_bytes())
+    data[-4:] = b"\x00\x00\xc0\x7f"  # a NaN in the last float
+    embeddings.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="checksum"):
+        load_version(outcome.path)
