@@ -73,6 +73,21 @@ class Settings(BaseSettings):
         default=BROWSER_VERSION, validation_alias="GRAPHRAILS_NEO4J_BROWSER_VERSION"
     )
 
+    # ---- rails (api/)
+    completion_threshold: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        validation_alias="GRAPHRAILS_COMPLETION_THRESHOLD",
+        description="A program watched to at least this ratio is done: it leaves the rails.",
+    )
+    window_days: float = Field(
+        default=7.0,
+        gt=0,
+        validation_alias="GRAPHRAILS_WINDOW_DAYS",
+        description="Live programs airing within this many days from now are eligible.",
+    )
+
     @classmethod
     def with_fields(cls, **fields: Any) -> Settings:
         """Settings with some fields given by name (not by variable), the rest as usual."""

@@ -1,0 +1,62 @@
+// A small hand-built graph for the eligibility rules. Every id starts with
+// $p and every node also carries the label $scratch (the test deletes them).
+// "Now" in the tests is 2025-01-08T12:00:00Z.
+CREATE (free:Bundle:$($scratch) {id: $p + 'free', name: 'Free', is_free: true})
+CREATE (cine:Bundle:$($scratch) {id: $p + 'cine', name: 'Cinema', is_free: false})
+CREATE (cFree:Channel:$($scratch) {id: $p + 'c_free', name: 'Free One'})
+CREATE (cCine:Channel:$($scratch) {id: $p + 'c_cine', name: 'Cine One'})
+CREATE (cBlack:Channel:$($scratch) {id: $p + 'c_black', name: 'Blacklisted One'})
+CREATE (free)-[:INCLUDES]->(cFree), (free)-[:INCLUDES]->(cBlack), (cine)-[:INCLUDES]->(cCine)
+CREATE (film:Genre:$($scratch) {id: $p + 'film', name: 'Film'})
+CREATE (horror:Genre:$($scratch) {id: $p + 'horror', name: 'Horror'})
+CREATE (u:User:$($scratch) {id: $p + 'adult12', csa_ceiling: '-12', csa_ceiling_level: 12})
+CREATE (kid:User:$($scratch) {id: $p + 'kid', csa_ceiling: '-10', csa_ceiling_level: 10})
+CREATE (lapsed:User:$($scratch) {id: $p + 'lapsed', csa_ceiling: '-18', csa_ceiling_level: 18})
+CREATE (u)-[:SUBSCRIBES_TO {since: datetime('2024-01-01T00:00:00Z')}]->(cine)
+CREATE (lapsed)-[:SUBSCRIBES_TO {since: datetime('2024-01-01T00:00:00Z'),
+                                 until: datetime('2025-01-01T00:00:00Z')}]->(cine)
+CREATE (u)-[:BLACKLISTED]->(cBlack), (u)-[:BLACKLISTED]->(horror)
+WITH *
+UNWIND [
+  // id, csa, level, genre, channel, kind, start, end
+  ['replay_now', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['live_cine_tomorrow', 'TP', 0, 'film', 'c_cine', 'live', '2025-01-09T21:00:00Z', '2025-01-09T23:00:00Z'],
+  ['live_ended', 'TP', 0, 'film', 'c_free', 'live', '2025-01-07T21:00:00Z', '2025-01-07T23:00:00Z'],
+  ['live_in_ten_days', 'TP', 0, 'film', 'c_free', 'live', '2025-01-18T21:00:00Z', '2025-01-18T23:00:00Z'],
+  ['vod_from_tomorrow', 'TP', 0, 'film', 'c_free', 'vod', '2025-01-09T00:00:00Z', '2025-02-09T00:00:00Z'],
+  ['csa16', '-16', 16, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['csa12', '-12', 12, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['blacklisted', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['horror', 'TP', 0, 'horror', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['only_black_channel', 'TP', 0, 'film', 'c_black', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['watched_done', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['watched_half', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['s1e1', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['s1e2', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['s1e3', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z']
+] AS row
+MATCH (g:Genre {id: $p + row[3]})
+MATCH (c:Channel {id: $p + row[4]})
+CREATE (prog:Program:$($scratch) {id: $p + row[0], title: row[0], csa: row[1], csa_level: row[2],
+                                  availability: row[5]})
+CREATE (prog)-[:HAS_GENRE]->(g)
+CREATE (prog)-[:AVAILABLE_ON {kind: row[5], start: datetime(row[6]), end: datetime(row[7])}]->(c)
+WITH DISTINCT u, cBlack
+MATCH (twice:Program {id: $p + 'replay_now'})
+CREATE (twice)-[:AVAILABLE_ON {kind: 'replay', start: datetime('2025-01-07T20:00:00Z'),
+                              end: datetime('2025-01-14T20:00:00Z')}]->(cBlack)
+WITH u
+MATCH (b:Program {id: $p + 'blacklisted'}), (done:Program {id: $p + 'watched_done'}),
+      (half:Program {id: $p + 'watched_half'})
+CREATE (u)-[:BLACKLISTED]->(b)
+CREATE (u)-[:WATCHED {completion: 0.95, seconds: 3000, count: 1}]->(done)
+CREATE (u)-[:WATCHED {completion: 0.4, seconds: 900, count: 1}]->(half)
+CREATE (s:Series:$($scratch) {id: $p + 's1', title: 'Saga'})
+WITH u, s
+UNWIND [['s1e1', 1], ['s1e2', 2], ['s1e3', 3]] AS ep
+MATCH (e:Program {id: $p + ep[0]})
+SET e.season = 1, e.episode = ep[1]
+CREATE (e)-[:EPISODE_OF]->(s)
+WITH u, collect(e) AS episodes
+MATCH (e1:Program {id: $p + 's1e1'})
+CREATE (u)-[:WATCHED {completion: 1.0, seconds: 2400, count: 1}]->(e1);

@@ -1,0 +1,110 @@
+"""Each eligibility rule on a small hand-built graph, with cases that pass and cases that fail."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from neo4j import AsyncGraphDatabase, Driver
+
+from api.eligibility import Offer, eligible_offers
+from graph.settings import Settings
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.anyio]
+
+NOW = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)
+ALL = [
+    "replay_now", "live_cine_tomorrow", "live_ended", "live_in_ten_days", "vod_from_tomorrow",
+    "csa16", "csa12", "blacklisted", "horror", "only_black_channel", "watched_done",
+    "watched_half", "s1e1", "s1e2", "s1e3",
+]  # fmt: skip
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def rules_graph(driver: Driver, neo4j_settings: Settings) -> Iterator[str]:
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    scratch = f"Scratch_{prefix}"
+    setup = (Path(__file__).parent / "rules_graph.cypher").read_text()
+    db = neo4j_settings.neo4j_database
+    driver.execute_query(setup, p=prefix, scratch=scratch, database_=db)
+    yield prefix
+    driver.execute_query("MATCH (n:$($l)) DETACH DELETE n", l=scratch, database_=db)
+
+
+async def offers(settings: Settings, prefix: str, user: str, **kw: object) -> dict[str, Offer]:
+    async with AsyncGraphDatabase.driver(
+        settings.uri, auth=(settings.neo4j_user, settings.password)
+    ) as driver:
+        found = await eligible_offers(
+            driver, database=settings.neo4j_database, user_id=prefix + user,
+            program_ids=[prefix + p for p in ALL], now=kw.get("now", NOW),  # type: ignore[arg-type]
+            window=timedelta(days=7), completion=0.9,
+        )  # fmt: skip
+    return {o.candidate_id.removeprefix(prefix): o for o in found}
+
+
+async def test_availability_window_and_bundle_rights(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    adult = await offers(neo4j_settings, rules_graph, "adult12")
+    assert "replay_now" in adult  # replay available now, free bundle
+    assert "live_cine_tomorrow" in adult  # airs within 7 days, on a subscribed bundle
+    assert adult["live_cine_tomorrow"].bundle_id == rules_graph + "cine"
+    assert "live_ended" not in adult  # aired yesterday
+    assert "live_in_ten_days" not in adult  # beyond the 7-day window
+    assert "vod_from_tomorrow" not in adult  # VOD not available yet
+    lapsed = await offers(neo4j_settings, rules_graph, "lapsed")
+    assert "live_cine_tomorrow" not in lapsed  # subscription ended
+    assert "replay_now" in lapsed  # the free bundle needs no subscription
+
+
+async def test_csa_ceiling(neo4j_settings: Settings, rules_graph: str) -> None:
+    adult = await offers(neo4j_settings, rules_graph, "adult12")
+    assert "csa12" in adult and "csa16" not in adult
+    kid = await offers(neo4j_settings, rules_graph, "kid")
+    assert "csa12" not in kid and "replay_now" in kid
+
+
+async def test_blacklists_of_program_genre_and_channel(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    adult = await offers(neo4j_settings, rules_graph, "adult12")
+    assert "blacklisted" not in adult
+    assert "horror" not in adult
+    assert "only_black_channel" not in adult
+    # Available on a blacklisted and on another channel: offered on the other one.
+    assert adult["replay_now"].channel_id == rules_graph + "c_free"
+    kid = await offers(neo4j_settings, rules_graph, "kid")  # blacklists are per user
+    assert {"blacklisted", "horror", "only_black_channel"} <= set(kid)
+
+
+async def test_completed_programs_leave_and_series_offer_the_next_episode(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    adult = await offers(neo4j_settings, rules_graph, "adult12")
+    assert "watched_done" not in adult
+    assert "watched_half" in adult  # abandoned at 40%: still offered
+    p = rules_graph
+    # s1e1 is done: both s1e1 and s1e3 as candidates offer s1e2.
+    assert adult["s1e1"].program_id == p + "s1e2"
+    assert adult["s1e3"].program_id == p + "s1e2"
+    assert adult["s1e1"].series_id == p + "s1"
+    kid = await offers(neo4j_settings, rules_graph, "kid")  # never watched: from episode 1
+    assert kid["s1e3"].program_id == p + "s1e1"
+
+
+async def test_candidate_order_is_kept_and_unknown_users_get_nothing(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    adult = await offers(neo4j_settings, rules_graph, "adult12")
+    ranks = [o.rank for o in adult.values()]
+    assert ranks == sorted(ranks)
+    assert await offers(neo4j_settings, rules_graph, "nobody") == {}
