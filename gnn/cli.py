@@ -26,6 +26,9 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
     p.add_argument("--out", type=Path, required=True, metavar="RECS.csv")
     p.add_argument("--seed", type=int, default=None, help="training seed (default: config's)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: all CPUs)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=cmd_benchmark)
 
@@ -43,10 +46,13 @@ def cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.k <= 0:
         raise CommandError(f"--k must be a positive integer, got {args.k}")
+    if args.threads is not None and args.threads <= 0:
+        raise CommandError(f"--threads must be a positive integer, got {args.threads}")
     if not args.out.parent.is_dir():
         raise CommandError(f"--out {args.out}: folder {args.out.parent} does not exist")
     df = read_interactions(args.train)
-    config = TrainConfig() if args.seed is None else TrainConfig(seed=args.seed)
+    overrides = {"seed": args.seed, "num_threads": args.threads}
+    config = TrainConfig(**{name: v for name, v in overrides.items() if v is not None})
     recs, result = recommend_interactions(df, k=args.k, config=config, progress=not args.quiet)
     write_recommendations(recs, args.out)
     if not args.quiet:

@@ -115,18 +115,22 @@ class TrainConfig(BaseModel):
         description="Weight of each layer's output (num_layers + 1 values); None: uniform.",
     )
     similarity: Literal["dot", "cosine"] = Field(
-        default="dot",
+        default="cosine",
         description="Score of a (user, program) pair; 'cosine' L2-normalises the embeddings.",
     )
-    temperature: float = Field(default=1.0, gt=0, description="Softmax temperature tau.")
-    lr: float = Field(default=5e-3, gt=0, description="Adam learning rate.")
+    temperature: float = Field(default=0.25, gt=0, description="Softmax temperature tau.")
+    lr: float = Field(default=0.03, gt=0, description="Adam learning rate.")
     l2: float = Field(
         default=0.0, ge=0, description="L2 penalty on the ego embeddings of each batch's pairs."
     )
-    epochs: int = Field(default=200, gt=0, description="Maximum passes over the positives.")
-    batch_size: int = Field(default=8192, gt=0, description="Positive pairs per step.")
+    epochs: int = Field(default=400, gt=0, description="Maximum passes over the positives.")
+    batch_size: int = Field(
+        default=100_000,
+        gt=0,
+        description="Positive pairs per step (the default takes all of ms100k in one step).",
+    )
     num_negatives: int = Field(
-        default=1024,
+        default=4096,
         gt=0,
         description="Programs sampled per step, shared by its pairs; >= programs: all of them.",
     )
@@ -142,7 +146,7 @@ class TrainConfig(BaseModel):
         default=20_000, gt=0, description="Users scored per validation (a fixed random sample)."
     )
     patience: int = Field(
-        default=10, gt=0, description="Epochs without a better validation nDCG before stopping."
+        default=30, gt=0, description="Epochs without a better validation nDCG before stopping."
     )
     refit: bool = Field(
         default=True,

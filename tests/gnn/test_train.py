@@ -8,9 +8,7 @@ from gnn.metrics import Ranking, recall_at_k
 from gnn.model import GraphLightGCN, normalized_adjacency
 from gnn.train import TrainConfig, TrainGraph, fit, recommend, split_positives
 
-FAST = TrainConfig(
-    embedding_dim=16, epochs=40, batch_size=256, lr=0.05, patience=40, val_max_users=1000
-)
+FAST = TrainConfig(embedding_dim=16, epochs=40, batch_size=256, lr=0.05, patience=40, num_threads=1)
 
 
 def planted(seed: int = 0) -> tuple[TrainGraph, torch.Tensor]:
