@@ -610,9 +610,25 @@ def _validate_chunk(
     return pd.DataFrame(columns, index=index), problems.rejects()
 
 
+def _native(col: Column, dtype: Any) -> bool:
+    """True when a (Parquet) column already has the contract's type: no text to parse."""
+    types = pd.api.types
+    if col.kind in (Kind.INT, Kind.FLOAT):
+        return bool(types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype))
+    if col.kind is Kind.DATETIME:
+        return isinstance(dtype, pd.DatetimeTZDtype) or bool(types.is_datetime64_dtype(dtype))
+    return col.kind is Kind.BOOL and bool(types.is_bool_dtype(dtype))
+
+
 def _parse(col: Column, source: pd.Series) -> _Parsed:
-    text = source.astype("str").str.strip().fillna("")
-    missing = (text == "").to_numpy()
+    if _native(col, source.dtype):
+        # Formatting native values as text only to parse them back is slow (timestamps
+        # especially), so typed Parquet columns skip the text path.
+        missing = source.isna().to_numpy()
+        text = pd.Series([], dtype="str")
+    else:
+        text = source.astype("str").str.strip().fillna("")
+        missing = (text == "").to_numpy()
     if col.kind is Kind.STR:
         return _parse_str(col, text, missing)
     if col.kind is Kind.CSA:
@@ -622,7 +638,7 @@ def _parse(col: Column, source: pd.Series) -> _Parsed:
     if col.kind in (Kind.INT, Kind.FLOAT):
         return _parse_number(col, source, text, missing)
     if col.kind is Kind.BOOL:
-        if pd.api.types.is_bool_dtype(source.dtype):
+        if _native(col, source.dtype):
             return _Parsed(source.astype(bool), missing, np.zeros(len(source), dtype=bool))
         lower = text.str.lower()
         true = lower.isin(list(TRUE_SPELLINGS)).to_numpy()
