@@ -46,12 +46,14 @@ async def eligible_offers(
     now: datetime,
     window: timedelta,
     completion: float,
+    default_ceiling: int,
     check_availability: bool = True,
 ) -> list[Offer]:
     """The offers for ``program_ids`` (kept in their order) that ``user_id`` is eligible for.
 
     An episode may be replaced by the user's next episode of its series; a
-    candidate with no eligible offer is left out.
+    candidate with no eligible offer is left out. A user unknown to the graph
+    is treated as anonymous: free bundles and ``default_ceiling``.
     """
     if not program_ids:
         return []
@@ -62,6 +64,7 @@ async def eligible_offers(
         now=now,
         horizon=now + window,
         completion=completion,
+        default_ceiling=default_ceiling,
         check_availability=check_availability,
         database_=database,
         routing_=RoutingControl.READ,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
-from api.routes import health
+from api.routes import explain, health, rails
 from graph.settings import Settings
+
+log = logging.getLogger("graphrails.api")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -16,14 +20,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from api.model import load_serving_model
+        from api.rails import RailsService
         from graph.driver import open_async_driver
 
-        app.state.settings = settings or Settings()
-        app.state.driver = open_async_driver(app.state.settings)
+        s = settings or Settings()
+        driver = open_async_driver(s)
         try:
+            model = await load_serving_model(
+                driver, database=s.neo4j_database, models_dir=s.models_dir
+            )
+            if model is None:
+                log.warning("no model version found: rails are non-personalised until one exists")
+            app.state.settings = s
+            app.state.driver = driver
+            app.state.rails = RailsService(driver, s, model)
             yield
         finally:
-            await app.state.driver.close()
+            await driver.close()
 
     app = FastAPI(
         title="graphrails",
@@ -31,5 +45,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        return response
+
     app.include_router(health.router)
+    app.include_router(rails.router)
+    app.include_router(explain.router)
     return app

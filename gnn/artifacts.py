@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from gnn.export import IdMap
+from gnn.idmap import IdMap
 
 FILES = ("embeddings.npy", "id_map.parquet", "train_positives.npy", "holdout.npy")
 

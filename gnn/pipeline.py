@@ -19,7 +19,8 @@ from neo4j import Driver
 from tqdm import tqdm
 
 from gnn.artifacts import ModelVersion, load_version, save_version
-from gnn.export import ExportConfig, IdMap, export_graph
+from gnn.export import ExportConfig, export_graph
+from gnn.idmap import IdMap
 from gnn.metrics import (
     PAD,
     Ranking,

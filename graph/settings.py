@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         validation_alias="GRAPHRAILS_HOME",
         description="Where Neo4j jars, server data, logs and model artifacts live.",
     )
+    models_path: Path | None = Field(
+        default=None,
+        validation_alias="GRAPHRAILS_MODELS_DIR",
+        description="Model versions directory; unset: <home>/models.",
+    )
     instance: str = Field(
         default="default",
         validation_alias="GRAPHRAILS_NEO4J_INSTANCE",
@@ -88,6 +93,33 @@ class Settings(BaseSettings):
         description="Live programs airing within this many days from now are eligible.",
     )
 
+    anonymous_csa_ceiling: str = Field(
+        default="-10",
+        pattern=r"^(TP|-10|-12|-16|-18)$",
+        validation_alias="GRAPHRAILS_ANONYMOUS_CSA_CEILING",
+        description="CSA ceiling for users the graph does not know (their profile is unknown).",
+    )
+    candidates: int = Field(
+        default=200,
+        gt=0,
+        le=5000,
+        validation_alias="GRAPHRAILS_CANDIDATES",
+        description="Programs scored by the embeddings before eligibility filters a rail.",
+    )
+    max_per_genre: int = Field(
+        default=4, gt=0, validation_alias="GRAPHRAILS_MAX_PER_GENRE",
+        description="At most this many items of one (main) genre in a rail.",
+    )  # fmt: skip
+    max_per_channel: int = Field(
+        default=4, gt=0, validation_alias="GRAPHRAILS_MAX_PER_CHANNEL",
+        description="At most this many items of one channel in a rail.",
+    )  # fmt: skip
+    rail_size: int = Field(default=20, gt=0, le=100, validation_alias="GRAPHRAILS_RAIL_SIZE")
+    popularity_ttl_s: float = Field(
+        default=300.0, gt=0, validation_alias="GRAPHRAILS_POPULARITY_TTL",
+        description="How long the per-bundle popularity lists are cached by the API.",
+    )  # fmt: skip
+
     @classmethod
     def with_fields(cls, **fields: Any) -> Settings:
         """Settings with some fields given by name (not by variable), the rest as usual."""
@@ -115,7 +147,7 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         """Where model versions (artifacts) are written."""
-        return self.home / "models"
+        return self.models_path or self.home / "models"
 
     @property
     def password_file(self) -> Path:

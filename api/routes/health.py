@@ -16,6 +16,7 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     neo4j: str
+    model_version: str | None
 
 
 @router.get("/health", response_model=Health)
@@ -26,11 +27,17 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness)
 async def ready(request: Request, response: Response) -> Readiness:
-    """Neo4j answers with the configured credentials."""
+    """Neo4j answers with the configured credentials and a model version is loaded."""
     driver: AsyncDriver = request.app.state.driver
+    model = request.app.state.rails.model
+    version = model.version if model is not None else None
     try:
         await driver.verify_connectivity()
     except Exception as e:  # any failure means "not ready"; the reason is reported
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return Readiness(status="unavailable", neo4j=f"{type(e).__name__}: {e}")
-    return Readiness(status="ok", neo4j="ok")
+        return Readiness(status="unavailable", neo4j=f"{type(e).__name__}: {e}",
+                         model_version=version)  # fmt: skip
+    if version is None:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Readiness(status="no model loaded", neo4j="ok", model_version=None)
+    return Readiness(status="ok", neo4j="ok", model_version=version)

@@ -10,8 +10,9 @@
 //   - the user has not watched it to completion ($completion).
 // An episode offers instead the user's next episode of its series: the first,
 // in (season, episode) order, after the last episode the user completed that
-// passes every rule.
-MATCH (u:User {id: $user_id})
+// passes every rule. An unknown user (no such node) gets the free bundles and
+// the CSA ceiling $default_ceiling, with no blacklist or history.
+OPTIONAL MATCH (u:User {id: $user_id})
 UNWIND range(0, size($program_ids) - 1) AS rank
 MATCH (candidate:Program {id: $program_ids[rank]})
 OPTIONAL MATCH (candidate)-[:EPISODE_OF]->(series:Series)
@@ -27,7 +28,7 @@ CALL (u, candidate, series) {
 }
 UNWIND offers AS p
 WITH u, rank, candidate, series, p
-WHERE coalesce(p.csa_level, 0) <= coalesce(u.csa_ceiling_level, 18)
+WHERE coalesce(p.csa_level, 0) <= coalesce(u.csa_ceiling_level, $default_ceiling)
   AND NOT EXISTS { (u)-[:BLACKLISTED]->(p) }
   AND NOT EXISTS { (u)-[:BLACKLISTED]->(:Genre)<-[:HAS_GENRE]-(p) }
   AND NOT EXISTS { (u)-[w:WATCHED]->(p) WHERE w.completion >= $completion }

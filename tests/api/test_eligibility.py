@@ -46,7 +46,7 @@ async def offers(settings: Settings, prefix: str, user: str, **kw: object) -> di
         found = await eligible_offers(
             driver, database=settings.neo4j_database, user_id=prefix + user,
             program_ids=[prefix + p for p in ALL], now=kw.get("now", NOW),  # type: ignore[arg-type]
-            window=timedelta(days=7), completion=0.9,
+            window=timedelta(days=7), completion=0.9, default_ceiling=10,
         )  # fmt: skip
     return {o.candidate_id.removeprefix(prefix): o for o in found}
 
@@ -101,10 +101,13 @@ async def test_completed_programs_leave_and_series_offer_the_next_episode(
     assert kid["s1e3"].program_id == p + "s1e1"
 
 
-async def test_candidate_order_is_kept_and_unknown_users_get_nothing(
+async def test_candidate_order_is_kept_and_unknown_users_get_the_free_bundle(
     neo4j_settings: Settings, rules_graph: str
 ) -> None:
     adult = await offers(neo4j_settings, rules_graph, "adult12")
     ranks = [o.rank for o in adult.values()]
     assert ranks == sorted(ranks)
-    assert await offers(neo4j_settings, rules_graph, "nobody") == {}
+    nobody = await offers(neo4j_settings, rules_graph, "nobody")
+    assert "replay_now" in nobody and "only_black_channel" in nobody  # free bundle
+    assert "live_cine_tomorrow" not in nobody  # paid bundle
+    assert "csa12" not in nobody  # the default ceiling is -10 here

@@ -1,0 +1,194 @@
+"""Explanations drawn from the graph: a reason per rail item, and the explain endpoint.
+
+Reason types:
+
+* ``next_episode`` -- the next episode of a series the user follows;
+* ``because_you_watched`` -- close (embedding similarity, co-watchers) to a recent
+  well-completed watch;
+* ``you_like_genre`` -- the genre's share of the user's watch time;
+* ``popular_on_channel`` -- watchers this week, on a channel of the user's bundle;
+* ``best_of_bundle`` -- mean completion among the bundle's programs;
+* ``new_this_week`` -- became available in the last seven days.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from neo4j import AsyncDriver, RoutingControl
+
+from api.eligibility import Offer
+from api.model import ServingModel
+from graph.queries import query
+from graph.settings import Settings
+
+if TYPE_CHECKING:
+    from api.rails import UserContext
+
+SIMILAR_ENOUGH = 0.3
+"""Cosine similarity above which an anchor explains an item."""
+CO_WATCH_SAMPLE = 2000
+
+
+@dataclass
+class Reason:
+    type: str
+    text: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class Explainer:
+    def __init__(self, driver: AsyncDriver, settings: Settings, model: ServingModel | None):
+        self.driver = driver
+        self.db = settings.neo4j_database
+        self.model = model
+
+    async def title(self, program_id: str) -> str:
+        """The program's title; ``LookupError`` naming the id when it does not exist."""
+        program = await self.program(program_id)
+        return str(program["title"])
+
+    async def program(self, program_id: str) -> dict[str, Any]:
+        records, _, _ = await self.driver.execute_query(
+            query("rails/program"), program_id=program_id, database_=self.db,
+            routing_=RoutingControl.READ,
+        )  # fmt: skip
+        if not records:
+            raise LookupError(f"program '{program_id}' does not exist")
+        return records[0].data()
+
+    async def reasons(
+        self,
+        ctx: UserContext,
+        offers: list[Offer],
+        *,
+        source: str,
+        now: datetime,
+        anchor: dict[str, str] | None,
+        popularity: dict[str, dict[str, Any]],
+    ) -> list[Reason]:
+        """One reason per offer, chosen by the source that proposed it."""
+        co_watch: dict[str, int] = {}
+        sample = 0
+        if anchor is not None and source == "similar":
+            co_watch, sample = await self.co_watchers(anchor["id"], [o.program_id for o in offers])
+        return [
+            self._reason(ctx, o, source=source, now=now, anchor=anchor,
+                         co_watch=co_watch, sample=sample, audience=popularity.get(o.program_id))
+            for o in offers
+        ]  # fmt: skip
+
+    async def co_watchers(
+        self, anchor_id: str, program_ids: list[str]
+    ) -> tuple[dict[str, int], int]:
+        """Co-watchers of the anchor and each program, and how many anchor watchers were read."""
+        records, _, _ = await self.driver.execute_query(
+            query("rails/co_watchers"), anchor_id=anchor_id, program_ids=program_ids,
+            sample=CO_WATCH_SAMPLE, database_=self.db, routing_=RoutingControl.READ,
+        )  # fmt: skip
+        watchers, _, _ = await self.driver.execute_query(
+            query("rails/anchor_watchers"), program_id=anchor_id, database_=self.db,
+            routing_=RoutingControl.READ,
+        )  # fmt: skip
+        sample = min(int(watchers[0]["watchers"]), CO_WATCH_SAMPLE) if watchers else 0
+        return {r["program_id"]: int(r["co_watchers"]) for r in records}, sample
+
+    def _reason(
+        self,
+        ctx: UserContext,
+        o: Offer,
+        *,
+        source: str,
+        now: datetime,
+        anchor: dict[str, str] | None,
+        co_watch: dict[str, int],
+        sample: int,
+        audience: dict[str, Any] | None,
+    ) -> Reason:
+        where = f" on {o.channel_name}" if o.channel_name else ""
+        follows = o.program_id != o.candidate_id or source == "personalised"
+        if o.series_id and follows and o.series_title and o.episode is not None:
+            return Reason(
+                "next_episode",
+                f"Next episode of {o.series_title}: season {o.season}, episode {o.episode}",
+                {"series_id": o.series_id, "season": o.season, "episode": o.episode},
+            )
+        if anchor is not None and source == "similar":
+            sim = self.model.similarity(anchor["id"], o.candidate_id) if self.model else None
+            n = co_watch.get(o.program_id, 0)
+            text = f"Because you watched {anchor['title']}"
+            if n:
+                text += f": {n} of its {sample} viewers read also watched this"
+            return Reason("because_you_watched", text, {
+                "anchor_id": anchor["id"], "anchor_title": anchor["title"],
+                "similarity": sim, "co_watchers": n, "anchor_viewers_read": sample})  # fmt: skip
+        if source == "personalised" and self.model is not None:
+            best = max(
+                ((a, self.model.similarity(a["id"], o.program_id) or -1.0) for a in ctx.anchors),
+                key=lambda pair: pair[1],
+                default=None,
+            )
+            if best is not None and best[1] >= SIMILAR_ENOUGH:
+                a, sim = best
+                return Reason("because_you_watched", f"Because you watched {a['title']}",
+                              {"anchor_id": a["id"], "anchor_title": a["title"],
+                               "similarity": round(sim, 4)})  # fmt: skip
+            liked = max(
+                ((g, ctx.genre_share[g]) for g in o.genres if g in ctx.genre_share),
+                key=lambda pair: pair[1][1],
+                default=None,
+            )
+            if liked is not None:
+                genre_id, (name, share) = liked
+                return Reason("you_like_genre",
+                              f"You like {name}: {share:.0%} of your watch time",
+                              {"genre_id": genre_id, "share": round(share, 4)})  # fmt: skip
+        if source == "best_of_bundle" and audience and audience.get("completion") is not None:
+            return Reason(
+                "best_of_bundle",
+                f"Among the most completed in your bundle: "
+                f"{audience['completion']:.0%} average completion",
+                {"completion": audience["completion"], "watchers": audience["watchers"],
+                 "bundle_id": o.bundle_id},
+            )  # fmt: skip
+        if (
+            o.available_from is not None
+            and o.kind != "live"
+            and o.available_from >= now - timedelta(days=7)
+        ):
+            return Reason("new_this_week", f"New this week{where}",
+                          {"available_from": o.available_from.isoformat(),
+                           "channel_id": o.channel_id})  # fmt: skip
+        week = int(audience["watchers_week"]) if audience else 0
+        return Reason(
+            "popular_on_channel",
+            f"Popular{where} in your bundle: {week} viewers this week",
+            {"channel_id": o.channel_id, "bundle_id": o.bundle_id, "watchers_week": week},
+        )
+
+
+def cypher_literal(value: Any) -> str:
+    """A Cypher literal for a parameter value, to show a replayable query (never executed here)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"datetime('{value.isoformat()}')"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"`{k}`: {cypher_literal(v)}" for k, v in value.items())
+        return "{" + inner + "}"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def fill_parameters(statement: str, params: dict[str, Any]) -> str:
+    """``statement`` with a ``:params`` header a Neo4j Browser user can paste and run."""
+    header = ":params " + json.dumps(params, default=str, ensure_ascii=False)
+    return f"{header}\n\n{statement}"

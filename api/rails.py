@@ -1,0 +1,330 @@
+"""The rails pipeline: candidate sources -> eligibility (Cypher) -> post-ranking -> explanations.
+
+A rail walks a named fallback chain of sources. Each source proposes ranked
+program ids; eligibility filters them in one round trip per source; post-ranking
+keeps at most ``max_per_genre`` / ``max_per_channel`` items per genre / channel
+and one episode per series. Items that come from a later source than the
+first are marked ``backfill``. Every item carries an explanation drawn from
+the graph (see :mod:`api.explain`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from neo4j import AsyncDriver, RoutingControl
+
+from api.eligibility import Offer, eligible_offers
+from api.explain import Explainer, Reason
+from api.model import ServingModel
+from graph.queries import query
+from graph.settings import Settings
+from loaders.contract import CSA_LEVELS
+
+WEEK = timedelta(days=7)
+MIN_HISTORY = 3
+"""Users with fewer watches get the non-personalised rail of their bundle."""
+ANCHORS = 5
+"""Recent well-completed watches used as "because you watched" anchors."""
+BEST_OF_MIN_WATCHERS = 5
+
+
+@dataclass
+class UserContext:
+    user_id: str | None
+    known: bool
+    csa_ceiling: str | None
+    bundles: list[str]
+    free_bundles: list[str]
+    watched: int
+    anchors: list[dict[str, str]]
+    genre_share: dict[str, tuple[str, float]]
+    """genre id -> (name, share of the user's watch time)."""
+    not_applicable: list[str]
+
+
+@dataclass
+class RailItem:
+    offer: Offer
+    score: float | None
+    source: str
+    backfill: bool
+    reason: Reason
+
+
+@dataclass
+class Rail:
+    rail: str
+    title: str
+    items: list[RailItem] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    empty_reason: str | None = None
+    anchor_id: str | None = None
+
+
+Candidates = list[tuple[str, float | None]]
+Source = tuple[str, Callable[[], Awaitable[Candidates]]]
+
+
+class RailsService:
+    """Everything a request needs, built once in the lifespan."""
+
+    def __init__(self, driver: AsyncDriver, settings: Settings, model: ServingModel | None):
+        self.driver = driver
+        self.settings = settings
+        self.model = model
+        self.db = settings.neo4j_database
+        self.explainer = Explainer(driver, settings, model)
+        self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
+
+    async def bundles(self) -> set[str]:
+        """Ids of every bundle (cached like popularity)."""
+        key = ("__bundles__", 0)
+        cached = self._popularity.get(key)
+        if cached and time.monotonic() - cached[0] < self.settings.popularity_ttl_s:
+            return {r["bundle_id"] for r in cached[1]}
+        records, _, _ = await self.driver.execute_query(
+            query("rails/bundles"), database_=self.db, routing_=RoutingControl.READ
+        )
+        rows = [r.data() for r in records]
+        self._popularity[key] = (time.monotonic(), rows)
+        return {r["bundle_id"] for r in rows}
+
+    # ------------------------------------------------------------ context
+    async def context(self, user_id: str | None, now: datetime) -> UserContext:
+        records, _, _ = await self.driver.execute_query(
+            query("rails/user_context"),
+            user_id=user_id, now=now, anchors=ANCHORS,
+            anchor_completion=self.settings.completion_threshold,
+            database_=self.db, routing_=RoutingControl.READ,
+        )  # fmt: skip
+        r = records[0]
+        total = sum(g["seconds"] for g in r["genre_time"]) or 1
+        return UserContext(
+            user_id=user_id,
+            known=r["known"],
+            csa_ceiling=r["csa_ceiling"],
+            bundles=sorted(r["bundles"]),
+            free_bundles=sorted(r["free_bundles"]),
+            watched=r["watched"],
+            anchors=[a for a in r["anchors"] if a],
+            genre_share={
+                g["genre_id"]: (g["genre"], g["seconds"] / total) for g in r["genre_time"]
+            },
+            not_applicable=list(r["not_applicable"] or []),
+        )
+
+    # ------------------------------------------------------------ rails
+    async def home(self, user_id: str, *, now: datetime, limit: int) -> Rail:
+        ctx = await self.context(user_id, now)
+        personal = (
+            self.model is not None and self.model.knows_user(user_id) and ctx.watched >= MIN_HISTORY
+        )
+        chain: list[Source] = []
+        if personal:
+            chain.append(("personalised", self._personal(user_id)))
+        chain += self._defaults(ctx, now)
+        title = "For you" if personal else "Popular in your bundle"
+        return await self._assemble("home", title, ctx, chain, now=now, limit=limit)
+
+    async def because_you_watched(
+        self, user_id: str, *, program_id: str | None, now: datetime, limit: int, rails: int = 3
+    ) -> list[Rail]:
+        ctx = await self.context(user_id, now)
+        anchors = (
+            [{"id": program_id, "title": await self.explainer.title(program_id)}]
+            if program_id
+            else ctx.anchors[:rails]
+        )
+        out = []
+        for anchor in anchors:
+            chain: list[Source] = [("similar", self._similar(anchor["id"]))]
+            chain += self._defaults(ctx, now)
+            rail = await self._assemble(
+                "because_you_watched", f"Because you watched {anchor['title']}", ctx, chain,
+                now=now, limit=limit, anchor=anchor,
+            )  # fmt: skip
+            rail.anchor_id = anchor["id"]
+            out.append(rail)
+        return out
+
+    async def similar(
+        self, program_id: str, *, user_id: str | None, now: datetime, limit: int
+    ) -> Rail:
+        ctx = await self.context(user_id, now)
+        anchor = {"id": program_id, "title": await self.explainer.title(program_id)}
+        chain: list[Source] = [("similar", self._similar(program_id))]
+        chain += self._defaults(ctx, now)
+        rail = await self._assemble(
+            "similar", f"Similar to {anchor['title']}", ctx, chain, now=now, limit=limit,
+            anchor=anchor,
+        )  # fmt: skip
+        rail.anchor_id = program_id
+        return rail
+
+    async def popular(
+        self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool
+    ) -> Rail:
+        ctx = await self.context(user_id, now)
+        bundles = [bundle_id] if bundle_id else ctx.bundles
+        name = "best_of_bundle" if best else "popular_in_bundle"
+        chain: list[Source] = [(name, self._popular_source(bundles, now, best=best))]
+        if bundle_id is None:
+            chain += [s for s in self._defaults(ctx, now) if s[0] != name]
+        title = "Best of your bundle" if best else "Popular in your bundle this week"
+        return await self._assemble(name, title, ctx, chain, now=now, limit=limit)
+
+    # ------------------------------------------------------------ sources
+    def _personal(self, user_id: str) -> Callable[[], Awaitable[Candidates]]:
+        async def run() -> Candidates:
+            assert self.model is not None  # checked by the caller
+            return list(self.model.for_user(user_id, self.settings.candidates))
+
+        return run
+
+    def _similar(self, program_id: str) -> Callable[[], Awaitable[Candidates]]:
+        async def run() -> Candidates:
+            if self.model is None:
+                return []
+            return list(self.model.similar(program_id, self.settings.candidates))
+
+        return run
+
+    def _defaults(self, ctx: UserContext, now: datetime) -> list[Source]:
+        chain: list[Source] = []
+        if ctx.bundles and ctx.bundles != ctx.free_bundles:
+            chain.append(("popular_in_bundle", self._popular_source(ctx.bundles, now, best=False)))
+            chain.append(("best_of_bundle", self._popular_source(ctx.bundles, now, best=True)))
+        # No bundle at all in the graph (MovieLens): the whole catalogue.
+        free: list[str | None] = list(ctx.free_bundles) or ([] if ctx.bundles else [None])
+        chain.append(("popular_free", self._popular_source(free, now, best=False)))
+        return chain
+
+    def _popular_source(
+        self, bundles: Sequence[str | None], now: datetime, *, best: bool
+    ) -> Callable[[], Awaitable[Candidates]]:
+        async def run() -> Candidates:
+            merged: dict[str, dict[str, Any]] = {}
+            for bundle in bundles:
+                for row in await self.popularity(bundle, now):
+                    merged.setdefault(row["program_id"], row)
+            rows = list(merged.values())
+            if best:
+                rows = [r for r in rows if r["watchers"] >= BEST_OF_MIN_WATCHERS
+                        and r["completion"] is not None]  # fmt: skip
+                rows.sort(key=lambda r: (-r["completion"], -r["watchers"], r["program_id"]))
+                return [(r["program_id"], float(r["completion"])) for r in rows]
+            rows.sort(key=lambda r: (-r["watchers_week"], -r["watchers"], r["program_id"]))
+            return [(r["program_id"], float(r["watchers_week"])) for r in rows]
+
+        return run
+
+    async def popularity(self, bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
+        """Audience of the programs of a bundle (None: the whole catalogue), cached."""
+        key = (bundle_id, int(now.timestamp()) // 3600)
+        cached = self._popularity.get(key)
+        if cached and time.monotonic() - cached[0] < self.settings.popularity_ttl_s:
+            return cached[1]
+        statement = "rails/bundle_popularity" if bundle_id else "rails/catalogue_popularity"
+        records, _, _ = await self.driver.execute_query(
+            query(statement), bundle_id=bundle_id, since=now - WEEK,
+            database_=self.db, routing_=RoutingControl.READ,
+        )  # fmt: skip
+        rows = [r.data() for r in records]
+        self._popularity[key] = (time.monotonic(), rows)
+        return rows
+
+    # ------------------------------------------------------------ assembly
+    async def _assemble(
+        self,
+        rail_name: str,
+        title: str,
+        ctx: UserContext,
+        chain: list[Source],
+        *,
+        now: datetime,
+        limit: int,
+        anchor: dict[str, str] | None = None,
+    ) -> Rail:
+        rail = Rail(rail=rail_name, title=title)
+        seen_programs: set[str] = set()
+        seen_series: set[str] = set()
+        genres: Counter[str] = Counter()
+        channels: Counter[str] = Counter()
+        ceiling = CSA_LEVELS[self.settings.anonymous_csa_ceiling]
+        for index, (source, candidates) in enumerate(chain):
+            if len(rail.items) >= limit:
+                break
+            proposed = [c for c in await candidates() if c[0] not in seen_programs]
+            proposed = proposed[: self.settings.candidates]
+            if not proposed:
+                continue
+            offers = await eligible_offers(
+                self.driver, database=self.db, user_id=ctx.user_id or "",
+                program_ids=[p for p, _ in proposed], now=now,
+                window=timedelta(days=self.settings.window_days),
+                completion=self.settings.completion_threshold, default_ceiling=ceiling,
+                check_availability="availability" not in ctx.not_applicable,
+            )  # fmt: skip
+            scores = dict(proposed)
+            added: list[tuple[Offer, float | None]] = []
+            for offer in offers:
+                if len(rail.items) + len(added) >= limit:
+                    break
+                if offer.program_id in seen_programs or (offer.series_id in seen_series):
+                    continue
+                if any(genres[g] >= self.settings.max_per_genre for g in offer.genres):
+                    continue
+                if offer.channel_id and channels[offer.channel_id] >= self.settings.max_per_channel:
+                    continue
+                seen_programs.update({offer.program_id, offer.candidate_id})
+                if offer.series_id:
+                    seen_series.add(offer.series_id)
+                genres.update(offer.genres)
+                if offer.channel_id:
+                    channels[offer.channel_id] += 1
+                added.append((offer, scores.get(offer.candidate_id)))
+            if added:
+                rail.sources.append(source)
+                reasons = await self.explainer.reasons(
+                    ctx, [o for o, _ in added], source=source, now=now, anchor=anchor,
+                    popularity=await self._audience(ctx, now),
+                )  # fmt: skip
+                rail.items += [
+                    RailItem(o, s, source, backfill=index > 0 and rail_name != source, reason=r)
+                    for (o, s), r in zip(added, reasons, strict=True)
+                ]
+            seen_programs.update(p for p, _ in proposed)
+        if not rail.items:
+            rail.empty_reason = self._empty_reason(ctx)
+        return rail
+
+    async def _audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:
+        bundles: list[str | None] = list(ctx.bundles) or [None]
+        out: dict[str, dict[str, Any]] = {}
+        for bundle in bundles:
+            for row in await self.popularity(bundle, now):
+                out.setdefault(row["program_id"], row)
+        return out
+
+    def _empty_reason(self, ctx: UserContext) -> str:
+        if not ctx.bundles:
+            return "no bundle is available to this user (no subscription and no free bundle)"
+        ceiling = ctx.csa_ceiling or self.settings.anonymous_csa_ceiling
+        return (
+            f"nothing in bundles {', '.join(ctx.bundles)} is available in the next "
+            f"{self.settings.window_days:g} days within CSA ceiling {ceiling} that this user "
+            "has not already watched or blacklisted"
+        )
+
+
+def utc_now(settings: Settings, override: datetime | None = None) -> datetime:
+    """The time rails are computed for: the request's ``now``, else the clock (UTC)."""
+    if override is not None:
+        return override if override.tzinfo else override.replace(tzinfo=UTC)
+    return datetime.now(UTC)

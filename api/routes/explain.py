@@ -1,0 +1,73 @@
+"""Explain: the graph paths behind a (user, program) pair, and the Cypher to replay them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from neo4j import RoutingControl
+
+from api.deps import Now, Rails
+from api.eligibility import eligible_offers
+from api.explain import fill_parameters
+from api.schemas import ExplainOut, GraphNode, GraphPath, GraphRelationship
+from graph.queries import query
+from loaders.contract import CSA_LEVELS
+
+router = APIRouter(prefix="/v1", tags=["explain"])
+
+
+@router.get("/explain", response_model=ExplainOut)
+async def explain(
+    rails: Rails,
+    now: Now,
+    user_id: Annotated[str, Query(min_length=1)],
+    program_id: Annotated[str, Query(min_length=1)],
+) -> ExplainOut:
+    """Supporting paths (access, genre, co-watch, series) and the Cypher that draws them."""
+    params = {"user_id": user_id, "program_id": program_id}
+    records, _, _ = await rails.driver.execute_query(
+        query("explain/paths"), params, database_=rails.db, routing_=RoutingControl.READ
+    )
+    if not records:
+        ctx = await rails.context(user_id, now)
+        missing = f"user '{user_id}'" if not ctx.known else f"program '{program_id}'"
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{missing} does not exist")
+    paths = [
+        _path(kind, p)
+        for kind in ("subscription", "free_bundle", "genre", "co_watch", "series")
+        for p in records[0][kind]
+    ]
+    offers = await eligible_offers(
+        rails.driver, database=rails.db, user_id=user_id, program_ids=[program_id], now=now,
+        window=timedelta(days=rails.settings.window_days),
+        completion=rails.settings.completion_threshold,
+        default_ceiling=CSA_LEVELS[rails.settings.anonymous_csa_ceiling],
+    )  # fmt: skip
+    return ExplainOut(
+        user_id=user_id,
+        program_id=program_id,
+        eligible=any(o.program_id == program_id for o in offers),
+        paths=paths,
+        cypher=fill_parameters(query("explain/paths"), params),
+    )
+
+
+def _path(kind: str, path: Any) -> GraphPath:
+    return GraphPath(
+        kind=kind,
+        nodes=[
+            GraphNode(
+                element_id=n.element_id,
+                labels=sorted(n.labels),
+                id=n.get("id"),
+                name=n.get("title") or n.get("name"),
+            )
+            for n in path.nodes
+        ],
+        relationships=[
+            GraphRelationship(type=r.type, start=r.start_node.element_id, end=r.end_node.element_id)
+            for r in path.relationships
+        ],
+    )

@@ -1,0 +1,138 @@
+"""Rails: personalised home, because you watched, similar programs, popular and best of bundle."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.deps import Limit, Now, Rails
+from api.rails import Rail
+from api.schemas import Explanation, Item, RailOut, RailsOut
+
+router = APIRouter(prefix="/v1", tags=["rails"])
+
+
+def to_out(rail: Rail, *, user_id: str | None, version: str | None) -> RailOut:
+    return RailOut(
+        rail=rail.rail,
+        title=rail.title,
+        user_id=user_id,
+        anchor_program_id=rail.anchor_id,
+        model_version=version,
+        sources=rail.sources,
+        empty_reason=rail.empty_reason,
+        items=[
+            Item(
+                program_id=i.offer.program_id,
+                title=i.offer.title,
+                genres=list(i.offer.genres),
+                csa=i.offer.csa,
+                series_id=i.offer.series_id,
+                series_title=i.offer.series_title,
+                season=i.offer.season,
+                episode=i.offer.episode,
+                channel_id=i.offer.channel_id,
+                channel_name=i.offer.channel_name,
+                bundle_id=i.offer.bundle_id,
+                availability=i.offer.kind,
+                available_from=i.offer.available_from,
+                available_until=i.offer.available_until,
+                score=i.score,
+                source=i.source,
+                backfill=i.backfill,
+                explanation=Explanation(
+                    type=i.reason.type, text=i.reason.text, evidence=i.reason.evidence
+                ),
+            )
+            for i in rail.items
+        ],
+    )
+
+
+def _version(rails: Rails) -> str | None:
+    return rails.model.version if rails.model else None
+
+
+async def _known_program(rails: Rails, program_id: str) -> None:
+    try:
+        await rails.explainer.program(program_id)
+    except LookupError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
+
+
+@router.get("/users/{user_id}/rails/home", response_model=RailOut)
+async def home(user_id: str, rails: Rails, now: Now, limit: Limit = 20) -> RailOut:
+    """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
+    rail = await rails.home(user_id, now=now, limit=limit)
+    return to_out(rail, user_id=user_id, version=_version(rails))
+
+
+@router.get("/users/{user_id}/rails/because-you-watched", response_model=RailsOut)
+async def because_you_watched(
+    user_id: str,
+    rails: Rails,
+    now: Now,
+    program_id: Annotated[
+        str | None, Query(description="The watched program; default: the user's recent watches.")
+    ] = None,
+    limit: Limit = 20,
+) -> RailsOut:
+    """One rail per recent well-completed watch, or one for the given program."""
+    if program_id is not None:
+        await _known_program(rails, program_id)
+    found = await rails.because_you_watched(user_id, program_id=program_id, now=now, limit=limit)
+    return RailsOut(rails=[to_out(r, user_id=user_id, version=_version(rails)) for r in found])
+
+
+@router.get("/programs/{program_id}/similar", response_model=RailOut)
+async def similar(
+    program_id: str,
+    rails: Rails,
+    now: Now,
+    user_id: Annotated[
+        str | None, Query(description="Filter for this user (default: anonymous rules).")
+    ] = None,
+    limit: Limit = 20,
+) -> RailOut:
+    """Programs similar to a program, eligible for the user when one is given."""
+    await _known_program(rails, program_id)
+    rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
+    return to_out(rail, user_id=user_id, version=_version(rails))
+
+
+@router.get("/rails/popular", response_model=RailOut)
+async def popular(
+    rails: Rails,
+    now: Now,
+    bundle_id: Annotated[str | None, Query(description="Default: the user's bundles.")] = None,
+    user_id: Annotated[str | None, Query(description="Apply this user's rules.")] = None,
+    limit: Limit = 20,
+) -> RailOut:
+    """Popular this week in a bundle (or in the user's bundles)."""
+    await _known_bundle(rails, bundle_id)
+    rail = await rails.popular(user_id=user_id, bundle_id=bundle_id, now=now, limit=limit,
+                               best=False)  # fmt: skip
+    return to_out(rail, user_id=user_id, version=_version(rails))
+
+
+@router.get("/rails/best-of-bundle", response_model=RailOut)
+async def best_of_bundle(
+    rails: Rails,
+    now: Now,
+    bundle_id: Annotated[str | None, Query(description="Default: the user's bundles.")] = None,
+    user_id: Annotated[str | None, Query(description="Apply this user's rules.")] = None,
+    limit: Limit = 20,
+) -> RailOut:
+    """The most completed programs of a bundle."""
+    await _known_bundle(rails, bundle_id)
+    rail = await rails.popular(user_id=user_id, bundle_id=bundle_id, now=now, limit=limit,
+                               best=True)  # fmt: skip
+    return to_out(rail, user_id=user_id, version=_version(rails))
+
+
+async def _known_bundle(rails: Rails, bundle_id: str | None) -> None:
+    if bundle_id is not None and bundle_id not in await rails.bundles():
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"bundle '{bundle_id}' does not exist"
+        )

@@ -1,0 +1,13 @@
+// Every program offered on the channels of one bundle, with its audience:
+// distinct watchers since $since ("this week"), all time, and mean completion.
+// The API caches one list per bundle (popular and best-of-bundle rails).
+MATCH (:Bundle {id: $bundle_id})-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p:Program)
+WITH DISTINCT p
+CALL (p) {
+  OPTIONAL MATCH (p)<-[w:WATCHED]-(:User)
+  RETURN count(CASE WHEN w.last_ts >= $since THEN 1 END) AS watchers_week,
+         count(w) AS watchers,
+         avg(w.completion) AS completion
+}
+RETURN p.id AS program_id, watchers_week, watchers, completion
+ORDER BY watchers_week DESC, watchers DESC, program_id;

@@ -1,0 +1,30 @@
+// What the rails need to know about one user, in one round trip: profile,
+// bundles (active subscriptions plus free bundles), recent well-completed
+// watches (anchors for "because you watched"), watch time per genre, and
+// which rules the loaded data cannot support.
+OPTIONAL MATCH (u:User {id: $user_id})
+CALL (u) {
+  MATCH (b:Bundle)
+  WHERE b.is_free OR EXISTS {
+    (u)-[s:SUBSCRIBES_TO]->(b) WHERE s.since <= $now AND (s.until IS NULL OR s.until > $now) }
+  RETURN collect(b.id) AS bundles, collect(CASE WHEN b.is_free THEN b.id END) AS free_bundles
+}
+CALL (u) {
+  OPTIONAL MATCH (u)-[w:WATCHED]->(p:Program)
+  WITH w, p ORDER BY w.last_ts DESC
+  RETURN count(w) AS watched,
+         collect(CASE WHEN coalesce(w.completion, 1.0) >= $anchor_completion
+                 THEN {id: p.id, title: p.title} END)[..$anchors] AS anchors
+}
+CALL (u) {
+  OPTIONAL MATCH (u)-[w:WATCHED]->(:Program)-[:HAS_GENRE]->(g:Genre)
+  WITH g, sum(coalesce(w.seconds, 1)) AS seconds WHERE g IS NOT NULL
+  RETURN collect({genre_id: g.id, genre: g.name, seconds: seconds}) AS genre_time
+}
+CALL () {
+  OPTIONAL MATCH (d:DataSource)
+  RETURN [x IN collect(d.not_applicable) | x] AS not_applicable
+}
+RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling, u.profile AS profile,
+       bundles, free_bundles, watched, anchors, genre_time,
+       reduce(all = [], x IN not_applicable | all + x) AS not_applicable;

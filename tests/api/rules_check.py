@@ -1,0 +1,80 @@
+"""An independent check of the eligibility rules, in plain pandas on the generated files.
+
+It shares nothing with the Cypher under test: it reads the CSV files the
+generator wrote and re-derives, for one served item, whether any rule is broken.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+LEVELS = {"TP": 0, "-10": 10, "-12": 12, "-16": 16, "-18": 18}
+
+
+class RulesCheck:
+    def __init__(self, folder: Path, *, completion: float, anonymous_ceiling: str) -> None:
+        read = lambda name: pd.read_csv(folder / f"{name}.csv", dtype=str)  # noqa: E731
+        self.bundles = read("bundles")
+        self.bundle_channels = read("bundle_channels")
+        self.programs = read("programs").set_index("program_id")
+        self.availability = read("availability")
+        for col in ("start", "end"):
+            self.availability[col] = pd.to_datetime(self.availability[col], utc=True)
+        self.users = read("users").set_index("user_id")
+        self.subs = read("subscriptions")
+        self.subs["since"] = pd.to_datetime(self.subs["since"], utc=True)
+        self.subs["until"] = pd.to_datetime(self.subs["until"], utc=True)
+        self.black = read("blacklists")
+        events = read("watch_events")
+        events["completion"] = events["completion"].astype(float)
+        self.best = events.groupby(["user_id", "program_id"])["completion"].max()
+        self.completion = completion
+        self.anonymous_ceiling = LEVELS[anonymous_ceiling]
+        self.free = set(
+            self.bundles.loc[self.bundles["is_free"].str.lower() == "true", "bundle_id"]
+        )
+
+    def violations(self, user_id: str | None, item: dict[str, object], now: datetime) -> list[str]:
+        """Every rule the served ``item`` breaks for ``user_id`` at ``now`` (empty: fine)."""
+        out = []
+        pid, channel = str(item["program_id"]), item["channel_id"]
+        known = user_id is not None and user_id in self.users.index
+        bundles = set(self.free)
+        if known:
+            s = self.subs[self.subs["user_id"] == user_id]
+            active = (s["since"] <= now) & (s["until"].isna() | (s["until"] > now))
+            bundles |= set(s.loc[active, "bundle_id"])
+        channels = set(self.bundle_channels.loc[
+            self.bundle_channels["bundle_id"].isin(bundles), "channel_id"])  # fmt: skip
+        if channel not in channels:
+            out.append(f"{pid}: channel {channel} is in none of the user's bundles {bundles}")
+        a = self.availability[
+            (self.availability["program_id"] == pid) & (self.availability["channel_id"] == channel)
+        ]
+        live = (a["kind"] == "live") & (a["end"] > now) & (a["start"] < now + timedelta(days=7))
+        demand = (a["kind"] != "live") & (a["start"] <= now) & (a["end"] > now)
+        if not (live | demand).any():
+            out.append(f"{pid}: not available on {channel} in the window at {now}")
+        program = self.programs.loc[pid]
+        ceiling = (
+            LEVELS[self.users.loc[user_id, "csa_ceiling"]] if known else self.anonymous_ceiling
+        )
+        if LEVELS[program["csa"]] > ceiling:
+            out.append(f"{pid}: CSA {program['csa']} above the user's ceiling")
+        if known:
+            mine = self.black[self.black["user_id"] == user_id]
+            targets = set(zip(mine["target_type"], mine["target_id"], strict=True))
+            if ("program", pid) in targets:
+                out.append(f"{pid}: program blacklisted")
+            if ("channel", channel) in targets:
+                out.append(f"{pid}: channel {channel} blacklisted")
+            for genre in str(program["genres"]).split("|"):
+                if ("genre", genre) in targets:
+                    out.append(f"{pid}: genre {genre} blacklisted")
+            best = self.best.get((user_id, pid))
+            if best is not None and best >= self.completion:
+                out.append(f"{pid}: already watched to {best:.0%}")
+        return out

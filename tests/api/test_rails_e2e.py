@@ -1,0 +1,168 @@
+"""End to end: generate, load, train, publish, then serve every rail through the API and check
+each served item with an independent pandas implementation of the rules."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import Driver
+
+from api.main import create_app
+from gnn.artifacts import load_version
+from gnn.pipeline import publish, train_version
+from gnn.train import TrainConfig
+from graph.settings import Settings
+from loaders.generate import generate_tv
+from loaders.tv import load_tv
+from tests.api.rules_check import RulesCheck
+from tests.loaders.neo4j_data import dataset_ids, delete_ids
+
+pytestmark = pytest.mark.neo4j
+
+NOW = "2025-01-09T20:00:00Z"  # the generated EPG week starts 2025-01-06
+NOW_DT = datetime(2025, 1, 9, 20, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def served(
+    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, Path, Settings]]:
+    folder = tmp_path_factory.mktemp("tv-api")
+    generate_tv(folder, users=400, programs=300, seed=21, progress=False)
+    db = neo4j_settings.neo4j_database
+    load_tv(driver, folder, database=db, progress=False)
+    models = tmp_path_factory.mktemp("models")
+    config = TrainConfig(embedding_dim=32, epochs=15, patience=4, batch_size=2048,
+                         num_negatives=128)  # fmt: skip
+    outcome = train_version(driver, database=db, models_dir=models, train_config=config,
+                            progress=False)  # fmt: skip
+    publish(driver, load_version(outcome.path), database=db, progress=False)
+    settings = neo4j_settings.model_copy(update={"models_path": models})
+    try:
+        with TestClient(create_app(settings)) as client:
+            yield client, folder, settings
+    finally:
+        delete_ids(driver, db, dataset_ids(folder))
+        driver.execute_query("MATCH (m:ModelVersion {id: $v}) DELETE m",
+                             v=outcome.path.name, database_=db)  # fmt: skip
+
+
+def _get(client: TestClient, url: str, **params: Any) -> dict[str, Any]:
+    response = client.get(url, params={"now": NOW, **params})
+    assert response.status_code == 200, response.text
+    assert response.headers["x-request-id"]
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_200_random_users_every_rail_zero_violations(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, folder, settings = served
+    check = RulesCheck(folder, completion=settings.completion_threshold,
+                       anonymous_ceiling=settings.anonymous_csa_ceiling)  # fmt: skip
+    rng = random.Random(7)
+    users = rng.sample(sorted(check.users.index), 200) + ["nobody-1", "nobody-2"]
+    programs = sorted(check.programs.index)
+    served_items, violations, empty = 0, [], []
+    for user in users:
+        rails = [_get(client, f"/v1/users/{user}/rails/home", limit=10)]
+        rails += _get(client, f"/v1/users/{user}/rails/because-you-watched", limit=5)["rails"]
+        rails.append(_get(client, f"/v1/programs/{rng.choice(programs)}/similar", user_id=user,
+                          limit=5))  # fmt: skip
+        rails.append(_get(client, "/v1/rails/popular", user_id=user, limit=5))
+        rails.append(_get(client, "/v1/rails/best-of-bundle", user_id=user, limit=5))
+        for rail in rails:
+            if not rail["items"]:
+                empty.append((user, rail["rail"], rail["empty_reason"]))
+            for item in rail["items"]:
+                served_items += 1
+                assert item["explanation"]["text"] and item["explanation"]["type"]
+                who = None if user.startswith("nobody") else user
+                violations += check.violations(who, item, NOW_DT)
+    assert served_items > 2000
+    assert violations == []
+    # Home always has something for these users, or says why not.
+    assert all(reason for _, _, reason in empty)
+    assert not [e for e in empty if e[1] == "home"]
+
+
+def test_home_is_personalised_with_a_model_and_explained(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, folder, _ = served
+    check = RulesCheck(folder, completion=0.9, anonymous_ceiling="-10")
+    heavy = check.best.groupby(level=0).size().idxmax()
+    rail = _get(client, f"/v1/users/{heavy}/rails/home", limit=10)
+    assert rail["model_version"]
+    assert rail["sources"][0] == "personalised"
+    assert not rail["items"][0]["backfill"]
+    types = {i["explanation"]["type"] for i in rail["items"]}
+    assert types <= {"next_episode", "because_you_watched", "you_like_genre",
+                     "popular_on_channel", "best_of_bundle", "new_this_week"}  # fmt: skip
+    series = [i["series_id"] for i in rail["items"] if i["series_id"]]
+    assert len(series) == len(set(series)), "one episode per series"
+
+
+def test_unknown_user_gets_the_explained_default_rail(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, _, _ = served
+    rail = _get(client, "/v1/users/never-seen/rails/home", limit=10)
+    assert rail["items"], rail["empty_reason"]
+    assert rail["sources"][0] == "popular_free"
+    assert all(i["bundle_id"] for i in rail["items"])
+
+
+def test_nothing_available_gives_an_empty_rail_with_a_reason(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, folder, _ = served
+    user = sorted(RulesCheck(folder, completion=0.9, anonymous_ceiling="-10").users.index)[0]
+    rail = client.get(f"/v1/users/{user}/rails/home", params={"now": "2031-01-01T00:00:00Z"})
+    body = rail.json()
+    assert body["items"] == []
+    assert "nothing in bundles" in body["empty_reason"]
+
+
+def test_errors_name_the_unknown_id_and_bad_parameters(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, _, _ = served
+    r = client.get("/v1/programs/no-such-program/similar")
+    assert r.status_code == 404 and "no-such-program" in r.json()["detail"]
+    r = client.get("/v1/rails/popular", params={"bundle_id": "no-such-bundle"})
+    assert r.status_code == 404 and "no-such-bundle" in r.json()["detail"]
+    r = client.get("/v1/users/u1/rails/home", params={"limit": 1000})
+    assert r.status_code == 422
+    r = client.get("/v1/users/u1/rails/home", params={"now": "not-a-date"})
+    assert r.status_code == 422
+
+
+def test_explain_returns_paths_and_replayable_cypher(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, folder, _ = served
+    check = RulesCheck(folder, completion=0.9, anonymous_ceiling="-10")
+    heavy = str(check.best.groupby(level=0).size().idxmax())
+    item = _get(client, f"/v1/users/{heavy}/rails/home", limit=1)["items"][0]
+    body = _get(client, "/v1/explain", user_id=heavy, program_id=item["program_id"])
+    assert body["eligible"] is True
+    assert {p["kind"] for p in body["paths"]} & {"subscription", "free_bundle"}
+    assert body["cypher"].startswith(":params ")
+    assert heavy in body["cypher"]
+    assert client.get("/v1/explain", params={"user_id": heavy, "program_id": "nope"}
+                      ).status_code == 404  # fmt: skip
+
+
+def test_health_and_ready(served: tuple[TestClient, Path, Settings]) -> None:
+    client, _, _ = served
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ok" and ready["model_version"]
