@@ -68,7 +68,7 @@ def test_200_random_users_every_rail_zero_violations(
     check = RulesCheck(folder, completion=settings.completion_threshold,
                        anonymous_ceiling=settings.anonymous_csa_ceiling)  # fmt: skip
     rng = random.Random(7)
-    users = rng.sample(sorted(check.users.index), 200) + ["nobody-1", "nobody-2"]
+    users = [*rng.sample(sorted(check.users.index), 200), "nobody-1", "nobody-2"]
     programs = sorted(check.programs.index)
     served_items, violations, empty = 0, [], []
     for user in users:
