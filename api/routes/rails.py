@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -101,33 +102,36 @@ async def similar(
     return to_out(rail, user_id=user_id, version=_version(rails))
 
 
+BundleId = Annotated[str | None, Query(description="Default: the user's bundles.")]
+UserFilter = Annotated[str | None, Query(description="Apply this user's rules.")]
+
+
 @router.get("/rails/popular", response_model=RailOut)
 async def popular(
-    rails: Rails,
-    now: Now,
-    bundle_id: Annotated[str | None, Query(description="Default: the user's bundles.")] = None,
-    user_id: Annotated[str | None, Query(description="Apply this user's rules.")] = None,
+    rails: Rails, now: Now, bundle_id: BundleId = None, user_id: UserFilter = None,
     limit: Limit = 20,
-) -> RailOut:
+) -> RailOut:  # fmt: skip
     """Popular this week in a bundle (or in the user's bundles)."""
-    await _known_bundle(rails, bundle_id)
-    rail = await rails.popular(user_id=user_id, bundle_id=bundle_id, now=now, limit=limit,
-                               best=False)  # fmt: skip
-    return to_out(rail, user_id=user_id, version=_version(rails))
+    return await _bundle_rail(rails, now, bundle_id, user_id, limit, best=False)
 
 
 @router.get("/rails/best-of-bundle", response_model=RailOut)
 async def best_of_bundle(
-    rails: Rails,
-    now: Now,
-    bundle_id: Annotated[str | None, Query(description="Default: the user's bundles.")] = None,
-    user_id: Annotated[str | None, Query(description="Apply this user's rules.")] = None,
+    rails: Rails, now: Now, bundle_id: BundleId = None, user_id: UserFilter = None,
     limit: Limit = 20,
-) -> RailOut:
+) -> RailOut:  # fmt: skip
     """The most completed programs of a bundle."""
+    return await _bundle_rail(rails, now, bundle_id, user_id, limit, best=True)
+
+
+async def _bundle_rail(
+    rails: Rails, now: datetime, bundle_id: str | None, user_id: str | None, limit: int,
+    *, best: bool,
+) -> RailOut:  # fmt: skip
     await _known_bundle(rails, bundle_id)
-    rail = await rails.popular(user_id=user_id, bundle_id=bundle_id, now=now, limit=limit,
-                               best=True)  # fmt: skip
+    rail = await rails.popular(
+        user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best
+    )
     return to_out(rail, user_id=user_id, version=_version(rails))
 
 
