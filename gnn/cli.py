@@ -122,9 +122,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     """Score a saved version on its holdout."""
     from gnn.artifacts import list_versions
-    from gnn.pipeline import describe, evaluate_version
     from graph.cli import CommandError
-    from graph.driver import open_driver
 
     versions = list_versions(settings.models_dir)
     if args.version is None:
@@ -137,6 +135,9 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
             known = ", ".join(v.name for v in versions[-5:]) or "none"
             raise CommandError(f"no version {args.version} in {settings.models_dir} "
                                f"(newest: {known})")  # fmt: skip
+    from gnn.pipeline import describe, evaluate_version  # torch: only once there is work
+    from graph.driver import open_driver
+
     with open_driver(settings) as driver:
         metrics = evaluate_version(driver, path, database=settings.neo4j_database, k=args.k)
     print(f"Version {path.name}, holdout metrics:")

@@ -1,0 +1,57 @@
+"""The command line: help, and errors a user can act on (no Neo4j needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graph.cli import main
+from graph.settings import Settings
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("neo4j", "db", "cypher", "demo", "generate", "load", "train", "evaluate",
+                    "benchmark", "serve"):  # fmt: skip
+        assert command in out
+
+
+def use(monkeypatch: pytest.MonkeyPatch, **fields: object) -> None:
+    settings = Settings.with_fields(**fields)
+    monkeypatch.setattr("graph.cli.Settings", lambda: settings)
+
+
+def test_evaluate_without_any_version_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use(monkeypatch, models_path=tmp_path)
+    assert main(["evaluate"]) == 2
+    assert "run graphrails train" in capsys.readouterr().err
+
+
+def test_bulk_load_refuses_an_external_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use(monkeypatch, neo4j_uri="bolt://db.example:7687", neo4j_password="x" * 8)
+    assert main(["load", "tv", str(tmp_path), "--bulk"]) == 2
+    assert "external server" in capsys.readouterr().err
+
+
+def test_neo4j_commands_refuse_an_external_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use(monkeypatch, neo4j_uri="bolt://db.example:7687", neo4j_password="x" * 8)
+    assert main(["neo4j", "start"]) == 2
+    assert "does not start, stop or inspect it" in capsys.readouterr().err
+
+
+def test_bad_cypher_parameter_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use(monkeypatch, neo4j_uri="bolt://db.example:7687", neo4j_password="x" * 8)
+    assert main(["cypher", "RETURN 1", "--param", "no-equals-sign"]) == 2
+    assert "--param 'no-equals-sign' is not of the form name=value" in capsys.readouterr().err
