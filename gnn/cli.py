@@ -27,7 +27,7 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="RECS.csv")
     p.add_argument("--seed", type=int, default=None, help="training seed (default: config's)")
     p.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: all CPUs)"
+        "--threads", type=int, default=None, help="torch CPU threads (default: TrainConfig's)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_benchmark)
