@@ -19,7 +19,8 @@ from tests.loaders.neo4j_data import dataset_ids, delete_ids
 
 pytestmark = pytest.mark.neo4j
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+# The project's shared data sits beside the clone (CI puts it there).
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +201,8 @@ def test_movielens_100k(
     from loaders.movielens import load_movielens
 
     folder = SHARED / "datasets" / "ml-100k"
+    if not folder.is_dir():
+        pytest.fail(f"MovieLens-100k is expected in {folder} (the shared/ folder beside the clone)")
     db = neo4j_settings.neo4j_database
     inter = pd.read_csv(folder / "ml-100k.inter", sep="\t", dtype=str)
     ids = {
