@@ -36,6 +36,12 @@ def _server(settings: Settings) -> Any:
 def cmd_neo4j(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "browser":
         print(browser_help(settings))
+        print(
+            "  style:       in the Browser, run :style and drop docs/browser/graphrails.grass "
+            "onto it (colours and captions per label)\n"
+            "  queries:     cypher/explore/*.cypher (neighbourhood, why recommended, co-watch,"
+            " bundle coverage, CSA and blacklist audits)"
+        )
         return 0
     server = _server(settings)
     if args.action == "install":

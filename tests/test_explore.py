@@ -1,0 +1,80 @@
+"""Every saved exploration query in cypher/explore/ runs against a loaded graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from neo4j import Driver
+
+from graph.queries import CYPHER_DIR, query
+from graph.settings import Settings
+from loaders.generate import generate_tv
+from loaders.tv import load_tv
+from tests.loaders.neo4j_data import dataset_ids, delete_ids
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture(scope="module")
+def tv(
+    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("tv-explore")
+    generate_tv(folder, users=200, programs=150, seed=9, progress=False)
+    db = neo4j_settings.neo4j_database
+    load_tv(driver, folder, database=db, progress=False)
+    yield folder
+    delete_ids(driver, db, dataset_ids(folder))
+
+
+def run(driver: Driver, settings: Settings, name: str, **params: object) -> list[dict[str, object]]:
+    records, _, _ = driver.execute_query(
+        query(f"explore/{name}"), params, database_=settings.neo4j_database
+    )
+    return [r.data() for r in records]
+
+
+def test_every_saved_query_is_tested() -> None:
+    saved = {p.stem for p in (CYPHER_DIR / "explore").glob("*.cypher")}
+    assert saved == {"user_neighbourhood", "why_recommended", "co_watch_neighbours",
+                     "bundle_coverage", "csa_audit", "blacklist_audit"}  # fmt: skip
+
+
+def test_user_neighbourhood_and_why_recommended(
+    driver: Driver, neo4j_settings: Settings, tv: Path
+) -> None:
+    events = pd.read_csv(tv / "watch_events.csv", dtype=str)
+    user = events["user_id"].value_counts().index[0]
+    rows = run(driver, neo4j_settings, "user_neighbourhood", user_id=user)
+    assert rows and rows[0]["watch_paths"]
+    program = events.loc[events["user_id"] != user, "program_id"].value_counts().index[0]
+    why = run(driver, neo4j_settings, "why_recommended", user_id=user, program_id=program)
+    assert set(why[0]) == {"access", "genre", "co_watch"}
+
+
+def test_co_watch_neighbours_are_ranked(driver: Driver, neo4j_settings: Settings, tv: Path) -> None:
+    events = pd.read_csv(tv / "watch_events.csv", dtype=str)
+    program = events["program_id"].value_counts().index[0]
+    rows = run(driver, neo4j_settings, "co_watch_neighbours", program_id=program)
+    counts = [r["co_viewers"] for r in rows]
+    assert counts and counts == sorted(counts, reverse=True)
+    assert program not in {r["program_id"] for r in rows}
+
+
+def test_bundle_coverage_lists_every_bundle(
+    driver: Driver, neo4j_settings: Settings, tv: Path
+) -> None:
+    rows = {r["bundle_id"]: r for r in run(driver, neo4j_settings, "bundle_coverage")}
+    bundles = pd.read_csv(tv / "bundles.csv", dtype=str)["bundle_id"]
+    assert set(bundles) <= set(rows)
+    assert all(0 <= rows[b]["percent_of_catalogue"] <= 100 for b in bundles)
+
+
+def test_audits_run(driver: Driver, neo4j_settings: Settings, tv: Path) -> None:
+    for row in run(driver, neo4j_settings, "csa_audit"):
+        assert row["csa"] != "TP"  # only programs above some ceiling can appear
+    kinds = {r["kind"] for r in run(driver, neo4j_settings, "blacklist_audit")}
+    assert kinds <= {"Program", "Channel", "Genre"} and kinds
