@@ -7,7 +7,7 @@ candidate list); this module only prepares the parameters and types the rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
@@ -69,12 +69,40 @@ async def eligible_offers(
         database_=database,
         routing_=RoutingControl.READ,
     )
-    return [_offer(r.data()) for r in records if r["program_id"] is not None]
+    rows = sorted(records[0]["offers"], key=lambda row: row[0]) if records else []
+    return [_offer(row) for row in rows if row[2] is not None]
 
 
-def _offer(row: dict[str, Any]) -> Offer:
-    for key in ("available_from", "available_until"):
-        if row[key] is not None:
-            row[key] = row[key].to_native()
-    row["genres"] = tuple(row["genres"] or ())
-    return Offer(**row)
+def _offer(row: list[Any]) -> Offer:
+    """An offer from one row of eligible.cypher: the fields of :class:`Offer`, in order."""
+    (rank, candidate_id, program_id, title, csa, genres, series_id, series_title, season,
+     episode, channel_id, channel_name, bundle_id, kind, start, end) = row  # fmt: skip
+    return Offer(
+        rank=rank,
+        candidate_id=candidate_id,
+        program_id=program_id,
+        title=title,
+        csa=csa,
+        genres=tuple(genres or ()),
+        series_id=series_id,
+        series_title=series_title,
+        season=season,
+        episode=episode,
+        channel_id=channel_id,
+        channel_name=channel_name,
+        bundle_id=bundle_id,
+        kind=kind,
+        available_from=_datetime(start),
+        available_until=_datetime(end),
+    )
+
+
+def _datetime(parts: list[int | None]) -> datetime | None:
+    """``[epoch seconds, nanosecond, UTC offset seconds]`` (as eligible.cypher returns them)
+    as an aware datetime at that offset, truncated to microseconds like the driver's
+    ``to_native``; None when the offer has no availability window."""
+    seconds, nanosecond, offset = parts
+    if seconds is None or nanosecond is None or offset is None:
+        return None
+    tz = UTC if offset == 0 else timezone(timedelta(seconds=offset))
+    return datetime.fromtimestamp(seconds, tz).replace(microsecond=nanosecond // 1000)
