@@ -10,6 +10,7 @@ the graph (see :mod:`api.explain`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,6 +33,9 @@ MIN_HISTORY = 3
 ANCHORS = 5
 """Recent well-completed watches used as "because you watched" anchors."""
 BEST_OF_MIN_WATCHERS = 5
+CHUNK_PER_ITEM = 2
+"""Eligibility is asked for ``CHUNK_PER_ITEM * limit`` candidates first, then twice as many
+each time the rail is still short (half the home rails fill from their first ~50 candidates)."""
 
 
 @dataclass
@@ -71,6 +75,36 @@ Candidates = list[tuple[str, float | None]]
 Source = tuple[str, Callable[[], Awaitable[Candidates]]]
 
 
+class Audience:
+    """Popularity rows of several bundles merged by program (the first bundle's row wins),
+    with the rankings the popular and best-of-bundle sources draw from them."""
+
+    def __init__(self, lists: tuple[list[dict[str, Any]], ...]):
+        self.lists = lists
+        self.by_program: dict[str, dict[str, Any]] = {}
+        for rows in lists:
+            for row in rows:
+                self.by_program.setdefault(row["program_id"], row)
+        self._ranked: dict[bool, Candidates] = {}
+
+    def ranked(self, *, best: bool) -> Candidates:
+        """Most watched this week first; with ``best``, most completed first.
+
+        The list is shared between requests: callers must not modify it.
+        """
+        if best not in self._ranked:
+            rows = list(self.by_program.values())
+            if best:
+                rows = [r for r in rows if r["watchers"] >= BEST_OF_MIN_WATCHERS
+                        and r["completion"] is not None]  # fmt: skip
+                rows.sort(key=lambda r: (-r["completion"], -r["watchers"], r["program_id"]))
+                self._ranked[best] = [(r["program_id"], float(r["completion"])) for r in rows]
+            else:
+                rows.sort(key=lambda r: (-r["watchers_week"], -r["watchers"], r["program_id"]))
+                self._ranked[best] = [(r["program_id"], float(r["watchers_week"])) for r in rows]
+        return self._ranked[best]
+
+
 class RailsService:
     """Everything a request needs, built once in the lifespan."""
 
@@ -81,6 +115,8 @@ class RailsService:
         self.db = settings.neo4j_database
         self.explainer = Explainer(driver, settings, model)
         self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
+        self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
+        self._audiences: dict[tuple[str | None, ...], Audience] = {}
 
     async def bundles(self) -> set[str]:
         """Ids of every bundle (cached like popularity)."""
@@ -209,35 +245,50 @@ class RailsService:
         self, bundles: Sequence[str | None], now: datetime, *, best: bool
     ) -> Callable[[], Awaitable[Candidates]]:
         async def run() -> Candidates:
-            merged: dict[str, dict[str, Any]] = {}
-            for bundle in bundles:
-                for row in await self.popularity(bundle, now):
-                    merged.setdefault(row["program_id"], row)
-            rows = list(merged.values())
-            if best:
-                rows = [r for r in rows if r["watchers"] >= BEST_OF_MIN_WATCHERS
-                        and r["completion"] is not None]  # fmt: skip
-                rows.sort(key=lambda r: (-r["completion"], -r["watchers"], r["program_id"]))
-                return [(r["program_id"], float(r["completion"])) for r in rows]
-            rows.sort(key=lambda r: (-r["watchers_week"], -r["watchers"], r["program_id"]))
-            return [(r["program_id"], float(r["watchers_week"])) for r in rows]
+            return (await self._merged(bundles, now)).ranked(best=best)
 
         return run
+
+    async def _merged(self, bundles: Sequence[str | None], now: datetime) -> Audience:
+        """The popularity lists of ``bundles`` merged by program, cached while they are.
+
+        Merging and sorting thousands of rows cost more than the rest of a request, and
+        they only change when one of the cached lists is refreshed.
+        """
+        lists = tuple([await self.popularity(bundle, now) for bundle in bundles])
+        key = tuple(bundles)
+        cached = self._audiences.get(key)
+        if cached is not None and all(a is b for a, b in zip(cached.lists, lists, strict=True)):
+            return cached
+        merged = Audience(lists)
+        self._audiences[key] = merged
+        return merged
 
     async def popularity(self, bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
         """Audience of the programs of a bundle (None: the whole catalogue), cached."""
         key = (bundle_id, int(now.timestamp()) // 3600)
+        cached = self._fresh_popularity(key)
+        if cached is not None:
+            return cached
+        # One query per list, however many requests find it missing at once.
+        async with self._loading.setdefault(key, asyncio.Lock()):
+            cached = self._fresh_popularity(key)
+            if cached is not None:
+                return cached
+            statement = "rails/bundle_popularity" if bundle_id else "rails/catalogue_popularity"
+            records, _, _ = await self.driver.execute_query(
+                query(statement), bundle_id=bundle_id, since=now - WEEK,
+                database_=self.db, routing_=RoutingControl.READ,
+            )  # fmt: skip
+            rows = [r.data() for r in records]
+            self._popularity[key] = (time.monotonic(), rows)
+        return rows
+
+    def _fresh_popularity(self, key: tuple[str | None, int]) -> list[dict[str, Any]] | None:
         cached = self._popularity.get(key)
         if cached and time.monotonic() - cached[0] < self.settings.popularity_ttl_s:
             return cached[1]
-        statement = "rails/bundle_popularity" if bundle_id else "rails/catalogue_popularity"
-        records, _, _ = await self.driver.execute_query(
-            query(statement), bundle_id=bundle_id, since=now - WEEK,
-            database_=self.db, routing_=RoutingControl.READ,
-        )  # fmt: skip
-        rows = [r.data() for r in records]
-        self._popularity[key] = (time.monotonic(), rows)
-        return rows
+        return None
 
     # ------------------------------------------------------------ assembly
     async def _assemble(
@@ -264,31 +315,40 @@ class RailsService:
             proposed = proposed[: self.settings.candidates]
             if not proposed:
                 continue
-            offers = await eligible_offers(
-                self.driver, database=self.db, user_id=ctx.user_id or "",
-                program_ids=[p for p, _ in proposed], now=now,
-                window=timedelta(days=self.settings.window_days),
-                completion=self.settings.completion_threshold, default_ceiling=ceiling,
-                check_availability="availability" not in ctx.not_applicable,
-            )  # fmt: skip
             scores = dict(proposed)
             added: list[tuple[Offer, float | None]] = []
-            for offer in offers:
-                if len(rail.items) + len(added) >= limit:
-                    break
-                if offer.program_id in seen_programs or (offer.series_id in seen_series):
-                    continue
-                if any(genres[g] >= self.settings.max_per_genre for g in offer.genres):
-                    continue
-                if offer.channel_id and channels[offer.channel_id] >= self.settings.max_per_channel:
-                    continue
-                seen_programs.update({offer.program_id, offer.candidate_id})
-                if offer.series_id:
-                    seen_series.add(offer.series_id)
-                genres.update(offer.genres)
-                if offer.channel_id:
-                    channels[offer.channel_id] += 1
-                added.append((offer, scores.get(offer.candidate_id)))
+            ids = [p for p, _ in proposed]
+            start, size = 0, CHUNK_PER_ITEM * limit
+            while start < len(ids) and len(rail.items) + len(added) < limit:
+                # Candidates are independent in eligibility, so asking for them in growing
+                # chunks gives the same offers in the same order, and a rail that fills from
+                # its first candidates never pays for decoding the rest.
+                offers = await eligible_offers(
+                    self.driver, database=self.db, user_id=ctx.user_id or "",
+                    program_ids=ids[start : start + size], now=now,
+                    window=timedelta(days=self.settings.window_days),
+                    completion=self.settings.completion_threshold, default_ceiling=ceiling,
+                    check_availability="availability" not in ctx.not_applicable,
+                )  # fmt: skip
+                start, size = start + size, 2 * size
+                for offer in offers:
+                    if len(rail.items) + len(added) >= limit:
+                        break
+                    if offer.program_id in seen_programs or (offer.series_id in seen_series):
+                        continue
+                    if any(genres[g] >= self.settings.max_per_genre for g in offer.genres):
+                        continue
+                    if offer.channel_id and (
+                        channels[offer.channel_id] >= self.settings.max_per_channel
+                    ):
+                        continue
+                    seen_programs.update({offer.program_id, offer.candidate_id})
+                    if offer.series_id:
+                        seen_series.add(offer.series_id)
+                    genres.update(offer.genres)
+                    if offer.channel_id:
+                        channels[offer.channel_id] += 1
+                    added.append((offer, scores.get(offer.candidate_id)))
             if added:
                 rail.sources.append(source)
                 reasons = await self.explainer.reasons(
@@ -306,11 +366,7 @@ class RailsService:
 
     async def _audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:
         bundles: list[str | None] = list(ctx.bundles) or [None]
-        out: dict[str, dict[str, Any]] = {}
-        for bundle in bundles:
-            for row in await self.popularity(bundle, now):
-                out.setdefault(row["program_id"], row)
-        return out
+        return (await self._merged(bundles, now)).by_program
 
     def _empty_reason(self, ctx: UserContext) -> str:
         if not ctx.bundles:
