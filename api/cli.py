@@ -9,6 +9,12 @@ from graph.settings import Settings
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    # The API's matrix products are small: a multi-threaded BLAS only keeps a
+    # worker spinning between them (measured: most of a core under load).
+    # It must be set before NumPy loads; an operator's own value wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import uvicorn
 
     from api.main import create_app

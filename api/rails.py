@@ -281,8 +281,18 @@ class RailsService:
                 database_=self.db, routing_=RoutingControl.READ,
             )  # fmt: skip
             rows = [r.data() for r in records]
+            self._forget_expired()
             self._popularity[key] = (time.monotonic(), rows)
         return rows
+
+    def _forget_expired(self) -> None:
+        """Drop expired lists (each hour of ``now`` has its own), so the cache stays bounded."""
+        limit = time.monotonic() - self.settings.popularity_ttl_s
+        for key in [k for k, (at, _) in self._popularity.items() if at < limit]:
+            del self._popularity[key]
+            lock = self._loading.get(key)
+            if lock is not None and not lock.locked():
+                del self._loading[key]
 
     def _fresh_popularity(self, key: tuple[str | None, int]) -> list[dict[str, Any]] | None:
         cached = self._popularity.get(key)
