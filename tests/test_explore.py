@@ -11,9 +11,7 @@ from neo4j import Driver
 
 from graph.queries import CYPHER_DIR, query
 from graph.settings import Settings
-from loaders.generate import generate_tv
-from loaders.tv import load_tv
-from tests.loaders.neo4j_data import dataset_ids, delete_ids
+from tests.loaders.neo4j_data import generated_and_loaded
 
 pytestmark = pytest.mark.neo4j
 
@@ -22,12 +20,10 @@ pytestmark = pytest.mark.neo4j
 def tv(
     driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("tv-explore")
-    generate_tv(folder, users=200, programs=150, seed=9, progress=False)
-    db = neo4j_settings.neo4j_database
-    load_tv(driver, folder, database=db, progress=False)
-    yield folder
-    delete_ids(driver, db, dataset_ids(folder))
+    yield from generated_and_loaded(
+        driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp("tv-explore"),
+        users=200, programs=150, seed=9,
+    )  # fmt: skip
 
 
 def run(driver: Driver, settings: Settings, name: str, **params: object) -> list[dict[str, object]]:

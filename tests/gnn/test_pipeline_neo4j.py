@@ -15,9 +15,7 @@ from gnn.export import export_graph
 from gnn.pipeline import evaluate_version, publish, train_version
 from gnn.train import TrainConfig
 from graph.settings import Settings
-from loaders.generate import generate_tv
-from loaders.tv import load_tv
-from tests.loaders.neo4j_data import dataset_ids, delete_ids
+from tests.loaders.neo4j_data import dataset_ids, generated_and_loaded
 
 pytestmark = pytest.mark.neo4j
 
@@ -28,12 +26,10 @@ SMALL = TrainConfig(embedding_dim=16, epochs=8, patience=3, batch_size=1024, num
 def loaded_tv(
     driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("tv-gnn")
-    generate_tv(folder, users=300, programs=250, seed=5, progress=False)
-    db = neo4j_settings.neo4j_database
-    load_tv(driver, folder, database=db, progress=False)
-    yield folder
-    delete_ids(driver, db, dataset_ids(folder))
+    yield from generated_and_loaded(
+        driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp("tv-gnn"),
+        users=300, programs=250, seed=5,
+    )  # fmt: skip
 
 
 def test_export_maps_every_node_and_keeps_positives_above_the_completion_bar(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +39,21 @@ def delete_ids(driver: Driver, database: str, ids: dict[str, list[str]]) -> None
                 ids=values[start : start + 500],
                 database_=database,
             )
+
+
+def generated_and_loaded(
+    driver: Driver, database: str, folder: Path, *, users: int, programs: int, seed: int
+) -> Iterator[Path]:
+    """Generate a TV data set into ``folder``, load it, yield it, then delete its nodes.
+
+    For module fixtures: ``yield from generated_and_loaded(...)``.
+    """
+    from loaders.generate import generate_tv
+    from loaders.tv import load_tv
+
+    generate_tv(folder, users=users, programs=programs, seed=seed, progress=False)
+    load_tv(driver, folder, database=database, progress=False)
+    try:
+        yield folder
+    finally:
+        delete_ids(driver, database, dataset_ids(folder))
