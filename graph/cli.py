@@ -142,6 +142,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from gnn.artifacts import load_version
     from gnn.pipeline import describe, publish, train_version
     from graph.driver import open_driver
+    from graph.queries import query
     from graph.schema import init_schema
     from loaders.generate import generate_tv
     from loaders.tv import graph_counts, load_tv
@@ -170,10 +171,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  version {outcome.path.name}: fit {outcome.fit_seconds:.0f} s")
         print(describe(outcome.metrics))
         publish(driver, load_version(outcome.path), database=db)
+        records, _, _ = driver.execute_query(
+            query("explore/most_active_users"), limit=1, database_=db
+        )
+    example = records[0]["user_id"] if records else "u0000000"
     url = f"http://{args.host}:{args.port}"
     print("\n[4/4] Serving the rails API")
     print(f"  API docs:      {url}/docs")
-    print(f"  a home rail:   {url}/v1/users/u0000001/rails/home")
+    print(f"  a home rail:   {url}/v1/users/{example}/rails/home")
+    print(f"  its reasons:   {url}/v1/users/{example}/rails/because-you-watched")
+    print(f"  unknown user:  {url}/v1/users/someone-new/rails/home")
     print("  " + browser_help(settings).replace("\n", "\n  "))
     if args.no_serve:
         return 0

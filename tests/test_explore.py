@@ -35,8 +35,10 @@ def run(driver: Driver, settings: Settings, name: str, **params: object) -> list
 
 def test_every_saved_query_is_tested() -> None:
     saved = {p.stem for p in (CYPHER_DIR / "explore").glob("*.cypher")}
-    assert saved == {"user_neighbourhood", "why_recommended", "co_watch_neighbours",
-                     "bundle_coverage", "csa_audit", "blacklist_audit"}  # fmt: skip
+    assert saved == {
+        "user_neighbourhood", "why_recommended", "co_watch_neighbours", "bundle_coverage",
+        "csa_audit", "blacklist_audit", "most_active_users",
+    }  # fmt: skip
 
 
 def test_user_neighbourhood_and_why_recommended(
@@ -74,3 +76,12 @@ def test_audits_run(driver: Driver, neo4j_settings: Settings, tv: Path) -> None:
         assert row["csa"] != "TP"  # only programs above some ceiling can appear
     kinds = {r["kind"] for r in run(driver, neo4j_settings, "blacklist_audit")}
     assert kinds <= {"Program", "Channel", "Genre"} and kinds
+
+
+def test_most_active_users(driver: Driver, neo4j_settings: Settings, tv: Path) -> None:
+    events = pd.read_csv(tv / "watch_events.csv", dtype=str)
+    pairs = events.drop_duplicates(["user_id", "program_id"])
+    top = pairs["user_id"].value_counts()
+    rows = run(driver, neo4j_settings, "most_active_users", limit=3)
+    assert [r["watched"] for r in rows] == top.iloc[:3].tolist()
+    assert rows[0]["user_id"] in set(top[top == top.iloc[0]].index)
