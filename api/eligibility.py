@@ -35,6 +35,8 @@ class Offer:
     kind: str | None
     available_from: datetime | None
     available_until: datetime | None
+    follows_series: bool = False
+    """The user completed an earlier episode of this program's series."""
 
 
 async def eligible_offers(
@@ -76,7 +78,7 @@ async def eligible_offers(
 def _offer(row: list[Any]) -> Offer:
     """An offer from one row of eligible.cypher: the fields of :class:`Offer`, in order."""
     (rank, candidate_id, program_id, title, csa, genres, series_id, series_title, season,
-     episode, channel_id, channel_name, bundle_id, kind, start, end) = row  # fmt: skip
+     episode, channel_id, channel_name, bundle_id, kind, start, end, follows) = row  # fmt: skip
     return Offer(
         rank=rank,
         candidate_id=candidate_id,
@@ -94,6 +96,7 @@ def _offer(row: list[Any]) -> Offer:
         kind=kind,
         available_from=_datetime(start),
         available_until=_datetime(end),
+        follows_series=bool(follows),
     )
 
 

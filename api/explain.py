@@ -109,8 +109,7 @@ class Explainer:
         audience: dict[str, Any] | None,
     ) -> Reason:
         where = f" on {o.channel_name}" if o.channel_name else ""
-        follows = o.program_id != o.candidate_id or source == "personalised"
-        if o.series_id and follows and o.series_title and o.episode is not None:
+        if o.series_id and o.follows_series and o.series_title and o.episode is not None:
             return Reason(
                 "next_episode",
                 f"Next episode of {o.series_title}: season {o.season}, episode {o.episode}",

@@ -66,7 +66,7 @@ CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, c
   RETURN p, c, a, b
   LIMIT 1
 }
-WITH rank, candidate, series, p, c, a, b
+WITH rank, candidate, series, last_done, p, c, a, b
 ORDER BY rank
 // One record holding every offer, each as a list in the order of the fields of
 // api.eligibility.Offer: the async driver pays a socket wait per record, and
@@ -89,5 +89,6 @@ RETURN collect([
   b.id,
   a.kind,
   [a.start.epochSeconds, a.start.nanosecond, a.start.offsetSeconds],
-  [a.end.epochSeconds, a.end.nanosecond, a.end.offsetSeconds]
+  [a.end.epochSeconds, a.end.nanosecond, a.end.offsetSeconds],
+  last_done >= 0
 ]) AS offers;

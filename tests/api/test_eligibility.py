@@ -97,8 +97,10 @@ async def test_completed_programs_leave_and_series_offer_the_next_episode(
     assert adult["s1e1"].program_id == p + "s1e2"
     assert adult["s1e3"].program_id == p + "s1e2"
     assert adult["s1e1"].series_id == p + "s1"
+    assert adult["s1e1"].follows_series and not adult["replay_now"].follows_series
     kid = await offers(neo4j_settings, rules_graph, "kid")  # never watched: from episode 1
     assert kid["s1e3"].program_id == p + "s1e1"
+    assert not kid["s1e3"].follows_series
 
 
 async def test_candidate_order_is_kept_and_unknown_users_get_the_free_bundle(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
@@ -108,6 +109,12 @@ def test_home_is_personalised_with_a_model_and_explained(
                      "popular_on_channel", "best_of_bundle", "new_this_week"}  # fmt: skip
     series = [i["series_id"] for i in rail["items"] if i["series_id"]]
     assert len(series) == len(set(series)), "one episode per series"
+    for item in rail["items"]:  # "next episode" only for a series the user has been watching
+        if item["explanation"]["type"] == "next_episode":
+            done = check.best.get(heavy, pd.Series(dtype=float))
+            watched = set(done[done >= 0.9].index)
+            same_series = check.programs[check.programs["series_id"] == item["series_id"]]
+            assert watched & set(same_series.index)
 
 
 def test_unknown_user_gets_the_explained_default_rail(
