@@ -11,6 +11,7 @@ the graph (see :mod:`api.explain`).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -163,7 +164,7 @@ class RailsService:
         )
         chain: list[Source] = []
         if personal:
-            chain.append(("personalised", self._personal(user_id)))
+            chain.append(("personalised", self._personal(user_id, ctx, now)))
         chain += self._defaults(ctx, now)
         title = "For you" if personal else "Popular in your bundle"
         return await self._assemble("home", title, ctx, chain, now=now, limit=limit)
@@ -216,10 +217,18 @@ class RailsService:
         return await self._assemble(name, title, ctx, chain, now=now, limit=limit)
 
     # ------------------------------------------------------------ sources
-    def _personal(self, user_id: str) -> Callable[[], Awaitable[Candidates]]:
+    def _personal(
+        self, user_id: str, ctx: UserContext, now: datetime
+    ) -> Callable[[], Awaitable[Candidates]]:
         async def run() -> Candidates:
             assert self.model is not None  # checked by the caller
-            return list(self.model.for_user(user_id, self.settings.candidates))
+            found: Candidates = list(self.model.for_user(user_id, self.settings.candidates))
+            s = self.settings
+            if s.popularity_blend == 0 and s.freshness_blend == 0:
+                return found
+            audience = await self._audience(ctx, now)
+            return blend(found, audience, now=now, popularity=s.popularity_blend,
+                         freshness=s.freshness_blend)  # fmt: skip
 
         return run
 
@@ -387,6 +396,45 @@ class RailsService:
             f"{self.settings.window_days:g} days within CSA ceiling {ceiling} that this user "
             "has not already watched or blacklisted"
         )
+
+
+def blend(
+    candidates: Candidates,
+    audience: dict[str, dict[str, Any]],
+    *,
+    now: datetime,
+    popularity: float,
+    freshness: float,
+) -> Candidates:
+    """Re-rank model candidates by a weighted mix of model score, audience and newness.
+
+    Each part is scaled to [0, 1] over the candidates: the model score min-max, the
+    audience as log(1 + watchers this week) over the largest, newness as 1 for a
+    program first available at most a day ago (or upcoming), falling linearly to 0
+    at seven days. Weights ``popularity`` and ``freshness`` (their sum at most 1)
+    take their share from the model score's. The returned scores are the blends.
+    """
+    if popularity + freshness > 1:
+        raise ValueError(
+            f"popularity_blend + freshness_blend must be at most 1, got {popularity + freshness}"
+        )
+    if not candidates:
+        return candidates
+    scores = [s or 0.0 for _, s in candidates]
+    lo, hi = min(scores), max(scores)
+    span = hi - lo or 1.0
+    week = [math.log1p(audience.get(p, {}).get("watchers_week") or 0) for p, _ in candidates]
+    top = max(week) or 1.0
+    out: Candidates = []
+    for (program, _), score, w in zip(candidates, scores, week, strict=True):
+        first = audience.get(program, {}).get("first_available")
+        age_days = (now.timestamp() - first) / 86400 if first is not None else math.inf
+        new = 1.0 if age_days <= 1 else max(0.0, (7 - age_days) / 6)
+        mixed = ((1 - popularity - freshness) * (score - lo) / span + popularity * w / top
+                 + freshness * new)  # fmt: skip
+        out.append((program, mixed))
+    out.sort(key=lambda c: -(c[1] or 0.0))
+    return out
 
 
 def utc_now(settings: Settings, override: datetime | None = None) -> datetime:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NEO4J_VERSION = "5.26.30"
@@ -114,11 +114,28 @@ class Settings(BaseSettings):
         default=4, gt=0, validation_alias="GRAPHRAILS_MAX_PER_CHANNEL",
         description="At most this many items of one channel in a rail.",
     )  # fmt: skip
+    popularity_blend: float = Field(
+        default=0.0, ge=0, le=1, validation_alias="GRAPHRAILS_POPULARITY_BLEND",
+        description="Weight of this week's audience in the personalised ranking (0: none).",
+    )  # fmt: skip
+    freshness_blend: float = Field(
+        default=0.0, ge=0, le=1, validation_alias="GRAPHRAILS_FRESHNESS_BLEND",
+        description="Weight of newness (first available in the last week) in the same ranking.",
+    )  # fmt: skip
     rail_size: int = Field(default=20, gt=0, le=100, validation_alias="GRAPHRAILS_RAIL_SIZE")
     popularity_ttl_s: float = Field(
         default=300.0, gt=0, validation_alias="GRAPHRAILS_POPULARITY_TTL",
         description="How long the per-bundle popularity lists are cached by the API.",
     )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _blend_weights(self) -> Settings:
+        if self.popularity_blend + self.freshness_blend > 1:
+            raise ValueError(
+                "GRAPHRAILS_POPULARITY_BLEND + GRAPHRAILS_FRESHNESS_BLEND must be at most 1, got "
+                f"{self.popularity_blend} + {self.freshness_blend}"
+            )
+        return self
 
     @classmethod
     def with_fields(cls, **fields: Any) -> Settings:

@@ -9,5 +9,9 @@ CALL (p) {
          count(w) AS watchers,
          avg(w.completion) AS completion
 }
-RETURN p.id AS program_id, watchers_week, watchers, completion
+CALL (p) {
+  OPTIONAL MATCH (p)-[a:AVAILABLE_ON]->(:Channel)
+  RETURN min(a.start).epochSeconds AS first_available
+}
+RETURN p.id AS program_id, watchers_week, watchers, completion, first_available
 ORDER BY watchers_week DESC, watchers DESC, program_id;
