@@ -135,21 +135,23 @@ def aggregate_watches(chunks: Any, report: LoadReport) -> pd.DataFrame:
 
 
 def _aggregate(frame: pd.DataFrame) -> pd.DataFrame:
+    """One chunk's events as partial WATCHED rows (each event is a partial of count 1)."""
     bad = frame["event_id"].str.contains(ARRAY_DELIMITER, regex=False)
     if bad.any():
         raise ValueError(
             f"watch_events row {frame.index[bad][0]}: event_id contains '{ARRAY_DELIMITER}', "
             "which the import tool uses between array items; use the UNWIND path"
         )
-    grouped = frame.groupby(["user_id", "program_id"], sort=False)
-    return grouped.agg(
-        first_ts=("ts", "min"), last_ts=("ts", "max"), seconds=("watched_s", "sum"),
-        completion=("completion", "max"), count=("event_id", "size"),
-        event_ids=("event_id", ARRAY_DELIMITER.join),
-    ).reset_index()  # fmt: skip
+    events = pd.DataFrame({
+        "user_id": frame["user_id"], "program_id": frame["program_id"],
+        "first_ts": frame["ts"], "last_ts": frame["ts"], "seconds": frame["watched_s"],
+        "completion": frame["completion"], "count": 1, "event_ids": frame["event_id"],
+    })  # fmt: skip
+    return _aggregate_partials(events)
 
 
 def _aggregate_partials(frame: pd.DataFrame) -> pd.DataFrame:
+    """Combine partial WATCHED rows of the same (user, program): the one fold rule."""
     grouped = frame.groupby(["user_id", "program_id"], sort=False)
     return grouped.agg(
         first_ts=("first_ts", "min"), last_ts=("last_ts", "max"), seconds=("seconds", "sum"),

@@ -17,7 +17,7 @@ import pandas as pd
 from neo4j import Driver
 
 from loaders.tv import LoadReport
-from loaders.validate import Reject
+from loaders.validate import Reject, to_records
 from loaders.writer import DEFAULT_BATCH_ROWS, BatchWriter, FileSummary, bar
 
 NOT_APPLICABLE = ("bundles", "availability", "csa", "completion", "blacklists")
@@ -91,9 +91,9 @@ def load_movielens(
     writer = BatchWriter(driver, database=database, batch_rows=batch_rows)
     genres = sorted({g for gs in frames["item"]["genres"] for g in gs})
     genre_rows = [{"genre_id": g, "name": g} for g in genres]
-    user_rows = _records(frames["user"].rename(columns={"user_id": "id"}))
-    item_rows = _records(frames["item"].rename(columns={"item_id": "id"}))
-    rating_rows = _records(inter.rename(columns={"item_id": "program_id"}))
+    user_rows = to_records(frames["user"].rename(columns={"user_id": "id"}))
+    item_rows = to_records(frames["item"].rename(columns={"item_id": "id"}))
+    rating_rows = to_records(inter.rename(columns={"item_id": "program_id"}))
     steps: list[tuple[str, str, list[dict[str, Any]]]] = [
         ("genres", "load/genres", genre_rows),
         ("user", "load/movielens_users", user_rows),
@@ -184,9 +184,3 @@ def _typed(frame: pd.DataFrame, numbers: dict[str, pd.Series]) -> pd.DataFrame:
         for column in ("gender", "occupation", "zip_code"):
             out[column] = frame[column]
     return out
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from loaders.validate import to_records
-
-    return to_records(frame)
