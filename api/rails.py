@@ -326,7 +326,6 @@ class RailsService:
         seen_series: set[str] = set()
         genres: Counter[str] = Counter()
         channels: Counter[str] = Counter()
-        ceiling = CSA_LEVELS[self.settings.anonymous_csa_ceiling]
         for index, (source, candidates) in enumerate(chain):
             if len(rail.items) >= limit:
                 break
@@ -342,13 +341,7 @@ class RailsService:
                 # Candidates are independent in eligibility, so asking for them in growing
                 # chunks gives the same offers in the same order, and a rail that fills from
                 # its first candidates never pays for decoding the rest.
-                offers = await eligible_offers(
-                    self.driver, database=self.db, user_id=ctx.user_id or "",
-                    program_ids=ids[start : start + size], now=now,
-                    window=timedelta(days=self.settings.window_days),
-                    completion=self.settings.completion_threshold, default_ceiling=ceiling,
-                    check_availability="availability" not in ctx.not_applicable,
-                )  # fmt: skip
+                offers = await self.offers(ctx, ids[start : start + size], now=now)
                 start, size = start + size, 2 * size
                 for offer in offers:
                     if len(rail.items) + len(added) >= limit:
@@ -382,6 +375,19 @@ class RailsService:
         if not rail.items:
             rail.empty_reason = self._empty_reason(ctx)
         return rail
+
+    async def offers(
+        self, ctx: UserContext, program_ids: list[str], *, now: datetime
+    ) -> list[Offer]:
+        """The eligible offers among ``program_ids`` for the user of ``ctx``, with the
+        settings' rules (rails and /v1/explain both decide through this)."""
+        return await eligible_offers(
+            self.driver, database=self.db, user_id=ctx.user_id or "", program_ids=program_ids,
+            now=now, window=timedelta(days=self.settings.window_days),
+            completion=self.settings.completion_threshold,
+            default_ceiling=CSA_LEVELS[self.settings.anonymous_csa_ceiling],
+            check_availability="availability" not in ctx.not_applicable,
+        )  # fmt: skip
 
     async def _audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:
         bundles: list[str | None] = list(ctx.bundles) or [None]

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from neo4j import RoutingControl
 
 from api.deps import Now, Rails
-from api.eligibility import eligible_offers
 from api.explain import fill_parameters
 from api.schemas import ExplainOut, GraphNode, GraphPath, GraphRelationship
 from graph.queries import query
-from loaders.contract import CSA_LEVELS
 
 router = APIRouter(prefix="/v1", tags=["explain"])
 
@@ -30,8 +27,8 @@ async def explain(
     records, _, _ = await rails.driver.execute_query(
         query("explain/paths"), params, database_=rails.db, routing_=RoutingControl.READ
     )
+    ctx = await rails.context(user_id, now)
     if not records:
-        ctx = await rails.context(user_id, now)
         missing = f"user '{user_id}'" if not ctx.known else f"program '{program_id}'"
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{missing} does not exist")
     paths = [
@@ -39,12 +36,7 @@ async def explain(
         for kind in ("subscription", "free_bundle", "genre", "co_watch", "series")
         for p in records[0][kind]
     ]
-    offers = await eligible_offers(
-        rails.driver, database=rails.db, user_id=user_id, program_ids=[program_id], now=now,
-        window=timedelta(days=rails.settings.window_days),
-        completion=rails.settings.completion_threshold,
-        default_ceiling=CSA_LEVELS[rails.settings.anonymous_csa_ceiling],
-    )  # fmt: skip
+    offers = await rails.offers(ctx, [program_id], now=now)
     return ExplainOut(
         user_id=user_id,
         program_id=program_id,
