@@ -119,6 +119,12 @@ class RailsService:
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
 
+    def swap_model(self, model: ServingModel | None) -> None:
+        """Serve from ``model`` from the next request on (requests under way finish on
+        the one they started with, or on the new one; either is a whole version)."""
+        self.model = model
+        self.explainer.model = model
+
     async def bundles(self) -> set[str]:
         """Ids of every bundle (cached like popularity)."""
         key = ("__bundles__", 0)
