@@ -128,6 +128,39 @@ class Settings(BaseSettings):
         description="How long the per-bundle popularity lists are cached by the API.",
     )  # fmt: skip
 
+    # ---- events and fatigue
+    api_keys: SecretStr | None = Field(
+        default=None, validation_alias="GRAPHRAILS_API_KEYS",
+        description="Comma-separated keys that may POST /v1/events (unset: writes refused).",
+    )  # fmt: skip
+    fold_in_watches: int = Field(
+        default=20, gt=0, le=1000, validation_alias="GRAPHRAILS_FOLD_IN_WATCHES",
+        description="A user's last this many watches make their folded-in vector.",
+    )  # fmt: skip
+    fatigue_completion: float = Field(
+        default=0.7, ge=0, le=1, validation_alias="GRAPHRAILS_FATIGUE_COMPLETION",
+        description="A program started but watched less than this (or skipped) is abandoned.",
+    )  # fmt: skip
+    fatigue_programs: int = Field(
+        default=30, ge=0, le=1000, validation_alias="GRAPHRAILS_FATIGUE_PROGRAMS",
+        description="The user's last this many abandoned programs stay out of their rails.",
+    )  # fmt: skip
+    fatigue_series: int = Field(
+        default=1, ge=0, validation_alias="GRAPHRAILS_FATIGUE_SERIES",
+        description="So do the series of the last this many of them (distinct series).",
+    )  # fmt: skip
+    fatigue_channels: int = Field(
+        default=1, ge=0, validation_alias="GRAPHRAILS_FATIGUE_CHANNELS",
+        description="And the channels they were watched on, the last this many (distinct).",
+    )  # fmt: skip
+
+    @property
+    def api_key_list(self) -> list[str]:
+        """The keys of ``GRAPHRAILS_API_KEYS``, split on commas (empty: writes are refused)."""
+        if self.api_keys is None:
+            return []
+        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+
     @model_validator(mode="after")
     def _blend_weights(self) -> Settings:
         if self.popularity_blend + self.freshness_blend > 1:
