@@ -11,3 +11,8 @@ CREATE CONSTRAINT data_source_id IF NOT EXISTS FOR (n:DataSource) REQUIRE n.id I
 CREATE CONSTRAINT model_version_id IF NOT EXISTS FOR (n:ModelVersion) REQUIRE n.id IS UNIQUE;
 // Wait until the indexes behind the constraints are online before loading.
 CALL db.awaitIndexes(300);
+// The served-rails log (api/served.py): one :Served node per rail the API returned,
+// written by id and pruned by age (`at`), so both need an index.
+CREATE CONSTRAINT served_id IF NOT EXISTS FOR (n:Served) REQUIRE n.id IS UNIQUE;
+CREATE INDEX served_at IF NOT EXISTS FOR (n:Served) ON (n.at);
+CALL db.awaitIndexes(300);

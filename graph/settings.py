@@ -128,6 +128,24 @@ class Settings(BaseSettings):
         description="How long the per-bundle popularity lists are cached by the API.",
     )  # fmt: skip
 
+    # ---- monitoring and served log
+    served_log: bool = Field(
+        default=True, validation_alias="GRAPHRAILS_SERVED_LOG",
+        description="Record every served rail item in Neo4j (:Served) for the audits.",
+    )  # fmt: skip
+    served_retention_days: float = Field(
+        default=30.0, gt=0, validation_alias="GRAPHRAILS_SERVED_RETENTION_DAYS",
+        description="Served records older than this are pruned by the API's writer.",
+    )  # fmt: skip
+    served_queue_size: int = Field(
+        default=10_000, gt=0, validation_alias="GRAPHRAILS_SERVED_QUEUE_SIZE",
+        description="Served rails waiting to be written; more are dropped (and counted).",
+    )  # fmt: skip
+    served_flush_s: float = Field(
+        default=1.0, gt=0, validation_alias="GRAPHRAILS_SERVED_FLUSH_INTERVAL",
+        description="Seconds between two writes of the served log (one transaction each).",
+    )  # fmt: skip
+
     # ---- events and fatigue
     api_keys: SecretStr | None = Field(
         default=None, validation_alias="GRAPHRAILS_API_KEYS",

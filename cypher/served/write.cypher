@@ -1,0 +1,46 @@
+// Append a batch of served rails to the served log (api/served.py), in one transaction.
+// Each row of $rows is one rail as the API returned it:
+//   {id, request_id, rail, at, as_of, user_id, anchor_program_id, model_version,
+//    items: [{position, program_id, source, backfill, channel_id, bundle_id}]}
+// The writer adds what the user's rules were at `as_of` (the time the rail was
+// computed for), as the graph holds them when the row is written (about a second
+// after serving): the CSA ceiling level (a user the graph does not know gets
+// $anonymous_ceiling_level, as eligibility does) and the bundles the user could
+// watch (active subscriptions and free bundles). Idempotent by `id`: a batch
+// written twice changes nothing.
+CALL () {
+  MATCH (b:Bundle)
+  WITH b ORDER BY b.id
+  RETURN collect(b) AS all_bundles
+}
+UNWIND $rows AS row
+OPTIONAL MATCH (u:User {id: row.user_id})
+MERGE (s:Served {id: row.id})
+SET s.request_id = row.request_id,
+    s.rail = row.rail,
+    s.at = row.at,
+    s.as_of = row.as_of,
+    s.user_id = row.user_id,
+    s.anchor_program_id = row.anchor_program_id,
+    s.model_version = row.model_version,
+    s.size = size(row.items),
+    s.csa_ceiling_level = coalesce(u.csa_ceiling_level, $anonymous_ceiling_level),
+    s.bundles = [b IN all_bundles
+                 WHERE b.is_free
+                    OR (u IS NOT NULL AND EXISTS {
+                          (u)-[x:SUBSCRIBES_TO]->(b)
+                          WHERE x.since <= row.as_of AND (x.until IS NULL OR x.until > row.as_of)
+                        })
+                 | b.id]
+FOREACH (_ IN CASE WHEN u IS NULL THEN [] ELSE [1] END | MERGE (u)-[:WAS_SERVED]->(s))
+WITH s, row
+CALL (s, row) {
+  UNWIND row.items AS item
+  MATCH (p:Program {id: item.program_id})
+  MERGE (s)-[i:SERVED_ITEM {position: item.position}]->(p)
+  SET i.source = item.source,
+      i.backfill = item.backfill,
+      i.channel_id = item.channel_id,
+      i.bundle_id = item.bundle_id
+}
+RETURN count(s) AS written;
