@@ -12,6 +12,7 @@ from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
 
+from api.metrics import count_eligibility
 from graph.queries import query
 
 
@@ -72,7 +73,9 @@ async def eligible_offers(
         routing_=RoutingControl.READ,
     )
     rows = sorted(records[0]["offers"], key=lambda row: row[0]) if records else []
-    return [_offer(row) for row in rows if row[2] is not None]
+    offers = [_offer(row) for row in rows if row[2] is not None]
+    count_eligibility(asked=len(program_ids), offered=len(offers))
+    return offers
 
 
 def _offer(row: list[Any]) -> Offer:

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
+from api.metrics import install_metrics
 from api.routes import explain, health, rails
+from api.routes import metrics as metrics_routes
 from graph.settings import Settings
 
 log = logging.getLogger("graphrails.api")
@@ -22,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from api.model import load_serving_model
         from api.rails import RailsService
+        from api.served import open_served_log
         from graph.driver import open_async_driver
 
         s = settings or Settings()
@@ -35,7 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings = s
             app.state.driver = driver
             app.state.rails = RailsService(driver, s, model)
-            yield
+            async with open_served_log(driver, s, metrics=app.state.metrics) as served_log:
+                app.state.served_log = served_log
+                yield
         finally:
             await driver.close()
 
@@ -51,10 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid  # the served log records it
         response = await call_next(request)
         response.headers["X-Request-ID"] = rid
         return response
 
+    install_metrics(app)  # outermost: its latency covers the other middleware
+    app.include_router(metrics_routes.router)
     app.include_router(health.router)
     app.include_router(rails.router)
     app.include_router(explain.router)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import Limit, Now, Rails
+from api.metrics import Metrics
 from api.rails import Rail
 from api.schemas import Explanation, Item, RailOut, RailsOut
+from api.served import ServedLog, served_row
 
 router = APIRouter(prefix="/v1", tags=["rails"])
 
@@ -55,6 +58,26 @@ def _version(rails: Rails) -> str | None:
     return rails.model.version if rails.model else None
 
 
+def served(
+    request: Request, rails: Rails, found: list[Rail], *, user_id: str | None, now: datetime
+) -> list[RailOut]:
+    """The response of the rails just computed, counted in the metrics and queued for the
+    served log (written behind the response)."""
+    version = _version(rails)
+    state = request.app.state
+    metrics: Metrics | None = getattr(state, "metrics", None)
+    log: ServedLog | None = getattr(state, "served_log", None)
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    at = datetime.now(UTC)
+    for rail in found:
+        if metrics is not None:
+            metrics.observe_rail(rail)
+        if log is not None:
+            log.record(served_row(rail, request_id=request_id, user_id=user_id, at=at, as_of=now,
+                                  model_version=version))  # fmt: skip
+    return [to_out(rail, user_id=user_id, version=version) for rail in found]
+
+
 async def _known_program(rails: Rails, program_id: str) -> None:
     try:
         await rails.explainer.program(program_id)
@@ -63,14 +86,17 @@ async def _known_program(rails: Rails, program_id: str) -> None:
 
 
 @router.get("/users/{user_id}/rails/home", response_model=RailOut)
-async def home(user_id: str, rails: Rails, now: Now, limit: Limit = 20) -> RailOut:
+async def home(
+    request: Request, user_id: str, rails: Rails, now: Now, limit: Limit = 20
+) -> RailOut:
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
     rail = await rails.home(user_id, now=now, limit=limit)
-    return to_out(rail, user_id=user_id, version=_version(rails))
+    return served(request, rails, [rail], user_id=user_id, now=now)[0]
 
 
 @router.get("/users/{user_id}/rails/because-you-watched", response_model=RailsOut)
 async def because_you_watched(
+    request: Request,
     user_id: str,
     rails: Rails,
     now: Now,
@@ -83,11 +109,12 @@ async def because_you_watched(
     if program_id is not None:
         await _known_program(rails, program_id)
     found = await rails.because_you_watched(user_id, program_id=program_id, now=now, limit=limit)
-    return RailsOut(rails=[to_out(r, user_id=user_id, version=_version(rails)) for r in found])
+    return RailsOut(rails=served(request, rails, found, user_id=user_id, now=now))
 
 
 @router.get("/programs/{program_id}/similar", response_model=RailOut)
 async def similar(
+    request: Request,
     program_id: str,
     rails: Rails,
     now: Now,
@@ -99,7 +126,7 @@ async def similar(
     """Programs similar to a program, eligible for the user when one is given."""
     await _known_program(rails, program_id)
     rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
-    return to_out(rail, user_id=user_id, version=_version(rails))
+    return served(request, rails, [rail], user_id=user_id, now=now)[0]
 
 
 BundleId = Annotated[str | None, Query(description="Default: the user's bundles.")]
@@ -108,31 +135,31 @@ UserFilter = Annotated[str | None, Query(description="Apply this user's rules.")
 
 @router.get("/rails/popular", response_model=RailOut)
 async def popular(
-    rails: Rails, now: Now, bundle_id: BundleId = None, user_id: UserFilter = None,
-    limit: Limit = 20,
+    request: Request, rails: Rails, now: Now, bundle_id: BundleId = None,
+    user_id: UserFilter = None, limit: Limit = 20,
 ) -> RailOut:  # fmt: skip
     """Popular this week in a bundle (or in the user's bundles)."""
-    return await _bundle_rail(rails, now, bundle_id, user_id, limit, best=False)
+    return await _bundle_rail(request, rails, now, bundle_id, user_id, limit, best=False)
 
 
 @router.get("/rails/best-of-bundle", response_model=RailOut)
 async def best_of_bundle(
-    rails: Rails, now: Now, bundle_id: BundleId = None, user_id: UserFilter = None,
-    limit: Limit = 20,
+    request: Request, rails: Rails, now: Now, bundle_id: BundleId = None,
+    user_id: UserFilter = None, limit: Limit = 20,
 ) -> RailOut:  # fmt: skip
     """The most completed programs of a bundle."""
-    return await _bundle_rail(rails, now, bundle_id, user_id, limit, best=True)
+    return await _bundle_rail(request, rails, now, bundle_id, user_id, limit, best=True)
 
 
 async def _bundle_rail(
-    rails: Rails, now: datetime, bundle_id: str | None, user_id: str | None, limit: int,
-    *, best: bool,
+    request: Request, rails: Rails, now: datetime, bundle_id: str | None, user_id: str | None,
+    limit: int, *, best: bool,
 ) -> RailOut:  # fmt: skip
     await _known_bundle(rails, bundle_id)
     rail = await rails.popular(
         user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best
     )
-    return to_out(rail, user_id=user_id, version=_version(rails))
+    return served(request, rails, [rail], user_id=user_id, now=now)[0]
 
 
 async def _known_bundle(rails: Rails, bundle_id: str | None) -> None:
