@@ -86,7 +86,8 @@ def bulk_load_tv(
         watched = aggregate_watches(chunks, report)
         rels.append(("WATCHED", "watched", watched, ("User", "Program"), {
             "first_ts": "datetime", "last_ts": "datetime", "seconds": "long",
-            "completion": "double", "count": "int", "event_ids": "string[]"}))  # fmt: skip
+            "completion": "double", "count": "int", "event_ids": "string[]",
+            "last_channel_id": "string"}))  # fmt: skip
 
     for rel_type, name, frame, (start, end), props in rels:
         path = _write_rel(work, name, frame, start, end, props)
@@ -146,18 +147,25 @@ def _aggregate(frame: pd.DataFrame) -> pd.DataFrame:
         "user_id": frame["user_id"], "program_id": frame["program_id"],
         "first_ts": frame["ts"], "last_ts": frame["ts"], "seconds": frame["watched_s"],
         "completion": frame["completion"], "count": 1, "event_ids": frame["event_id"],
+        "last_channel_id": frame["channel_id"],
     })  # fmt: skip
     return _aggregate_partials(events)
 
 
 def _aggregate_partials(frame: pd.DataFrame) -> pd.DataFrame:
-    """Combine partial WATCHED rows of the same (user, program): the one fold rule."""
-    grouped = frame.groupby(["user_id", "program_id"], sort=False)
-    return grouped.agg(
+    """Combine partial WATCHED rows of the same (user, program): the one fold rule
+    (``cypher/load/watch_events.cypher``; the channel is the latest event's, ties on ``ts``
+    going to the greatest channel id)."""
+    keys = ["user_id", "program_id"]
+    grouped = frame.groupby(keys, sort=False)
+    out = grouped.agg(
         first_ts=("first_ts", "min"), last_ts=("last_ts", "max"), seconds=("seconds", "sum"),
         completion=("completion", "max"), count=("count", "sum"),
         event_ids=("event_ids", ARRAY_DELIMITER.join),
-    ).reset_index()  # fmt: skip
+    )  # fmt: skip
+    latest = frame.sort_values(["last_ts", "last_channel_id"], kind="stable")
+    out["last_channel_id"] = latest.groupby(keys, sort=False)["last_channel_id"].last()
+    return out.reset_index()
 
 
 def _require_empty(driver: Driver, database: str) -> None:

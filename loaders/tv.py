@@ -9,7 +9,7 @@ overlapping events file adds only what is new.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from loaders.validate import (
 )
 from loaders.writer import DEFAULT_BATCH_ROWS, BatchWriter, FileSummary, bar
 
-WATCH_EVENT_FIELDS = ("event_id", "ts", "watched_s", "completion")
+WATCH_EVENT_FIELDS = ("event_id", "ts", "watched_s", "completion", "channel_id")
 
 # Labels of the files whose ids later files (and incremental events) refer to.
 ID_LABELS = {"users": "User", "programs": "Program", "channels": "Channel"}
@@ -132,7 +132,12 @@ def group_events(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """One row per (user, program) with its events, as ``cypher/load/watch_events`` wants."""
     if frame.empty:
         return []
-    records = to_records(frame[["user_id", "program_id", *WATCH_EVENT_FIELDS]])
+    return group_event_records(to_records(frame[["user_id", "program_id", *WATCH_EVENT_FIELDS]]))
+
+
+def group_event_records(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`group_events` for plain records (``user_id``, ``program_id`` and
+    :data:`WATCH_EVENT_FIELDS`): the API's ``POST /v1/events`` folds watches through it."""
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
         event = {k: r[k] for k in WATCH_EVENT_FIELDS}
