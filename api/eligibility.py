@@ -40,6 +40,23 @@ class Offer:
     """The user completed an earlier episode of this program's series."""
 
 
+@dataclass(frozen=True)
+class Fatigue:
+    """The fatigue rule's settings (see ``cypher/rails/eligible.cypher``)."""
+
+    completion: float
+    """Below this best completion a started program is abandoned."""
+    programs: int
+    """The user's last this many abandoned (or skipped) programs are left out; 0: off."""
+    series: int
+    """So are the series of the most recent of them (this many distinct series)."""
+    channels: int
+    """And the channels they were watched on (this many distinct channels)."""
+
+
+NO_FATIGUE = Fatigue(completion=0.0, programs=0, series=0, channels=0)
+
+
 async def eligible_offers(
     driver: AsyncDriver,
     *,
@@ -51,12 +68,14 @@ async def eligible_offers(
     completion: float,
     default_ceiling: int,
     check_availability: bool = True,
+    fatigue: Fatigue = NO_FATIGUE,
 ) -> list[Offer]:
     """The offers for ``program_ids`` (kept in their order) that ``user_id`` is eligible for.
 
     An episode may be replaced by the user's next episode of its series; a
     candidate with no eligible offer is left out. A user unknown to the graph
-    is treated as anonymous: free bundles and ``default_ceiling``.
+    is treated as anonymous: free bundles and ``default_ceiling``. ``fatigue`` (default:
+    off) keeps out what the user recently abandoned.
     """
     if not program_ids:
         return []
@@ -69,6 +88,10 @@ async def eligible_offers(
         completion=completion,
         default_ceiling=default_ceiling,
         check_availability=check_availability,
+        fatigue_completion=fatigue.completion,
+        fatigue_programs=fatigue.programs,
+        fatigue_series=fatigue.series,
+        fatigue_channels=fatigue.channels,
         database_=database,
         routing_=RoutingControl.READ,
     )

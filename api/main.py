@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
+from api.auth import api_keys
 from api.metrics import install_metrics
 from api.routes import explain, health, rails
+from api.routes import events as events_routes
 from api.routes import metrics as metrics_routes
 from graph.settings import Settings
 
@@ -28,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from graph.driver import open_async_driver
 
         s = settings or Settings()
+        app.state.api_keys = api_keys(s)  # POST /v1/events; a key too short stops the start
         driver = open_async_driver(s)
         try:
             model = await load_serving_model(
@@ -66,4 +69,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(rails.router)
     app.include_router(explain.router)
+    app.include_router(events_routes.router)
     return app

@@ -3,11 +3,23 @@
 Loaded once in the lifespan (never per request) from the version Neo4j marks
 as serving, else the newest version on disk. Scores are dot products, the
 same as training; "similar programs" uses cosine similarity.
+
+Fold-in: a user's vector is refreshed from their recent watches without a
+retrain (:meth:`ServingModel.user_vector`). The fold-in vector is the weighted
+mean of the program vectors of the user's last ``GRAPHRAILS_FOLD_IN_WATCHES``
+watches, weight ``completion * FOLD_IN_DECAY ** rank`` (rank 0: the most
+recent; programs the version does not know are left out). A user the version
+does not know is scored with it alone; a user it knows, with their trained
+vector while none of those watches is newer than the version, else with the
+unit trained vector and the unit fold-in mixed by the share of those watches
+that are newer (their last event after the version's ``created_at``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +30,31 @@ from gnn.artifacts import ArtifactError, ModelVersion, list_versions, load_versi
 from graph.queries import query
 
 Floats = npt.NDArray[np.float32]
+
+FOLD_IN_DECAY = 0.9
+"""Weight of a watch in the fold-in relative to the next more recent one."""
+
+
+@dataclass(frozen=True)
+class RecentWatch:
+    """One of a user's recent watches, as ``cypher/rails/user_context`` reads it."""
+
+    program_id: str
+    completion: float | None
+    """Best completion; None (MovieLens) counts as 1."""
+    last_ts: float | None
+    """Epoch seconds of the latest event."""
+
+
+@dataclass(frozen=True)
+class UserVector:
+    """The vector a user's rails are scored with, and how it was made."""
+
+    vector: Floats
+    how: str
+    """``trained``, ``fold_in`` or ``trained+fold_in``."""
+    new_share: float
+    """Share of the folded-in watches that are newer than the version."""
 
 
 @dataclass
@@ -31,6 +68,8 @@ class ServingModel:
     user_rows: dict[str, int]
     users: Floats
     program_rows: dict[str, int]
+    trained_at: float | None = None
+    """Epoch seconds when the version was saved (its manifest's ``created_at``)."""
 
     @classmethod
     def from_version(cls, model: ModelVersion) -> ServingModel:
@@ -46,6 +85,7 @@ class ServingModel:
             user_rows={str(u): i for i, u in enumerate(ids["User"])},
             users=model.embeddings[u0 : u0 + len(ids["User"])],
             program_rows={str(p): i for i, p in enumerate(ids["Program"])},
+            trained_at=_epoch(model.manifest.get("created_at")),
         )
 
     def knows_user(self, user_id: str) -> bool:
@@ -57,6 +97,51 @@ class ServingModel:
         if row is None:
             return []
         return self._top(self.programs @ self.users[row], n)
+
+    def for_vector(self, vector: Floats, n: int) -> list[tuple[str, float]]:
+        """The ``n`` best programs for a user vector (see :meth:`user_vector`)."""
+        return self._top(self.programs @ vector, n)
+
+    def fold_in(self, watches: Sequence[RecentWatch]) -> tuple[Floats, int] | None:
+        """The weighted mean of the program vectors of ``watches`` (most recent first), and
+        how many watches it used; None when none is known to the version with a weight > 0."""
+        rows: list[int] = []
+        weights: list[float] = []
+        for rank, watch in enumerate(watches):
+            row = self.program_rows.get(watch.program_id)
+            completion = 1.0 if watch.completion is None else watch.completion
+            weight = completion * FOLD_IN_DECAY**rank
+            if row is not None and weight > 0:
+                rows.append(row)
+                weights.append(weight)
+        if not rows:
+            return None
+        mean = np.average(self.programs[rows], axis=0, weights=weights)
+        return mean.astype(np.float32), len(rows)
+
+    def user_vector(
+        self, user_id: str, recent: Sequence[RecentWatch], *, min_watches: int
+    ) -> UserVector | None:
+        """The vector to score ``user_id`` with (module docstring), or None: the version
+        does not know the user and fewer than ``min_watches`` of ``recent`` fold in."""
+        row = self.user_rows.get(user_id)
+        folded = self.fold_in(recent)
+        if row is None:
+            if folded is None or folded[1] < min_watches:
+                return None
+            return UserVector(folded[0], "fold_in", 1.0)
+        trained = self.users[row]
+        known = [w for w in recent if w.program_id in self.program_rows]
+        newer = sum(
+            1
+            for w in known
+            if self.trained_at is not None and w.last_ts is not None and w.last_ts > self.trained_at
+        )
+        if folded is None or newer == 0:
+            return UserVector(trained, "trained", 0.0)
+        share = newer / len(known)
+        mixed = (1 - share) * _unit(trained) + share * _unit(folded[0])
+        return UserVector(mixed.astype(np.float32), "trained+fold_in", share)
 
     def similar(self, program_id: str, n: int) -> list[tuple[str, float]]:
         """The ``n`` programs most similar to ``program_id`` (itself excluded)."""
@@ -81,6 +166,21 @@ class ServingModel:
         return [
             (str(self.program_ids[i]), float(scores[i])) for i in best if np.isfinite(scores[i])
         ]
+
+
+def _unit(vector: Floats) -> Floats:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def _epoch(created_at: object) -> float | None:
+    """``created_at`` of a manifest (ISO 8601) as epoch seconds; None when absent or bad."""
+    if not isinstance(created_at, str):
+        return None
+    try:
+        return datetime.fromisoformat(created_at).timestamp()
+    except ValueError:
+        return None
 
 
 async def load_serving_model(

@@ -21,16 +21,17 @@ from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
 
-from api.eligibility import Offer, eligible_offers
+from api.eligibility import Fatigue, Offer, eligible_offers
 from api.explain import Explainer, Reason
-from api.model import ServingModel
+from api.model import RecentWatch, ServingModel, UserVector
 from graph.queries import query
 from graph.settings import Settings
 from loaders.contract import CSA_LEVELS
 
 WEEK = timedelta(days=7)
 MIN_HISTORY = 3
-"""Users with fewer watches get the non-personalised rail of their bundle."""
+"""Users with fewer watches get the non-personalised rail of their bundle (for a user the
+model does not know: fewer watches of programs it knows, see :mod:`api.model`)."""
 ANCHORS = 5
 """Recent well-completed watches used as "because you watched" anchors."""
 BEST_OF_MIN_WATCHERS = 5
@@ -48,6 +49,8 @@ class UserContext:
     free_bundles: list[str]
     watched: int
     anchors: list[dict[str, str]]
+    recent: list[RecentWatch]
+    """The last ``fold_in_watches`` watches, most recent first (the fold-in's input)."""
     genre_share: dict[str, tuple[str, float]]
     """genre id -> (name, share of the user's watch time)."""
     not_applicable: list[str]
@@ -118,6 +121,10 @@ class RailsService:
         self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
+        self.fatigue = Fatigue(
+            completion=settings.fatigue_completion, programs=settings.fatigue_programs,
+            series=settings.fatigue_series, channels=settings.fatigue_channels,
+        )  # fmt: skip
 
     def swap_model(self, model: ServingModel | None) -> None:
         """Serve from ``model`` from the next request on (requests under way finish on
@@ -142,7 +149,7 @@ class RailsService:
     async def context(self, user_id: str | None, now: datetime) -> UserContext:
         records, _, _ = await self.driver.execute_query(
             query("rails/user_context"),
-            user_id=user_id, now=now, anchors=ANCHORS,
+            user_id=user_id, now=now, anchors=ANCHORS, recent=self.settings.fold_in_watches,
             anchor_completion=self.settings.completion_threshold,
             database_=self.db, routing_=RoutingControl.READ,
         )  # fmt: skip
@@ -156,6 +163,7 @@ class RailsService:
             free_bundles=sorted(r["free_bundles"]),
             watched=r["watched"],
             anchors=[a for a in r["anchors"] if a],
+            recent=[RecentWatch(p, c, t) for p, c, t in r["recent"]],
             genre_share={
                 g["genre_id"]: (g["genre"], g["seconds"] / total) for g in r["genre_time"]
             },
@@ -164,13 +172,17 @@ class RailsService:
 
     # ------------------------------------------------------------ rails
     async def home(self, user_id: str, *, now: datetime, limit: int) -> Rail:
+        model = self.model  # one version for the whole request, even if swapped meanwhile
         ctx = await self.context(user_id, now)
-        personal = (
-            self.model is not None and self.model.knows_user(user_id) and ctx.watched >= MIN_HISTORY
+        vector = (
+            model.user_vector(user_id, ctx.recent, min_watches=MIN_HISTORY)
+            if model is not None and ctx.watched >= MIN_HISTORY
+            else None
         )
+        personal = model is not None and vector is not None
         chain: list[Source] = []
-        if personal:
-            chain.append(("personalised", self._personal(user_id, ctx, now)))
+        if model is not None and vector is not None:
+            chain.append(("personalised", self._personal(model, vector, ctx, now)))
         chain += self._defaults(ctx, now)
         title = "For you" if personal else "Popular in your bundle"
         return await self._assemble("home", title, ctx, chain, now=now, limit=limit)
@@ -224,11 +236,10 @@ class RailsService:
 
     # ------------------------------------------------------------ sources
     def _personal(
-        self, user_id: str, ctx: UserContext, now: datetime
+        self, model: ServingModel, vector: UserVector, ctx: UserContext, now: datetime
     ) -> Callable[[], Awaitable[Candidates]]:
         async def run() -> Candidates:
-            assert self.model is not None  # checked by the caller
-            found: Candidates = list(self.model.for_user(user_id, self.settings.candidates))
+            found: Candidates = list(model.for_vector(vector.vector, self.settings.candidates))
             s = self.settings
             if s.popularity_blend == 0 and s.freshness_blend == 0:
                 return found
@@ -393,6 +404,7 @@ class RailsService:
             completion=self.settings.completion_threshold,
             default_ceiling=CSA_LEVELS[self.settings.anonymous_csa_ceiling],
             check_availability="availability" not in ctx.not_applicable,
+            fatigue=self.fatigue,
         )  # fmt: skip
 
     async def _audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:

@@ -1,11 +1,12 @@
-"""Response models of the API (inputs are path and query parameters)."""
+"""Request and response models of the API (the rails take path and query parameters;
+``POST /v1/events`` takes :class:`EventsIn`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Explanation(BaseModel):
@@ -76,3 +77,77 @@ class ExplainOut(BaseModel):
     eligible: bool = Field(description="Whether the program passes every rule for the user now.")
     paths: list[GraphPath]
     cypher: str = Field(description="Paste into Neo4j Browser to see the paths drawn.")
+
+
+# ---------------------------------------------------------------- events
+MAX_EVENTS = 1000
+"""Events in one POST /v1/events (larger batches: send several)."""
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    event_id: Id = Field(description="Unique id of the event: replaying it changes nothing.")
+    user_id: Id = Field(description="The user; one the graph does not know is created.")
+    ts: datetime = Field(description="When it happened (ISO 8601; without offset: UTC).")
+
+
+class WatchEvent(_Event):
+    """Watch progress, the columns of the `watch_events` file (docs/data.md)."""
+
+    type: Literal["watch"]
+    program_id: Id
+    channel_id: Id = Field(description="The channel it was watched on (replay and VOD too).")
+    watched_s: int = Field(ge=0, description="Seconds watched.")
+    completion: float = Field(ge=0, le=1, description="Share of the program watched.")
+
+
+class SkipEvent(_Event):
+    """The user skipped a program (it counts as abandoned, for fatigue)."""
+
+    type: Literal["skip"]
+    program_id: Id
+    channel_id: Id | None = Field(default=None, description="Where it was skipped, if known.")
+
+
+class DislikeEvent(_Event):
+    """The user disliked a program: the program is blacklisted."""
+
+    type: Literal["dislike"]
+    program_id: Id
+
+
+class BlacklistEvent(_Event):
+    """Never show the user this program, channel or genre again (until un-blacklisted)."""
+
+    type: Literal["blacklist", "unblacklist"]
+    target_type: Literal["program", "channel", "genre"]
+    target_id: Id
+
+
+Event = Annotated[
+    WatchEvent | SkipEvent | DislikeEvent | BlacklistEvent, Field(discriminator="type")
+]
+
+
+class EventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class EventReject(BaseModel):
+    index: int = Field(description="Position of the event in the posted list (from 0).")
+    event_id: str
+    field: str = Field(description="The field at fault.")
+    reason: str = Field(description="`code: explanation` (unknown_reference, duplicate_id).")
+
+
+class EventsOut(BaseModel):
+    received: int = Field(description="Events in the request.")
+    applied: int = Field(description="Events written now.")
+    already_applied: int = Field(description="Valid events whose id the graph already had.")
+    rejected: list[EventReject] = Field(description="Events not written, and why.")
+    created_users: list[str] = Field(description="Users the graph did not know, now created.")

@@ -7,26 +7,60 @@
 //     data has no channels, e.g. MovieLens: the rule is not applicable);
 //   - its CSA level is at most the user's ceiling;
 //   - neither it, nor the channel offered, nor any of its genres is blacklisted;
-//   - the user has not watched it to completion ($completion).
+//   - the user has not watched it to completion ($completion);
+//   - the user is not tired of it (fatigue, below).
 // An episode offers instead the user's next episode of its series: the first,
 // in (season, episode) order, after the last episode the user completed that
 // passes every rule. An unknown user (no such node) gets the free bundles and
 // the CSA ceiling $default_ceiling, with no blacklist or history.
 //
-// The user's side (active subscriptions, blacklists, completed programs and
-// the last completed episode of each series) is read once, up front, and the
-// per-candidate rules test membership in those lists: a user node is small,
-// so every (u)-[...]->(x) test per candidate would rescan all its
-// relationships (most of the query's cost on a 100,000-user graph).
+// Fatigue: a program the user started and abandoned (best WATCHED.completion
+// below $fatigue_completion; a null completion, as in MovieLens, never is) or
+// SKIPPED (and never watched to $fatigue_completion) is "tired". The user's last
+// $fatigue_programs tired programs (by their latest WATCHED/SKIPPED last_ts;
+// ties: program id) are kept out, and so are the first $fatigue_series
+// distinct series and the first $fatigue_channels distinct channels of that
+// list, most recent first. A program's channel is the channel of its latest
+// event (last_channel_id, from watch_events.channel_id or the skip's channel).
+// $fatigue_programs = 0 turns fatigue off.
+//
+// The user's side (active subscriptions, blacklists, completed programs, the
+// last completed episode of each series, the tired buffer) is read once, up
+// front, and the per-candidate rules test membership in those lists: a user
+// node is small, so every (u)-[...]->(x) test per candidate would rescan all
+// its relationships (most of the query's cost on a 100,000-user graph). Tired
+// programs and channels join the blacklisted ones; tired series cost one list
+// test per candidate.
 OPTIONAL MATCH (u:User {id: $user_id})
-WITH u,
+WITH u, COLLECT {
+       MATCH (u)-[w:WATCHED|SKIPPED]->(x:Program)
+       WITH x, w ORDER BY w.last_ts DESC
+       WITH x, collect(w) AS ws,
+            max(CASE WHEN type(w) = 'WATCHED' THEN coalesce(w.completion, 1.0) END) AS best
+       WHERE coalesce(best, 0.0) < $fatigue_completion
+       WITH x, ws[0] AS latest
+       ORDER BY latest.last_ts IS NULL, latest.last_ts DESC, x.id
+       LIMIT $fatigue_programs
+       RETURN {program: x, channel_id: latest.last_channel_id,
+               series: [(x)-[:EPISODE_OF]->(s:Series) | s][0]}
+     } AS tired
+WITH u, [t IN tired | t.program] AS tired_programs,
+     reduce(acc = [], t IN tired |
+       CASE WHEN t.series IS NULL OR t.series IN acc THEN acc ELSE acc + t.series END
+     )[..$fatigue_series] AS tired_series,
+     reduce(acc = [], t IN tired |
+       CASE WHEN t.channel_id IS NULL OR t.channel_id IN acc THEN acc ELSE acc + t.channel_id END
+     )[..$fatigue_channels] AS tired_channel_ids
+WITH u, tired_series,
      [(u)-[s:SUBSCRIBES_TO]->(b:Bundle)
       WHERE s.since <= $now AND (s.until IS NULL OR s.until > $now) | b] AS subscribed,
-     [(u)-[:BLACKLISTED]->(x:Program) | x] AS blocked_programs,
-     [(u)-[:BLACKLISTED]->(c:Channel) | c] AS blocked_channels,
+     [(u)-[:BLACKLISTED]->(x:Program) | x] + tired_programs AS blocked_programs,
+     [(u)-[:BLACKLISTED]->(c:Channel) | c]
+       + COLLECT { MATCH (c:Channel) WHERE c.id IN tired_channel_ids RETURN c }
+       AS blocked_channels,
      [(u)-[:BLACKLISTED]->(g:Genre) | g] AS blocked_genres,
      [(u)-[w:WATCHED]->(x:Program) WHERE w.completion >= $completion | x] AS done
-WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done,
+WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, tired_series,
      reduce(all = [], d IN done |
        all + [(d)-[:EPISODE_OF]->(s:Series) |
               {series: s, key: coalesce(d.season, 0) * 100000 + coalesce(d.episode, 0)}]
@@ -34,6 +68,7 @@ WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done,
 UNWIND range(0, size($program_ids) - 1) AS rank
 MATCH (candidate:Program {id: $program_ids[rank]})
 OPTIONAL MATCH (candidate)-[:EPISODE_OF]->(series:Series)
+WITH * WHERE series IS NULL OR NOT series IN tired_series
 WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, rank, candidate,
      series,
      reduce(last = -1, x IN done_episodes |

@@ -1,7 +1,9 @@
 // What the rails need to know about one user, in one round trip: profile,
 // bundles (active subscriptions plus free bundles), recent well-completed
-// watches (anchors for "because you watched"), watch time per genre, and
-// which rules the loaded data cannot support.
+// watches (anchors for "because you watched"), the last $recent watches as
+// [program id, completion, last_ts epoch seconds] (the fold-in of the user's
+// vector, api/model.py), watch time per genre, and which rules the loaded
+// data cannot support.
 OPTIONAL MATCH (u:User {id: $user_id})
 CALL (u) {
   MATCH (b:Bundle)
@@ -14,7 +16,9 @@ CALL (u) {
   WITH w, p ORDER BY w.last_ts DESC
   RETURN count(w) AS watched,
          collect(CASE WHEN coalesce(w.completion, 1.0) >= $anchor_completion
-                 THEN {id: p.id, title: p.title} END)[..$anchors] AS anchors
+                 THEN {id: p.id, title: p.title} END)[..$anchors] AS anchors,
+         collect(CASE WHEN w IS NOT NULL
+                 THEN [p.id, w.completion, w.last_ts.epochSeconds] END)[..$recent] AS recent
 }
 CALL (u) {
   OPTIONAL MATCH (u)-[w:WATCHED]->(:Program)-[:HAS_GENRE]->(g:Genre)
@@ -26,5 +30,5 @@ CALL () {
   RETURN [x IN collect(d.not_applicable) | x] AS not_applicable
 }
 RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling, u.profile AS profile,
-       bundles, free_bundles, watched, anchors, genre_time,
+       bundles, free_bundles, watched, anchors, recent, genre_time,
        reduce(all = [], x IN not_applicable | all + x) AS not_applicable;

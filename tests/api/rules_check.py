@@ -2,20 +2,38 @@
 
 It shares nothing with the Cypher under test: it reads the CSV files the
 generator wrote and re-derives, for one served item, whether any rule is broken.
+Fatigue uses the defaults of ``graph.settings`` unless given.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
+from graph.settings import Settings
+
 LEVELS = {"TP": 0, "-10": 10, "-12": 12, "-16": 16, "-18": 18}
 
 
+def _default(name: str) -> object:
+    return Settings.model_fields[name].default
+
+
 class RulesCheck:
-    def __init__(self, folder: Path, *, completion: float, anonymous_ceiling: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        completion: float,
+        anonymous_ceiling: str,
+        fatigue_completion: float = _default("fatigue_completion"),  # type: ignore[assignment]
+        fatigue_programs: int = _default("fatigue_programs"),  # type: ignore[assignment]
+        fatigue_series: int = _default("fatigue_series"),  # type: ignore[assignment]
+        fatigue_channels: int = _default("fatigue_channels"),  # type: ignore[assignment]
+    ) -> None:
         read = lambda name: pd.read_csv(folder / f"{name}.csv", dtype=str)  # noqa: E731
         self.bundles = read("bundles")
         self.bundle_channels = read("bundle_channels")
@@ -31,6 +49,12 @@ class RulesCheck:
         events = read("watch_events")
         events["completion"] = events["completion"].astype(float)
         self.best = events.groupby(["user_id", "program_id"])["completion"].max()
+        # Fatigue: per (user, program) the best completion, the latest event and its channel.
+        events["ts"] = pd.to_datetime(events["ts"], utc=True)
+        latest = events.sort_values(["ts", "channel_id"]).groupby(["user_id", "program_id"])
+        self.history = latest.agg(best=("completion", "max"), last=("ts", "last"),
+                                  channel=("channel_id", "last")).reset_index()  # fmt: skip
+        self.fatigue = (fatigue_completion, fatigue_programs, fatigue_series, fatigue_channels)
         self.completion = completion
         self.anonymous_ceiling = LEVELS[anonymous_ceiling]
         self.free = set(
@@ -77,4 +101,22 @@ class RulesCheck:
             best = self.best.get((user_id, pid))
             if best is not None and best >= self.completion:
                 out.append(f"{pid}: already watched to {best:.0%}")
+            tired_programs, tired_series, tired_channels = self.tired(user_id)
+            if pid in tired_programs:
+                out.append(f"{pid}: abandoned recently (tired)")
+            if isinstance(program["series_id"], str) and program["series_id"] in tired_series:
+                out.append(f"{pid}: series {program['series_id']} abandoned recently")
+            if channel in tired_channels:
+                out.append(f"{pid}: channel {channel} of a recently abandoned program")
         return out
+
+    @cache  # noqa: B019 (one checker per test module)
+    def tired(self, user_id: str) -> tuple[list[str], list[str], list[str]]:
+        """The user's tired programs, series and channels, most recent first."""
+        completion, n_programs, n_series, n_channels = self.fatigue
+        h = self.history[(self.history["user_id"] == user_id) & (self.history["best"] < completion)]
+        h = h.sort_values(["last", "program_id"], ascending=[False, True]).head(n_programs)
+        programs = list(h["program_id"])
+        series = [s for s in self.programs.loc[programs, "series_id"] if isinstance(s, str)]
+        distinct = lambda xs: list(dict.fromkeys(xs))  # noqa: E731
+        return programs, distinct(series)[:n_series], distinct(h["channel"])[:n_channels]

@@ -6,12 +6,15 @@ CREATE (cine:Bundle:$($scratch) {id: $p + 'cine', name: 'Cinema', is_free: false
 CREATE (cFree:Channel:$($scratch) {id: $p + 'c_free', name: 'Free One'})
 CREATE (cCine:Channel:$($scratch) {id: $p + 'c_cine', name: 'Cine One'})
 CREATE (cBlack:Channel:$($scratch) {id: $p + 'c_black', name: 'Blacklisted One'})
+CREATE (cTired:Channel:$($scratch) {id: $p + 'c_tired', name: 'Tiring One'})
 CREATE (free)-[:INCLUDES]->(cFree), (free)-[:INCLUDES]->(cBlack), (cine)-[:INCLUDES]->(cCine)
+CREATE (free)-[:INCLUDES]->(cTired)
 CREATE (film:Genre:$($scratch) {id: $p + 'film', name: 'Film'})
 CREATE (horror:Genre:$($scratch) {id: $p + 'horror', name: 'Horror'})
 CREATE (u:User:$($scratch) {id: $p + 'adult12', csa_ceiling: '-12', csa_ceiling_level: 12})
 CREATE (kid:User:$($scratch) {id: $p + 'kid', csa_ceiling: '-10', csa_ceiling_level: 10})
 CREATE (lapsed:User:$($scratch) {id: $p + 'lapsed', csa_ceiling: '-18', csa_ceiling_level: 18})
+CREATE (:User:$($scratch) {id: $p + 'tired', csa_ceiling: '-18', csa_ceiling_level: 18})
 CREATE (u)-[:SUBSCRIBES_TO {since: datetime('2024-01-01T00:00:00Z')}]->(cine)
 CREATE (lapsed)-[:SUBSCRIBES_TO {since: datetime('2024-01-01T00:00:00Z'),
                                  until: datetime('2025-01-01T00:00:00Z')}]->(cine)
@@ -33,7 +36,14 @@ UNWIND [
   ['watched_half', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['s1e1', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['s1e2', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
-  ['s1e3', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z']
+  ['s1e3', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  // fatigue (user 'tired')
+  ['abandoned_old', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['abandoned_mid', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['watched_ok', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['skipped_then_watched', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['tired_film', 'TP', 0, 'film', 'c_tired', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['on_tired_channel', 'TP', 0, 'film', 'c_tired', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z']
 ] AS row
 MATCH (g:Genre {id: $p + row[3]})
 MATCH (c:Channel {id: $p + row[4]})
@@ -59,4 +69,22 @@ SET e.season = 1, e.episode = ep[1]
 CREATE (e)-[:EPISODE_OF]->(s)
 WITH u, collect(e) AS episodes
 MATCH (e1:Program {id: $p + 's1e1'})
-CREATE (u)-[:WATCHED {completion: 1.0, seconds: 2400, count: 1}]->(e1);
+CREATE (u)-[:WATCHED {completion: 1.0, seconds: 2400, count: 1}]->(e1)
+// The tired user's history, most recent first: tired_film abandoned on c_tired,
+// s1e2 skipped on c_free, abandoned_mid, abandoned_old; watched_ok reached 0.8;
+// skipped_then_watched was skipped, then watched to 0.75.
+WITH DISTINCT 1 AS one
+MATCH (t:User {id: $p + 'tired'})
+UNWIND [
+  // program, relationship, completion, last_ts, channel
+  ['tired_film', 'WATCHED', 0.1, '2025-01-07T11:00:00Z', 'c_tired'],
+  ['s1e2', 'SKIPPED', null, '2025-01-07T10:00:00Z', 'c_free'],
+  ['abandoned_mid', 'WATCHED', 0.5, '2025-01-06T10:00:00Z', 'c_free'],
+  ['abandoned_old', 'WATCHED', 0.2, '2025-01-05T10:00:00Z', 'c_free'],
+  ['watched_ok', 'WATCHED', 0.8, '2025-01-07T09:00:00Z', 'c_free'],
+  ['skipped_then_watched', 'SKIPPED', null, '2025-01-08T09:00:00Z', 'c_free'],
+  ['skipped_then_watched', 'WATCHED', 0.75, '2025-01-04T09:00:00Z', 'c_free']
+] AS h
+MATCH (x:Program {id: $p + h[0]})
+CREATE (t)-[r:$(h[1]) {last_ts: datetime(h[3]), last_channel_id: $p + h[4], count: 1}]->(x)
+SET r.completion = h[2];

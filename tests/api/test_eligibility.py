@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from neo4j import AsyncGraphDatabase, Driver
 
-from api.eligibility import Offer, eligible_offers
+from api.eligibility import NO_FATIGUE, Fatigue, Offer, eligible_offers
 from graph.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.anyio]
@@ -19,7 +19,8 @@ NOW = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)
 ALL = [
     "replay_now", "live_cine_tomorrow", "live_ended", "live_in_ten_days", "vod_from_tomorrow",
     "csa16", "csa12", "blacklisted", "horror", "only_black_channel", "watched_done",
-    "watched_half", "s1e1", "s1e2", "s1e3",
+    "watched_half", "s1e1", "s1e2", "s1e3", "abandoned_old", "abandoned_mid", "watched_ok",
+    "skipped_then_watched", "tired_film", "on_tired_channel",
 ]  # fmt: skip
 
 
@@ -47,6 +48,7 @@ async def offers(settings: Settings, prefix: str, user: str, **kw: object) -> di
             driver, database=settings.neo4j_database, user_id=prefix + user,
             program_ids=[prefix + p for p in ALL], now=kw.get("now", NOW),  # type: ignore[arg-type]
             window=timedelta(days=7), completion=0.9, default_ceiling=10,
+            fatigue=kw.get("fatigue", NO_FATIGUE),  # type: ignore[arg-type]
         )  # fmt: skip
     return {o.candidate_id.removeprefix(prefix): o for o in found}
 
@@ -113,3 +115,59 @@ async def test_candidate_order_is_kept_and_unknown_users_get_the_free_bundle(
     assert "replay_now" in nobody and "only_black_channel" in nobody  # free bundle
     assert "live_cine_tomorrow" not in nobody  # paid bundle
     assert "csa12" not in nobody  # the default ceiling is -10 here
+
+
+def tired(programs: int, series: int = 1, channels: int = 1, completion: float = 0.7) -> Fatigue:
+    return Fatigue(completion=completion, programs=programs, series=series, channels=channels)
+
+
+async def test_fatigue_keeps_out_recently_abandoned_programs_series_and_channels(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    p = rules_graph
+    # History, most recent first: tired_film (0.1, on c_tired), s1e2 (skipped),
+    # abandoned_mid (0.5), abandoned_old (0.2); watched_ok reached 0.8.
+    off = await offers(neo4j_settings, p, "tired")
+    assert {"tired_film", "abandoned_mid", "abandoned_old", "on_tired_channel"} <= set(off)
+    assert off["s1e3"].program_id == p + "s1e1"
+
+    buffer3 = await offers(neo4j_settings, p, "tired", fatigue=tired(3))
+    assert "tired_film" not in buffer3 and "abandoned_mid" not in buffer3
+    assert "abandoned_old" in buffer3  # pushed out of a buffer of 3
+    assert "watched_ok" in buffer3  # 0.8 >= 0.7: not abandoned
+    assert "skipped_then_watched" in buffer3  # watched to 0.75: the skip does not count
+    # The series of the last abandoned episode (s1e2, skipped) is kept out whole.
+    assert not {"s1e1", "s1e2", "s1e3"} & set(buffer3)
+    # The channel of the last abandoned program (tired_film, c_tired) is kept out.
+    assert "on_tired_channel" not in buffer3
+    assert "replay_now" in buffer3
+
+    buffer4 = await offers(neo4j_settings, p, "tired", fatigue=tired(4, channels=2))
+    assert "abandoned_old" not in buffer4
+    # c_tired and c_free are both tiring: replay_now is still offered on its other channel.
+    assert buffer4["replay_now"].channel_id == p + "c_black"
+    assert "watched_ok" not in buffer4 and "abandoned_old" not in buffer4  # only on c_free
+
+    # A buffer of one holds tired_film: no series (it is not an episode), no channel asked.
+    buffer1 = await offers(neo4j_settings, p, "tired", fatigue=tired(1, channels=0))
+    assert "tired_film" not in buffer1
+    assert {"abandoned_mid", "on_tired_channel"} <= set(buffer1)
+    assert buffer1["s1e3"].program_id == p + "s1e1"
+
+
+async def test_fatigue_threshold_and_other_users(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    strict = await offers(neo4j_settings, rules_graph, "tired",
+                          fatigue=tired(10, series=0, channels=0, completion=0.85))  # fmt: skip
+    assert "watched_ok" not in strict and "skipped_then_watched" not in strict
+    lenient = await offers(neo4j_settings, rules_graph, "tired",
+                           fatigue=tired(10, series=0, channels=0, completion=0.15))  # fmt: skip
+    # Only the skipped s1e2 and tired_film (0.1) stay below 0.15.
+    assert {"abandoned_old", "abandoned_mid", "watched_ok"} <= set(lenient)
+    assert "tired_film" not in lenient
+    assert lenient["s1e3"].program_id == rules_graph + "s1e1"  # s1e2 skipped, s1e1 still offered
+    adult = await offers(neo4j_settings, rules_graph, "adult12", fatigue=tired(30))
+    assert "watched_half" not in adult  # abandoned at 40%: tired
+    nobody = await offers(neo4j_settings, rules_graph, "nobody", fatigue=tired(30))
+    assert "tired_film" in nobody and "on_tired_channel" in nobody
