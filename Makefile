@@ -28,6 +28,14 @@ $(STAMP): pyproject.toml graph/neo4j-pom.xml
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet -e '.[dev]'
 	$(BIN)/graphrails neo4j install
+	@# Headless Chromium and its driver for the browser tests (Debian packages, never a download).
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else \
+	    echo "chromium or chromedriver is missing and this is not root with apt-get: install the"; \
+	    echo "chromium and chromium-driver packages, or set GRAPHRAILS_SKIP_BROWSER_TESTS=1"; \
+	  fi; }
 	touch $@
 
 clean:

@@ -29,12 +29,13 @@ def saved_queries() -> list[str]:
 
 
 def description(name: str) -> str:
-    """The comment at the top of ``cypher/explore/<name>.cypher``, without its Browser hints."""
+    """The first paragraph of the comment atop ``cypher/explore/<name>.cypher``, without its
+    Browser hints (the guide sets the parameters)."""
     lines = []
     for line in (CYPHER_DIR / EXPLORE / f"{name}.cypher").read_text(encoding="utf-8").splitlines():
-        if not line.startswith("//"):
-            break
         text = line.removeprefix("//").strip()
+        if not line.startswith("//") or not text:
+            break
         if not text.startswith("In Neo4j Browser"):
             lines.append(text)
     return " ".join(lines)

@@ -36,11 +36,14 @@ def _server(settings: Settings) -> Any:
 def cmd_neo4j(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "browser":
         print(browser_help(settings))
+        from graph.server import API_URL
+
         print(
-            "  style:       in the Browser, run :style and drop docs/browser/graphrails.grass "
-            "onto it (colours and captions per label)\n"
-            "  queries:     cypher/explore/*.cypher (neighbourhood, why recommended, co-watch,"
-            " bundle coverage, CSA and blacklist audits)"
+            "  style:       applied on connect while the API runs (graphrails demo / serve);"
+            f" else run :style {API_URL}/browser/graphrails.grass\n"
+            "               or drop api/static/browser/graphrails.grass onto the :style frame\n"
+            f"  guide:       :guide {API_URL}/browser/guide.html (every saved query, runnable)\n"
+            "  queries:     cypher/explore/*.cypher, listed in docs/browser/README.md"
         )
         return 0
     server = _server(settings)
@@ -181,6 +184,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  a home rail:   {url}/v1/users/{example}/rails/home")
     print(f"  its reasons:   {url}/v1/users/{example}/rails/because-you-watched")
     print(f"  unknown user:  {url}/v1/users/someone-new/rails/home")
+    print(f"  rails preview: {url}/demo?user={example}")
     print("  " + browser_help(settings).replace("\n", "\n  "))
     if args.no_serve:
         return 0
@@ -234,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_loader_commands(sub)
     add_gnn_commands(sub)
     add_api_commands(sub)
+    from graph.screenshots import add_command as add_screenshots_command
+
+    add_screenshots_command(sub)
     return parser
 
 

@@ -34,6 +34,9 @@ ADMIN_CLASS = "org.neo4j.cli.AdminTool"
 POM = Path(__file__).with_name("neo4j-pom.xml")
 SUPPORTED_JAVA = (17, 21)
 """Neo4j 5.26 runs on Java 17 and 21; 2025.x and later need 21."""
+API_URL = "http://127.0.0.1:8000"
+"""Where ``graphrails demo`` and ``graphrails serve`` listen by default; the Browser fetches
+the graphrails style from there when it connects (see ``_write_config``)."""
 
 # Neo4j's own launcher passes these; without them Netty and the page cache
 # fall back to slower code paths on Java 17.
@@ -217,6 +220,12 @@ server.memory.heap.initial_size={s.heap}
 server.memory.heap.max_size={s.heap}
 server.memory.pagecache.size={s.pagecache}
 db.tx_log.rotation.retention_policy=2 files
+# Neo4j Browser: apply the graphrails style (served by the API) on connect. The Browser
+# fetches remote styles and guides only from these hosts (5.26 still says "whitelist");
+# its default lacks 127.0.0.1.
+browser.remote_content_hostname_whitelist=guides.neo4j.com,localhost,127.0.0.1
+browser.post_connect_cmd=style {API_URL}/browser/graphrails.grass
+client.allow_telemetry=false
 """
         (self.conf_dir / "neo4j.conf").write_text(conf)
 

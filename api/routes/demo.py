@@ -132,7 +132,8 @@ async def browser_guide(request: Request, rails: Rails, now: Now) -> HTMLRespons
         query("explore/most_active_users"), limit=1, database_=rails.db,
         routing_=RoutingControl.READ,
     )  # fmt: skip
-    examples: dict[str, object] = {"limit": 10}
+    # since: null reads the whole served log (the audits' parameter).
+    examples: dict[str, object] = {"limit": 10, "since": None}
     if records:
         user_id = records[0]["user_id"]
         examples["user_id"] = user_id

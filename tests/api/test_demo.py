@@ -84,6 +84,12 @@ def test_with_literals_writes_parameters_into_the_statement() -> None:
     assert text == "MATCH (u {id: 'it\\'s'}) WHERE u.n < 3 RETURN $other_id"
 
 
+def test_every_saved_query_is_documented_for_the_browser() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "browser" / "README.md").read_text()
+    missing = [name for name in saved_queries() if f"| `{name}` |" not in text]
+    assert not missing, f"docs/browser/README.md does not describe {missing}"
+
+
 # ------------------------------------------------------------------ routes (real Neo4j)
 @pytest.fixture(scope="module")
 def client(
