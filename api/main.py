@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 
 from api.auth import api_keys
 from api.metrics import install_metrics
-from api.routes import explain, health, rails
+from api.routes import demo, explain, health, rails
 from api.routes import events as events_routes
 from api.routes import metrics as metrics_routes
 from graph.settings import Settings
@@ -69,5 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(rails.router)
     app.include_router(explain.router)
+    app.include_router(demo.router)
     app.include_router(events_routes.router)
     return app
