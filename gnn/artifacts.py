@@ -7,10 +7,13 @@
     train_positives.npy     int64 [2, N] (user row, program row) the model was fitted on
     holdout.npy             int64 [2, M] pairs held out for evaluation
     manifest.json           version, created_at, config, metrics, stats, sha256 of each file
+    gate.json               written after the quality gate: outcome (passed / refused), reason
 
 A version is written to a temporary directory and renamed into place, so a
 reader never sees half of one; a file whose checksum does not match the
-manifest makes :func:`load_version` refuse the version.
+manifest makes :func:`load_version` refuse the version. ``gate.json`` is not
+covered by the checksums: it is written once the version exists, atomically
+(a temporary file renamed over it).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import pandas as pd
 from gnn.idmap import IdMap
 
 FILES = ("embeddings.npy", "id_map.parquet", "train_positives.npy", "holdout.npy")
+GATE_FILE = "gate.json"
 
 
 class ArtifactError(ValueError):
@@ -67,8 +71,18 @@ def save_version(
     manifest: dict[str, Any],
     version: str | None = None,
 ) -> Path:
-    """Write a version atomically and return its directory."""
-    version = version or new_version_name()
+    """Write a version atomically and return its directory.
+
+    Without ``version`` the name is the time (:func:`new_version_name`), with a ``-2``,
+    ``-3``... suffix when a version of the same second exists.
+    """
+    if version is None:
+        base = new_version_name()
+        version = next(
+            name
+            for name in (base if n == 1 else f"{base}-{n}" for n in range(1, 1000))
+            if not (models_dir / name).exists()
+        )
     final = models_dir / version
     if final.exists():
         raise ArtifactError(f"model version {final} already exists")
@@ -132,6 +146,53 @@ def list_versions(models_dir: Path) -> list[Path]:
     if not models_dir.is_dir():
         return []
     return sorted(p for p in models_dir.iterdir() if p.is_dir() and p.name.startswith("v"))
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest of a version without verifying its files (for listings); None if unreadable."""
+    try:
+        manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return manifest
+
+
+def write_gate(path: Path, record: dict[str, Any]) -> None:
+    """Record the quality gate's decision on a version (``gate.json``), atomically."""
+    tmp = path / f".{GATE_FILE}.partial"
+    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    tmp.replace(path / GATE_FILE)
+
+
+def read_gate(path: Path) -> dict[str, Any] | None:
+    """The gate's decision on a version, or None when it never went through the gate."""
+    try:
+        record: dict[str, Any] = json.loads((path / GATE_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as e:
+        raise ArtifactError(f"{path / GATE_FILE} is unreadable: {e}") from e
+    return record
+
+
+def prune_versions(models_dir: Path, *, keep: int, protect: set[str]) -> list[str]:
+    """Delete all but the ``keep`` newest versions, never one named in ``protect``.
+
+    A version is first renamed to a hidden name, so a reader never finds half of
+    one. Returns the names deleted, oldest first.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    versions = list_versions(models_dir)
+    deleted = []
+    for path in versions[: max(len(versions) - keep, 0)]:
+        if path.name in protect:
+            continue
+        doomed = path.with_name(f".{path.name}.deleting")
+        path.replace(doomed)
+        shutil.rmtree(doomed)
+        deleted.append(path.name)
+    return deleted
 
 
 def _sha256(path: Path) -> str:

@@ -57,6 +57,61 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--k", type=int, default=10, help="cut-off (default: 10)")
     p.set_defaults(handler=cmd_evaluate)
 
+    p = sub.add_parser(
+        "retrain",
+        help="train a candidate version, gate it against the serving one, publish it if it passes",
+        description=(
+            "Export, train and evaluate a candidate on a per-user holdout, then the quality "
+            "gate: sanity checks (finite, not collapsed, enough held-out users) and NDCG@10 "
+            "no more than GRAPHRAILS_GATE_MARGIN below the serving version's, both scored on "
+            "the same held-out pairs. A passing candidate is published (embeddings, vector "
+            "index, then the serving flag in one transaction); a refused one stays on disk, "
+            "marked refused. Exit code: 0 published, 1 refused, 2 failed, 3 another retrain "
+            "is running."
+        ),
+    )
+    _train_options(p)
+    p.set_defaults(handler=cmd_retrain)
+
+    p = sub.add_parser("models", help="list, promote or roll back model versions")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser(
+        "list", help="versions on disk and in Neo4j: metrics, gate outcome, which one serves"
+    )
+    a.set_defaults(handler=cmd_models_list)
+    a = actions.add_parser("promote", help="verify a version on disk and make it the serving one")
+    a.add_argument("version")
+    a.add_argument("--force", action="store_true", help="serve it even if the gate refused it")
+    a.add_argument("--quiet", action="store_true", help="no progress bars")
+    a.set_defaults(handler=cmd_models_promote)
+    a = actions.add_parser("rollback", help="serve again the version the serving one replaced")
+    a.add_argument("--quiet", action="store_true", help="no progress bars")
+    a.set_defaults(handler=cmd_models_rollback)
+
+    p = sub.add_parser(
+        "schedule",
+        help="retrain on a cron expression (UTC), never two at once",
+        description=(
+            "Run 'graphrails retrain' on a 5-field crontab line, in UTC (default: "
+            "GRAPHRAILS_RETRAIN_CRON). A run is skipped while another retrain holds the lock. "
+            "Each run logs one JSON line; retrain metrics go to <models dir>/retrain.prom."
+        ),
+    )
+    p.add_argument("--cron", default=None, metavar="EXPR",
+                   help="e.g. '0 3 * * *' (default: GRAPHRAILS_RETRAIN_CRON)")  # fmt: skip
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="also serve the retrain metrics for Prometheus on this port")  # fmt: skip
+    p.add_argument("--run-now", action="store_true", help="retrain once at start, then schedule")
+    p.set_defaults(handler=cmd_schedule)
+
+
+def _train_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dim", type=int, default=None, help="embedding size (default: config's)")
+    p.add_argument("--layers", type=int, default=None, help="LightGCN layers")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs")
+    p.add_argument("--seed", type=int, default=None, help="training seed")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
 
 def cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
     """Train on ``--train`` and write ``--out``; user errors raise ``CommandError``."""
@@ -142,4 +197,108 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         metrics = evaluate_version(driver, path, database=settings.neo4j_database, k=args.k)
     print(f"Version {path.name}, holdout metrics:")
     print(describe(metrics))
+    return 0
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from gnn.train import TrainConfig
+
+    overrides = {"embedding_dim": args.dim, "num_layers": args.layers, "epochs": args.epochs,
+                 "seed": args.seed}  # fmt: skip
+    return TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    """Retrain behind the gate; the exit code says published (0), refused (1), failed (2)."""
+    import logging
+    import sys
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
+    from gnn.retrain import EXIT_LOCKED, RetrainLockedError, run_retrain
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        outcome = run_retrain(settings, train_config=_train_config(args), progress=not args.quiet)
+    except RetrainLockedError as e:
+        print(f"graphrails retrain: {e}", file=sys.stderr)
+        return EXIT_LOCKED
+    if outcome.status == "published":
+        print(f"Version {outcome.version} published and serving: {outcome.reason}")
+    else:
+        print(f"graphrails retrain: {outcome.status}: {outcome.reason}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
+    from gnn.retrain import format_models, list_models
+    from graph.driver import open_driver
+    from graph.queries import query
+
+    with open_driver(settings) as driver:
+        records, _, _ = driver.execute_query(
+            query("models/versions"), database_=settings.neo4j_database
+        )
+    rows = list_models(settings.models_dir, [r.data() for r in records])
+    if not rows:
+        print(f"No model version in {settings.models_dir} or in Neo4j: run graphrails retrain")
+        return 0
+    print(format_models(rows))
+    return 0
+
+
+def cmd_models_promote(args: argparse.Namespace, settings: Settings) -> int:
+    from gnn.artifacts import ArtifactError
+    from gnn.pipeline import promote
+    from graph.cli import CommandError
+    from graph.driver import open_driver
+
+    with open_driver(settings) as driver:
+        try:
+            replaced = promote(driver, settings.models_dir, args.version,
+                               database=settings.neo4j_database, force=args.force,
+                               progress=not args.quiet)  # fmt: skip
+        except ArtifactError as e:
+            raise CommandError(f"refused: {e}") from e
+    print(f"Version {args.version} is serving" + (f" (it replaced {replaced})" if replaced else ""))
+    return 0
+
+
+def cmd_models_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from gnn.artifacts import ArtifactError
+    from gnn.pipeline import rollback
+    from graph.cli import CommandError
+    from graph.driver import open_driver
+
+    with open_driver(settings) as driver:
+        try:
+            restored, rolled_back = rollback(driver, settings.models_dir,
+                                             database=settings.neo4j_database,
+                                             progress=not args.quiet)  # fmt: skip
+        except (ArtifactError, RuntimeError) as e:
+            raise CommandError(f"refused: {e}") from e
+    print(f"Version {restored} is serving again ({rolled_back} rolled back)")
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
+    """Retrain on a cron expression until interrupted."""
+    import logging
+    import warnings
+
+    from gnn.schedule import parse_cron, run_schedule
+    from graph.cli import CommandError
+
+    cron = args.cron or settings.retrain_cron
+    try:
+        parse_cron(cron)
+    except ValueError as e:
+        source = "--cron" if args.cron else "GRAPHRAILS_RETRAIN_CRON"
+        raise CommandError(f"{source}: {e}") from e
+    if args.metrics_port is not None and not 0 < args.metrics_port < 65536:
+        raise CommandError(f"--metrics-port must be in 1..65535, got {args.metrics_port}")
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    run_schedule(settings, cron=cron, metrics_port=args.metrics_port, run_now=args.run_now)
     return 0

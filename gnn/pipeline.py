@@ -18,7 +18,7 @@ import torch
 from neo4j import Driver
 from tqdm import tqdm
 
-from gnn.artifacts import ModelVersion, load_version, save_version
+from gnn.artifacts import ModelVersion, list_versions, load_version, read_gate, save_version
 from gnn.export import ExportConfig, export_graph
 from gnn.idmap import IdMap
 from gnn.metrics import (
@@ -148,10 +148,42 @@ def evaluate_embeddings(
     return out
 
 
+@dataclass
+class Serving:
+    """The version Neo4j marks as serving, and the one a rollback would restore."""
+
+    version: str
+    path: str | None
+    previous: str | None
+
+
+def serving_version(driver: Driver, *, database: str) -> Serving | None:
+    """The serving version as marked in Neo4j, or None when no version is."""
+    records, _, _ = driver.execute_query(query("models/serving"), database_=database)
+    if not records:
+        return None
+    r = records[0]
+    return Serving(str(r["version"]), r["path"], r["previous"])
+
+
 def publish(
     driver: Driver, model: ModelVersion, *, database: str, progress: bool = True
 ) -> dict[str, int]:
-    """Write program and user embeddings (tagged with the version) and the vector index."""
+    """Publish a version: :func:`write_embeddings`, then :func:`mark_serving`."""
+    written = write_embeddings(driver, model, database=database, progress=progress)
+    mark_serving(driver, model, database=database)
+    return written
+
+
+def write_embeddings(
+    driver: Driver, model: ModelVersion, *, database: str, progress: bool = True
+) -> dict[str, int]:
+    """Write program and user embeddings (tagged with the version) and the vector index.
+
+    Batch by batch: until :func:`mark_serving` flips the serving flag, nodes may
+    carry either version's vectors (``embedding_version`` says which). The API
+    serves from the artifact of the serving version, so it switches only at the flip.
+    """
     written = {}
     for label in ("Program", "User"):
         ids = model.id_map.ids[label]
@@ -176,9 +208,90 @@ def publish(
         driver.execute_query(query("publish/drop_vector_index"), database_=database)
     driver.execute_query(query("publish/vector_index"), dimensions=dim, database_=database)
     driver.execute_query(query("publish/await_indexes"), database_=database)
-    driver.execute_query(query("publish/current_version"), version=model.version,
-                         manifest=str(model.path), database_=database)  # fmt: skip
     return written
+
+
+def mark_serving(driver: Driver, model: ModelVersion, *, database: str) -> str | None:
+    """Flip the serving flag to ``model`` in one transaction; the version it replaced or None.
+
+    The replaced version is what a later :func:`rollback` restores.
+    """
+    ndcg = model.manifest.get("metrics", {}).get(f"ndcg@{EVAL_K}")
+    records, _, _ = driver.execute_query(
+        query("publish/current_version"), version=model.version, manifest=str(model.path),
+        ndcg=ndcg, database_=database,
+    )  # fmt: skip
+    previous = records[0]["previous"] if records else None
+    return None if previous is None else str(previous)
+
+
+def version_path(models_dir: Path, version: str, recorded: str | None = None) -> Path:
+    """Where a version lives: in ``models_dir`` if it is there, else the path Neo4j recorded.
+
+    The same models directory may be mounted at other paths (Docker volumes).
+    """
+    local = models_dir / version
+    if local.is_dir() or not recorded:
+        return local
+    return Path(recorded)
+
+
+def promote(
+    driver: Driver,
+    models_dir: Path,
+    version: str,
+    *,
+    database: str,
+    force: bool = False,
+    progress: bool = True,
+) -> str | None:
+    """Verify a version on disk and publish it; the version it replaced (or None).
+
+    A version the quality gate refused needs ``force``; a corrupted one is refused
+    (:class:`~gnn.artifacts.ArtifactError` names the file).
+    """
+    path = models_dir / version
+    if not path.is_dir():
+        known = ", ".join(p.name for p in list_versions(models_dir)[-5:]) or "none"
+        raise ValueError(f"no version {version} in {models_dir} (newest: {known})")
+    gate = read_gate(path)
+    if gate and gate.get("outcome") == "refused" and not force:
+        raise ValueError(
+            f"version {version} was refused by the quality gate ({gate.get('reason')}); "
+            "use --force to serve it anyway"
+        )
+    model = load_version(path)
+    write_embeddings(driver, model, database=database, progress=progress)
+    return mark_serving(driver, model, database=database)
+
+
+def rollback(
+    driver: Driver, models_dir: Path, *, database: str, progress: bool = True
+) -> tuple[str, str]:
+    """Serve again the version the serving one replaced: embeddings, index, then the flag.
+
+    Returns ``(restored, rolled_back)``. Refuses (``ValueError``) when nothing is
+    serving or the serving version replaced none, and (:class:`ArtifactError`) when
+    the version to restore is missing or corrupted on disk.
+    """
+    current = serving_version(driver, database=database)
+    if current is None:
+        raise ValueError("no model version is serving: nothing to roll back")
+    if current.previous is None:
+        raise ValueError(f"serving version {current.version} replaced none: nothing to restore")
+    records, _, _ = driver.execute_query(query("models/versions"), database_=database)
+    recorded = {str(r["version"]): r["path"] for r in records}
+    model = load_version(version_path(models_dir, current.previous, recorded.get(current.previous)))
+    write_embeddings(driver, model, database=database, progress=progress)
+    records, _, _ = driver.execute_query(
+        query("models/rollback"), current=current.version, database_=database
+    )
+    if not records:
+        raise RuntimeError(
+            f"version {current.version} stopped serving during the rollback (another publish?): "
+            f"the serving flag was left alone; run graphrails models list"
+        )
+    return str(records[0]["version"]), str(records[0]["replaced"])
 
 
 def _program_genres(driver: Driver, database: str, id_map: IdMap) -> dict[int, list[str]]:

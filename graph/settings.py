@@ -146,6 +146,31 @@ class Settings(BaseSettings):
         description="Seconds between two writes of the served log (one transaction each).",
     )  # fmt: skip
 
+    # ---- retrains
+    gate_margin: float = Field(
+        default=0.01, ge=0, le=1, validation_alias="GRAPHRAILS_GATE_MARGIN",
+        description=(
+            "A retrained version is refused when its NDCG@10 is more than this many points "
+            "(absolute) below the serving version's, both scored on the same held-out pairs."
+        ),
+    )  # fmt: skip
+    gate_min_users: int = Field(
+        default=50, gt=0, validation_alias="GRAPHRAILS_GATE_MIN_USERS",
+        description="Fewer held-out users than this (or comparable ones): the gate refuses.",
+    )  # fmt: skip
+    keep_versions: int = Field(
+        default=5, ge=1, validation_alias="GRAPHRAILS_KEEP_VERSIONS",
+        description="Model versions kept on disk, besides the serving one and its rollback.",
+    )  # fmt: skip
+    retrain_cron: str = Field(
+        default="0 3 * * *", validation_alias="GRAPHRAILS_RETRAIN_CRON",
+        description="When `graphrails schedule` retrains: a 5-field crontab line, in UTC.",
+    )  # fmt: skip
+    model_poll_s: float = Field(
+        default=5.0, gt=0, validation_alias="GRAPHRAILS_MODEL_POLL_INTERVAL",
+        description="Seconds between two checks by the API of the version Neo4j marks serving.",
+    )  # fmt: skip
+
     # ---- events and fatigue
     api_keys: SecretStr | None = Field(
         default=None, validation_alias="GRAPHRAILS_API_KEYS",
