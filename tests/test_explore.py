@@ -18,6 +18,7 @@ from api.main import create_app
 from api.served import ServedLog
 from graph.queries import CYPHER_DIR, query
 from graph.settings import Settings
+from loaders.contract import GENRE_SEPARATOR
 from tests.api.test_metrics import random_model
 from tests.loaders.neo4j_data import generated_and_loaded
 
@@ -112,15 +113,15 @@ def serve(client: TestClient, url: str, **params: object) -> dict[str, Any]:
     return body
 
 
-def log_served(client: TestClient, name: str, user_id: str, program_id: str,
-               at: datetime) -> None:  # fmt: skip
+def log_served(client: TestClient, name: str, user_id: str, program_id: str, at: datetime,
+               *, channel_id: str | None = None) -> None:  # fmt: skip
     """Write a served record the rails would never produce, through the API's writer."""
     log: ServedLog = client.app.state.served_log  # type: ignore[attr-defined]
     log.record({
         "id": uuid.uuid4().hex, "request_id": f"{PREFIX}{name}", "rail": "home", "at": at,
         "as_of": at, "user_id": user_id, "anchor_program_id": None, "model_version": None,
         "items": [{"position": 1, "program_id": program_id, "source": "test",
-                   "backfill": False, "channel_id": None, "bundle_id": None}],
+                   "backfill": False, "channel_id": channel_id, "bundle_id": None}],
     })  # fmt: skip
     client.portal.call(log.flush)  # type: ignore[union-attr]
 
@@ -201,6 +202,31 @@ def test_blacklist_audit_counts_a_blacklist_from_its_time(
             "MATCH (:User {id: $user})-[b:BLACKLISTED]->(:Program {id: $program}) DELETE b",
             user=user, program=program, database_=db,
         )  # fmt: skip
+
+
+def test_blacklist_audit_checks_the_channel_offered_and_the_genres(
+    driver: Driver, neo4j_settings: Settings, tv: Path, api: TestClient
+) -> None:
+    blacklists = pd.read_csv(tv / "blacklists.csv", dtype=str)
+    programs = pd.read_csv(tv / "programs.csv", dtype=str)
+    start = datetime.now(UTC)
+    genre_user, genre = blacklists.loc[blacklists["target_type"] == "genre"].iloc[0][
+        ["user_id", "target_id"]
+    ]
+    of_genre = programs.loc[programs["genres"].str.split(GENRE_SEPARATOR).map(lambda g: genre in g)]
+    log_served(api, "genre-violation", genre_user, of_genre["program_id"].iloc[0], start)
+    channel_user, channel = blacklists.loc[blacklists["target_type"] == "channel"].iloc[0][
+        ["user_id", "target_id"]
+    ]
+    program = programs["program_id"].iloc[0]
+    log_served(api, "channel-violation", channel_user, program, start, channel_id=channel)
+    log_served(api, "other-channel", channel_user, program, start, channel_id=f"not-{channel}")
+    rows = run(driver, neo4j_settings, "blacklist_audit", since=start)
+    found = {(r["request_id"].removeprefix(PREFIX), r["blacklisted"], r["blacklisted_id"])
+             for r in rows}  # fmt: skip
+    assert ("genre-violation", "Genre", genre) in found
+    assert ("channel-violation", "Channel", channel) in found
+    assert not {f for f in found if f[0] == "other-channel" and f[1] == "Channel"}
 
 
 def test_most_active_users(driver: Driver, neo4j_settings: Settings, tv: Path) -> None:

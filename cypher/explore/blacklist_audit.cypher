@@ -17,7 +17,7 @@ WHERE ($since IS NULL OR s.at >= $since)
   AND (b.at IS NULL OR b.at < s.at)
   AND (target = p
        OR (target:Channel AND target.id = i.channel_id)
-       OR (target:Genre AND (p)-[:HAS_GENRE]->(target)))
+       OR (target:Genre AND EXISTS { (p)-[:HAS_GENRE]->(target) }))
 RETURN s.at AS served_at, s.request_id AS request_id, s.rail AS rail, u.id AS user_id,
        i.position AS position, p.id AS program_id, p.title AS title,
        labels(target)[0] AS blacklisted, target.id AS blacklisted_id,
