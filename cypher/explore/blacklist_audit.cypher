@@ -1,9 +1,11 @@
 // Blacklist audit of what the API actually served (the served log, see
 // docs/data.md): every item served to a user who had blacklisted, before it was
 // served, the program itself, the channel it was offered on, or one of its
-// genres. A blacklist counts from its `at` (a DateTime, set when it is posted
-// through the API); one without `at` (loaded from a file) counts as always. The
-// rails never offer such an item, so the expected answer is NO ROWS.
+// genres. A blacklist counts from its `at` (a DateTime: the time of the event
+// that set it, when posted to POST /v1/events); one without `at` (loaded from a
+// file) counts as always. The rails never offer such an item, so the expected
+// answer is NO ROWS. An event posted long after its own time can make items
+// served in between show up here: compare `blacklisted_at` with `served_at`.
 //
 // Parameter (in Neo4j Browser run `:param since => datetime() - duration('P1D')`
 // first, or `:param since => null` for the whole log):
