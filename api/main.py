@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from api.model import load_serving_model
         from api.rails import RailsService
+        from api.reload import ModelReloader
         from api.served import open_served_log
         from graph.driver import open_async_driver
 
@@ -41,10 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings = s
             app.state.driver = driver
             app.state.rails = RailsService(driver, s, model)
+            app.state.reloader = ModelReloader.started(driver, app.state.rails, s)  # hot swap
             async with open_served_log(driver, s, metrics=app.state.metrics) as served_log:
                 app.state.served_log = served_log
                 yield
         finally:
+            if reloader := getattr(app.state, "reloader", None):
+                await reloader.stop()
             await driver.close()
 
     app = FastAPI(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 from neo4j import AsyncDriver
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 router = APIRouter(tags=["health"])
 
@@ -16,7 +16,11 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     neo4j: str
-    model_version: str | None
+    model_version: str | None = Field(description="The model version serving from memory.")
+    model_error: str | None = Field(
+        default=None,
+        description="Why the version Neo4j marks serving is not the one in memory, if it is not.",
+    )
 
 
 @router.get("/health", response_model=Health)
@@ -31,13 +35,16 @@ async def ready(request: Request, response: Response) -> Readiness:
     driver: AsyncDriver = request.app.state.driver
     model = request.app.state.rails.model
     version = model.version if model is not None else None
+    reloader = getattr(request.app.state, "reloader", None)
+    error = reloader.error if reloader is not None else None
     try:
         await driver.verify_connectivity()
     except Exception as e:  # any failure means "not ready"; the reason is reported
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Readiness(status="unavailable", neo4j=f"{type(e).__name__}: {e}",
-                         model_version=version)  # fmt: skip
+                         model_version=version, model_error=error)  # fmt: skip
     if version is None:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return Readiness(status="no model loaded", neo4j="ok", model_version=None)
-    return Readiness(status="ok", neo4j="ok", model_version=version)
+        return Readiness(status="no model loaded", neo4j="ok", model_version=None,
+                         model_error=error)  # fmt: skip
+    return Readiness(status="ok", neo4j="ok", model_version=version, model_error=error)
