@@ -339,7 +339,8 @@ class RailsService:
         anchor: dict[str, str] | None = None,
     ) -> Rail:
         rail = Rail(rail=rail_name, title=title)
-        seen_programs: set[str] = set()
+        # A rail about a program never offers that program (its backfill could).
+        seen_programs: set[str] = {anchor["id"]} if anchor else set()
         seen_series: set[str] = set()
         genres: Counter[str] = Counter()
         channels: Counter[str] = Counter()
