@@ -73,3 +73,19 @@ def test_docker_compose_config_accepts_it() -> None:
 
 def _variables() -> set[str]:
     return {str(info.validation_alias) for info in Settings.model_fields.values()}
+
+
+def test_scheduler_runs_the_api_image_on_the_shared_models_volume(compose: dict[str, Any]) -> None:
+    api, scheduler = compose["services"]["api"], compose["services"]["scheduler"]
+    assert scheduler["image"] == api["image"] and scheduler["build"] == api["build"]
+    assert scheduler["command"][:2] == ["graphrails", "schedule"]
+    assert scheduler["volumes"] == api["volumes"]
+    assert scheduler["environment"]["GRAPHRAILS_HOME"] == api["environment"]["GRAPHRAILS_HOME"]
+    assert scheduler["depends_on"]["neo4j"]["condition"] == "service_healthy"
+    names = set(scheduler["environment"])
+    assert {"NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE"} <= names
+    assert not names - _variables(), f"not graphrails settings: {names - _variables()}"
+    default = Settings.model_fields["retrain_cron"].default
+    assert scheduler["environment"]["GRAPHRAILS_RETRAIN_CRON"] == (
+        f"${{GRAPHRAILS_RETRAIN_CRON:-{default}}}"
+    )
