@@ -21,7 +21,7 @@ second after ``/ready`` reports the new version.
 
 Prints one Markdown row per window kind (all, during switches, outside) with
 requests, failures (non-200 or transport errors), p50/p95/p99/max latency, and
-the versions the responses reported, in order.
+the versions the responses reported, in the order they were answered.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def main() -> None:
         during = [s for s in run.samples if any(a <= s.start <= b for a, b in windows)]
         outside = [s for s in run.samples if not any(a <= s.start <= b for a, b in windows)]
         seen: list[str] = []
-        for s in sorted(run.samples, key=lambda s: s.start):
+        for s in sorted(run.samples, key=lambda s: s.start + s.ms / 1000):  # by answer time
             if s.version and (not seen or seen[-1] != s.version):
                 seen.append(s.version)
         print(f"\n{len(run.switches)} switches in {seconds:.0f} s; "
