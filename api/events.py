@@ -26,9 +26,8 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from api.schemas import BlacklistEvent, DislikeEvent, Event, SkipEvent, WatchEvent
 from graph.queries import query
+from loaders.contract import BLACKLIST_TARGETS
 from loaders.tv import group_event_records
-
-LABELS = {"program": "Program", "channel": "Channel", "genre": "Genre"}
 
 
 @dataclass
@@ -94,7 +93,7 @@ class EventWriter:
         # A retried transaction starts again from here, with nothing of the failed try.
         report = EventReport(received=len(events), rejected=_duplicates(events))
         skip = {r.index for r in report.rejected}
-        named: dict[str, set[str]] = {t: set() for t in LABELS}
+        named: dict[str, set[str]] = {t: set() for t in BLACKLIST_TARGETS}
         for i, e in enumerate(events):
             if i not in skip:
                 for _, target, value in _references(e):
