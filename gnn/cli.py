@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gnn.train import TrainConfig
     from graph.settings import Settings
 
 
@@ -41,12 +42,8 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
             "write the embeddings and the vector index back to Neo4j."
         ),
     )
-    p.add_argument("--dim", type=int, default=None, help="embedding size (default: config's)")
-    p.add_argument("--layers", type=int, default=None, help="LightGCN layers")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs")
-    p.add_argument("--seed", type=int, default=None, help="training seed")
+    _train_options(p)
     p.add_argument("--no-publish", action="store_true", help="save the version only")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser(
@@ -150,12 +147,9 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
     from gnn.artifacts import load_version
     from gnn.pipeline import describe, publish, train_version
-    from gnn.train import TrainConfig
     from graph.driver import open_driver
 
-    overrides = {"embedding_dim": args.dim, "num_layers": args.layers, "epochs": args.epochs,
-                 "seed": args.seed}  # fmt: skip
-    config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    config = _train_config(args)
     with open_driver(settings) as driver:
         outcome = train_version(
             driver, database=settings.neo4j_database, models_dir=settings.models_dir,
@@ -200,7 +194,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _train_config(args: argparse.Namespace) -> Any:
+def _train_config(args: argparse.Namespace) -> TrainConfig:
     from gnn.train import TrainConfig
 
     overrides = {"embedding_dim": args.dim, "num_layers": args.layers, "epochs": args.epochs,

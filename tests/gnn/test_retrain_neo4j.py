@@ -205,3 +205,31 @@ def test_corrupted_versions_are_refused_and_pruning_keeps_serving_and_rollback(
     assert main(["models", "promote", str(worse.version), "--quiet"]) == 2
     assert "--force" in capsys.readouterr().err
     assert _serving_ids(driver, db) == [b.path.name]
+
+
+def test_the_retrain_command_publishes_logs_one_line_and_writes_metrics(
+    driver: Driver,
+    neo4j_settings: Settings,
+    loaded_tv: Path,
+    models: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    db = neo4j_settings.neo4j_database
+    weak = train_version(driver, database=db, models_dir=models, train_config=WORSE,
+                         progress=False)  # fmt: skip
+    promote(driver, models, weak.path.name, database=db, progress=False)
+    settings = neo4j_settings.model_copy(update={"models_path": models, "gate_min_users": 20})
+    monkeypatch.setattr("graph.cli.Settings", lambda: settings)
+    with caplog.at_level("INFO", logger="graphrails.retrain"):
+        assert main(["retrain", "--quiet", "--epochs", "8", "--dim", "16"]) == 0
+    new = serving_version(driver, database=db)
+    assert new is not None and new.previous == weak.path.name
+    assert capsys.readouterr().out.startswith(f"Version {new.version} published and serving:")
+    line = json.loads(caplog.records[-1].getMessage())
+    assert (line["status"], line["version"], line["gate"]) == ("published", new.version, "passed")
+    assert line["compared"]["candidate_ndcg"] > line["compared"]["serving_ndcg"]
+    text = (models / "retrain.prom").read_text()
+    assert 'graphrails_retrain_runs_total{outcome="published"} 1.0' in text
+    assert 'graphrails_retrain_last_outcome{outcome="published"} 1.0' in text
