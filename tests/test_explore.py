@@ -120,8 +120,7 @@ def log_served(client: TestClient, name: str, user_id: str, program_id: str, at:
     log.record({
         "id": uuid.uuid4().hex, "request_id": f"{PREFIX}{name}", "rail": "home", "at": at,
         "as_of": at, "user_id": user_id, "anchor_program_id": None, "model_version": None,
-        "items": [{"position": 1, "program_id": program_id, "source": "test",
-                   "backfill": False, "channel_id": channel_id, "bundle_id": None}],
+        "items": [[program_id, "test", False, channel_id, None]],
     })  # fmt: skip
     client.portal.call(log.flush)  # type: ignore[union-attr]
 

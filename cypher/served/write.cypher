@@ -1,13 +1,17 @@
 // Append a batch of served rails to the served log (api/served.py), in one transaction.
 // Each row of $rows is one rail as the API returned it:
 //   {id, request_id, rail, at, as_of, user_id, anchor_program_id, model_version,
-//    items: [{position, program_id, source, backfill, channel_id, bundle_id}]}
+//    items: [[program_id, source, backfill, channel_id, bundle_id], ...]}
+// (items as lists, in the rail's order: the API packs the parameters on its
+// event loop, and lists pack much faster than maps).
 // The writer adds what the user's rules were at `as_of` (the time the rail was
 // computed for), as the graph holds them when the row is written (about a second
 // after serving): the CSA ceiling level (a user the graph does not know gets
 // $anonymous_ceiling_level, as eligibility does) and the bundles the user could
-// watch (active subscriptions and free bundles). Idempotent by `id`: a batch
-// written twice changes nothing.
+// watch (active subscriptions and free bundles). Every `id` is new (the API
+// draws it), so everything is CREATEd: a MERGE of the items would scan the
+// SERVED_ITEM relationships of popular programs, which only grow. A transaction
+// the driver retries was rolled back first, so nothing is written twice.
 CALL () {
   MATCH (b:Bundle)
   WITH b ORDER BY b.id
@@ -15,7 +19,7 @@ CALL () {
 }
 UNWIND $rows AS row
 OPTIONAL MATCH (u:User {id: row.user_id})
-MERGE (s:Served {id: row.id})
+CREATE (s:Served {id: row.id})
 SET s.request_id = row.request_id,
     s.rail = row.rail,
     s.at = row.at,
@@ -32,15 +36,13 @@ SET s.request_id = row.request_id,
                           WHERE x.since <= row.as_of AND (x.until IS NULL OR x.until > row.as_of)
                         })
                  | b.id]
-FOREACH (_ IN CASE WHEN u IS NULL THEN [] ELSE [1] END | MERGE (u)-[:WAS_SERVED]->(s))
+FOREACH (_ IN CASE WHEN u IS NULL THEN [] ELSE [1] END | CREATE (u)-[:WAS_SERVED]->(s))
 WITH s, row
 CALL (s, row) {
-  UNWIND row.items AS item
-  MATCH (p:Program {id: item.program_id})
-  MERGE (s)-[i:SERVED_ITEM {position: item.position}]->(p)
-  SET i.source = item.source,
-      i.backfill = item.backfill,
-      i.channel_id = item.channel_id,
-      i.bundle_id = item.bundle_id
+  UNWIND range(0, size(row.items) - 1) AS k
+  WITH k, row.items[k] AS item
+  MATCH (p:Program {id: item[0]})
+  CREATE (s)-[:SERVED_ITEM {position: k + 1, source: item[1], backfill: item[2],
+                            channel_id: item[3], bundle_id: item[4]}]->(p)
 }
 RETURN count(s) AS written;

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 
 from api.main import create_app
-from api.served import ServedLog
+from api.served import BATCH, ServedLog
 from graph.settings import Settings
 from loaders.contract import CSA_LEVELS
 from tests.api.test_metrics import NOW, random_model, samples, value
@@ -202,3 +202,19 @@ def test_prune_deletes_records_older_than_the_retention(
         assert client.portal.call(log.prune) >= 1  # type: ignore[union-attr]
     assert served(driver, neo4j_settings, f"{PREFIX}old") == []
     assert len(served(driver, neo4j_settings, f"{PREFIX}recent")) == 1
+
+
+def test_a_flush_writes_every_batch(
+    driver: Driver, neo4j_settings: Settings, tmp_path: Path, tv: Path
+) -> None:
+    n = 2 * BATCH + 3
+    now = datetime.now(UTC)
+    with TestClient(app_with(neo4j_settings, tmp_path, served_flush_s=3600.0)) as client:
+        log: ServedLog = client.app.state.served_log  # type: ignore[attr-defined]
+        for _ in range(n):
+            log.record({"id": uuid.uuid4().hex, "request_id": f"{PREFIX}batch", "rail": "home",
+                        "at": now, "as_of": now, "user_id": None, "anchor_program_id": None,
+                        "model_version": None, "items": []})  # fmt: skip
+        assert flush(client) == n and log.queued() == 0
+        assert value(samples(client), "graphrails_served_log_written_rails_total") == n
+    assert len(served(driver, neo4j_settings, f"{PREFIX}batch")) == n
