@@ -54,7 +54,7 @@ class ModelReloader:
     async def check(self) -> bool:
         """One poll: swap in the serving version if it changed; True when it swapped."""
         records, _, _ = await self.driver.execute_query(
-            query("rails/serving_version"), database_=self.database, routing_=RoutingControl.READ
+            query("models/serving"), database_=self.database, routing_=RoutingControl.READ
         )
         if not records:
             return False  # nothing marked (yet): keep what serves

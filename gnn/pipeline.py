@@ -212,15 +212,18 @@ def write_embeddings(
 
 
 def mark_serving(driver: Driver, model: ModelVersion, *, database: str) -> str | None:
-    """Flip the serving flag to ``model`` in one transaction; the version it replaced or None.
+    """Make ``model`` the serving version; the version it replaced, or None.
 
-    The replaced version is what a later :func:`rollback` restores.
+    The version is registered first; then one transaction points the registry node
+    at it (what readers read, see ``cypher/models/serving.cypher``) and flips the
+    ``serving`` flags. The replaced version is what a later :func:`rollback` restores.
     """
     ndcg = model.manifest.get("metrics", {}).get(f"ndcg@{EVAL_K}")
+    driver.execute_query(query("publish/register_version"), version=model.version,
+                         manifest=str(model.path), ndcg=ndcg, database_=database)  # fmt: skip
     records, _, _ = driver.execute_query(
-        query("publish/current_version"), version=model.version, manifest=str(model.path),
-        ndcg=ndcg, database_=database,
-    )  # fmt: skip
+        query("publish/current_version"), version=model.version, database_=database
+    )
     previous = records[0]["previous"] if records else None
     return None if previous is None else str(previous)
 

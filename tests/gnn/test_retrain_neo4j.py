@@ -233,3 +233,45 @@ def test_the_retrain_command_publishes_logs_one_line_and_writes_metrics(
     text = (models / "retrain.prom").read_text()
     assert 'graphrails_retrain_runs_total{outcome="published"} 1.0' in text
     assert 'graphrails_retrain_last_outcome{outcome="published"} 1.0' in text
+
+
+def test_readers_see_exactly_one_serving_version_while_it_flips(
+    driver: Driver, neo4j_settings: Settings, tmp_path: Path
+) -> None:
+    import threading
+
+    from gnn.artifacts import ModelVersion
+    from gnn.pipeline import mark_serving
+    from graph.queries import query
+
+    db = neo4j_settings.neo4j_database
+    names = [f"vflip-{tmp_path.name}-{i}" for i in range(2)]
+    versions = [
+        ModelVersion(path=tmp_path / n, manifest={"version": n}, embeddings=np.zeros((1, 1)),
+                     id_map=None, train_positives=np.zeros((2, 0)), holdout=np.zeros((2, 0)))  # type: ignore[arg-type]
+        for n in names
+    ]  # fmt: skip
+    mark_serving(driver, versions[0], database=db)
+    done = threading.Event()
+
+    def flip() -> None:
+        try:
+            for i in range(1, 101):
+                mark_serving(driver, versions[i % 2], database=db)
+        finally:
+            done.set()
+
+    seen: list[tuple[str, ...]] = []
+    thread = threading.Thread(target=flip)
+    thread.start()
+    try:
+        while not done.is_set():
+            records, _, _ = driver.execute_query(query("models/serving"), database_=db)
+            seen.append(tuple(r["version"] for r in records))
+    finally:
+        thread.join()
+        driver.execute_query("MATCH (m:ModelVersion) WHERE m.id IN $ids DELETE m", ids=names,
+                             database_=db)  # fmt: skip
+    # The serving flags alone can be read half flipped (read committed); the registry cannot.
+    assert len(seen) > 20
+    assert set(seen) == {(names[0],), (names[1],)}
