@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from neo4j import AsyncDriver, RoutingControl
 
-from gnn.artifacts import ArtifactError, ModelVersion, list_versions, load_version
+from gnn.artifacts import ArtifactError, ModelVersion, list_versions, load_version, read_gate
 from graph.queries import query
 
 Floats = npt.NDArray[np.float32]
@@ -186,14 +186,18 @@ def _epoch(created_at: object) -> float | None:
 async def load_serving_model(
     driver: AsyncDriver, *, database: str, models_dir: Path
 ) -> ServingModel | None:
-    """The serving version (as marked in Neo4j), else the newest on disk, else None."""
+    """The serving version (as marked in Neo4j), else the newest on disk the gate did not
+    refuse, else None."""
     records, _, _ = await driver.execute_query(
-        query("rails/serving_version"), database_=database, routing_=RoutingControl.READ
+        query("models/serving"), database_=database, routing_=RoutingControl.READ
     )
     candidates = [Path(records[0]["path"])] if records and records[0]["path"] else []
-    candidates += list(reversed(list_versions(models_dir)))
-    for path in candidates:
+    # Without a serving version, the newest on disk, but never one the quality gate refused.
+    fallback = list(reversed(list_versions(models_dir)))
+    for i, path in enumerate(candidates + fallback):
         try:
+            if i >= len(candidates) and (read_gate(path) or {}).get("outcome") == "refused":
+                continue
             return ServingModel.from_version(load_version(path))
         except ArtifactError:
             continue  # a broken version never serves; the next one may
