@@ -124,8 +124,9 @@ def test_preview_shows_explained_rails_and_a_why_graph(
     top = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, similar),
                    what="the similar rail")  # fmt: skip
     assert top[0] == browser.find_element(By.CSS_SELECTOR, ".rail")
-    assert first not in {c.get_attribute("data-program")
-                         for c in top[0].find_elements(By.CSS_SELECTOR, ".card")}  # fmt: skip
+    assert top[0].find_element(By.TAG_NAME, "h2").text.startswith("Similar to ")
+    assert top[0].find_elements(By.CSS_SELECTOR, ".card .explanation")
+    assert top[0].get_attribute("data-anchor") == first
 
 
 def test_an_unknown_user_gets_explained_default_rails(
@@ -151,9 +152,11 @@ def test_neo4j_browser_applies_the_style_and_draws_a_neighbourhood(
 
     nodes = neo4j_browser_graph(browser, settings, api_url=url, user_id=user)
     assert nodes >= 5
+    # The Browser's own palette has the style's colours, not its sizes: every node is 50px
+    # wide without the style, Genre 40px and Program 55px with it.
     circles = browser.find_elements(By.CSS_SELECTOR, "[data-testid=frame] svg g.node circle")
-    fills = {(c.get_attribute("fill") or "").upper() for c in circles}
-    assert {"#4C8EDA", "#F79767"} <= fills  # the style's User and Program colours
+    radii = {c.get_attribute("r") for c in circles}
+    assert {"20", "27.5"} <= radii, radii
     _save(browser, "neo4j-browser.png")
 
     # The guide opens in the Browser's sidebar with a slide per saved query.

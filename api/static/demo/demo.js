@@ -134,7 +134,8 @@ function renderRail(rail) {
   const body = rail.items.length
     ? el("div", { class: "row" }, rail.items.map((item) => renderCard(item, rail)))
     : el("p", { class: "empty" }, `Empty: ${rail.empty_reason || "no reason given"}`);
-  return el("section", { class: "rail", "data-rail": rail.rail }, head, body);
+  return el("section", { class: "rail", "data-rail": rail.rail, "data-anchor": rail.anchor_program_id },
+    head, body);
 }
 
 function when(item) {
