@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import shutil
 import socket
 import threading
@@ -271,20 +272,17 @@ def _frame_commands(driver: WebDriver) -> list[str]:
 def neo4j_browser_graph(
     driver: WebDriver, settings: Settings, *, api_url: str, user_id: str, timeout: float = 60
 ) -> int:
-    """Apply the graphrails style, then draw ``user_id``'s neighbourhood; return its nodes."""
+    """Draw ``user_id``'s neighbourhood in Neo4j Browser, then apply the graphrails style to
+    it; return the number of nodes drawn once the style's sizes show.
+
+    The style is run in the same page, after the query: every page load reconnects and runs
+    the server's post-connect ``:style`` again, which must not land after ours.
+    """
     from selenium.webdriver.common.by import By
 
     from api.browser_guide import with_literals
     from graph.queries import query
 
-    neo4j_browser_run(driver, settings, f":style {api_url}/browser/graphrails.grass",
-                      timeout=timeout)  # fmt: skip
-    wait_for(
-        driver,
-        lambda d: "node.User" in d.page_source or _browser_error(d),
-        what="the graphrails style in Neo4j Browser",
-        timeout=timeout,
-    )
     statement = with_literals(query("explore/user_neighbourhood"), {"user_id": user_id})
     neo4j_browser_run(driver, settings, statement, timeout=timeout)
     nodes: list[Any] = wait_for(
@@ -295,8 +293,54 @@ def neo4j_browser_graph(
         what="the neighbourhood graph in Neo4j Browser",
         timeout=timeout,
     )
+    neo4j_browser_type(driver, f":style {api_url}/browser/graphrails.grass", timeout=timeout)
+    program = str(style_diameters()["Program"] / 2).removesuffix(".0")
+    wait_for(
+        driver,
+        lambda d: program in graph_radii(d) or _browser_error(d),
+        what="the graphrails style's node sizes in Neo4j Browser",
+        timeout=timeout,
+    )
     time.sleep(3)  # the force layout settles
     return len(nodes)
+
+
+def neo4j_browser_type(driver: WebDriver, statement: str, *, timeout: float = 60) -> None:
+    """Type ``statement`` into the editor of the Neo4j Browser page already open, run it and
+    wait for its frame."""
+    from selenium.webdriver.common.by import By
+
+    before = len(_frame_commands(driver))
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=activeEditor]").click()
+    driver.switch_to.active_element.send_keys(statement)
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=editor-Run]").click()
+    wait_for(
+        driver,
+        lambda d: len(_frame_commands(d)) > before,
+        what=f"a result frame for {statement[:40]!r}",
+        timeout=timeout,
+    )
+
+
+def style_diameters() -> dict[str, float]:
+    """Node diameter (px) per label in the graphrails style."""
+    from api.browser_guide import style_path
+
+    text = style_path().read_text(encoding="utf-8")
+    blocks = re.findall(r"node\.(\w+)\s*\{([^}]*)\}", text)
+    return {
+        label: float(m.group(1))
+        for label, body in blocks
+        if (m := re.search(r"diameter:\s*([\d.]+)px", body))
+    }
+
+
+def graph_radii(driver: WebDriver) -> set[str]:
+    """The radii of the node circles drawn in Neo4j Browser's result frames."""
+    from selenium.webdriver.common.by import By
+
+    circles = driver.find_elements(By.CSS_SELECTOR, "[data-testid=frame] svg g.node circle")
+    return {str(c.get_attribute("r")) for c in circles}
 
 
 def _browser_error(driver: WebDriver) -> list[Any]:

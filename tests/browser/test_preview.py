@@ -28,11 +28,13 @@ from graph.screenshots import (
     ScreenshotError,
     chrome,
     find_chromium,
+    graph_radii,
     neo4j_browser_graph,
     neo4j_browser_run,
     open_preview,
     open_why,
     running_api,
+    style_diameters,
     wait_for,
 )
 from graph.server import API_URL
@@ -152,11 +154,11 @@ def test_neo4j_browser_applies_the_style_and_draws_a_neighbourhood(
 
     nodes = neo4j_browser_graph(browser, settings, api_url=url, user_id=user)
     assert nodes >= 5
-    # The Browser's own palette has the style's colours, not its sizes: every node is 50px
-    # wide without the style, Genre 40px and Program 55px with it.
-    circles = browser.find_elements(By.CSS_SELECTOR, "[data-testid=frame] svg g.node circle")
-    radii = {c.get_attribute("r") for c in circles}
-    assert {"20", "27.5"} <= radii, radii
+    # The Browser's own palette has the style's colours, not its sizes: without the style
+    # no node is 40px (Genre) or 55px (Program) wide.
+    sizes = style_diameters()
+    assert (sizes["Genre"], sizes["Program"]) == (40, 55)
+    assert {"20", "27.5"} <= graph_radii(browser)
     _save(browser, "neo4j-browser.png")
 
     # The guide opens in the Browser's sidebar with a slide per saved query.
