@@ -45,6 +45,8 @@ class UserContext:
     user_id: str | None
     known: bool
     csa_ceiling: str | None
+    csa_ceiling_level: int | None
+    """The level eligibility compares with (None: the user gets the anonymous ceiling)."""
     bundles: list[str]
     free_bundles: list[str]
     watched: int
@@ -73,6 +75,10 @@ class Rail:
     sources: list[str] = field(default_factory=list)
     empty_reason: str | None = None
     anchor_id: str | None = None
+    csa_ceiling_level: int = 0
+    """The CSA ceiling the rail was filtered with (what the served log records)."""
+    bundles: list[str] = field(default_factory=list)
+    """The bundles the user could watch when the rail was computed (ditto)."""
 
 
 Candidates = list[tuple[str, float | None]]
@@ -159,6 +165,7 @@ class RailsService:
             user_id=user_id,
             known=r["known"],
             csa_ceiling=r["csa_ceiling"],
+            csa_ceiling_level=r["csa_ceiling_level"],
             bundles=sorted(r["bundles"]),
             free_bundles=sorted(r["free_bundles"]),
             watched=r["watched"],
@@ -338,7 +345,8 @@ class RailsService:
         limit: int,
         anchor: dict[str, str] | None = None,
     ) -> Rail:
-        rail = Rail(rail=rail_name, title=title)
+        rail = Rail(rail=rail_name, title=title, bundles=list(ctx.bundles),
+                    csa_ceiling_level=self.ceiling_level(ctx))  # fmt: skip
         # A rail about a program never offers that program (its backfill could).
         seen_programs: set[str] = {anchor["id"]} if anchor else set()
         seen_series: set[str] = set()
@@ -393,6 +401,13 @@ class RailsService:
         if not rail.items:
             rail.empty_reason = self._empty_reason(ctx)
         return rail
+
+    def ceiling_level(self, ctx: UserContext) -> int:
+        """The CSA level eligibility allows ``ctx``'s user (the anonymous ceiling when the
+        graph has none)."""
+        if ctx.csa_ceiling_level is not None:
+            return int(ctx.csa_ceiling_level)
+        return CSA_LEVELS[self.settings.anonymous_csa_ceiling]
 
     async def offers(
         self, ctx: UserContext, program_ids: list[str], *, now: datetime

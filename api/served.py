@@ -30,7 +30,6 @@ from neo4j import AsyncDriver, RoutingControl
 
 from graph.queries import query
 from graph.settings import Settings
-from loaders.contract import CSA_LEVELS
 
 if TYPE_CHECKING:
     from api.metrics import Metrics
@@ -66,6 +65,8 @@ def served_row(
         "user_id": user_id,
         "anchor_program_id": rail.anchor_id,
         "model_version": model_version,
+        "csa_ceiling_level": rail.csa_ceiling_level,
+        "bundles": rail.bundles,
         "items": [
             [i.offer.program_id, i.source, i.backfill, i.offer.channel_id, i.offer.bundle_id]
             for i in rail.items
@@ -79,7 +80,7 @@ class ServedLog:
     Args:
         driver (AsyncDriver): where to write (the API's driver).
         settings (Settings): ``served_queue_size``, ``served_flush_s``,
-            ``served_retention_days``, ``anonymous_csa_ceiling``, ``neo4j_database``.
+            ``served_retention_days``, ``neo4j_database``.
         metrics (Metrics, optional): where to count writes, drops and errors.
     """
 
@@ -141,7 +142,6 @@ class ServedLog:
             try:
                 await self.driver.execute_query(
                     query("served/write"), rows=batch,
-                    anonymous_ceiling_level=CSA_LEVELS[self.settings.anonymous_csa_ceiling],
                     database_=self.settings.neo4j_database, routing_=RoutingControl.WRITE,
                 )  # fmt: skip
             except asyncio.CancelledError:

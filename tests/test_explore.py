@@ -19,7 +19,7 @@ from api.served import ServedLog
 from graph.queries import CYPHER_DIR, query
 from graph.settings import Settings
 from loaders.contract import GENRE_SEPARATOR
-from tests.api.test_metrics import random_model
+from tests.api.random_model import random_model
 from tests.loaders.neo4j_data import generated_and_loaded
 
 pytestmark = pytest.mark.neo4j
@@ -114,12 +114,14 @@ def serve(client: TestClient, url: str, **params: object) -> dict[str, Any]:
 
 
 def log_served(client: TestClient, name: str, user_id: str, program_id: str, at: datetime,
-               *, channel_id: str | None = None) -> None:  # fmt: skip
-    """Write a served record the rails would never produce, through the API's writer."""
+               *, channel_id: str | None = None, ceiling: int = 18) -> None:  # fmt: skip
+    """Write a served record the rails would never produce, through the API's writer, as
+    filtered for a CSA ceiling level ``ceiling``."""
     log: ServedLog = client.app.state.served_log  # type: ignore[attr-defined]
     log.record({
         "id": uuid.uuid4().hex, "request_id": f"{PREFIX}{name}", "rail": "home", "at": at,
         "as_of": at, "user_id": user_id, "anchor_program_id": None, "model_version": None,
+        "csa_ceiling_level": ceiling, "bundles": [],
         "items": [[program_id, "test", False, channel_id, None]],
     })  # fmt: skip
     client.portal.call(log.flush)  # type: ignore[union-attr]
@@ -154,7 +156,7 @@ def test_audits_find_nothing_in_served_rails_and_exactly_a_violation(
     teen = clean[0]
     ceiling = level[users.loc[teen, "csa_ceiling"]]
     above = programs.index[programs["csa"].map(level) > ceiling][0]
-    log_served(api, "csa-violation", teen, above, datetime.now(UTC))
+    log_served(api, "csa-violation", teen, above, datetime.now(UTC), ceiling=ceiling)
     # A program its user blacklisted (in the file: no `at`, so at any time), within the ceiling.
     by_program = blacklists[blacklists["target_type"] == "program"]
     pairs = by_program.assign(ok=[

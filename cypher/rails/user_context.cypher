@@ -29,6 +29,7 @@ CALL () {
   OPTIONAL MATCH (d:DataSource)
   RETURN [x IN collect(d.not_applicable) | x] AS not_applicable
 }
-RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling, u.profile AS profile,
+RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling,
+       u.csa_ceiling_level AS csa_ceiling_level, u.profile AS profile,
        bundles, free_bundles, watched, anchors, recent, genre_time,
        reduce(all = [], x IN not_applicable | all + x) AS not_applicable;

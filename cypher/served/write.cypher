@@ -1,22 +1,19 @@
 // Append a batch of served rails to the served log (api/served.py), in one transaction.
 // Each row of $rows is one rail as the API returned it:
 //   {id, request_id, rail, at, as_of, user_id, anchor_program_id, model_version,
+//    csa_ceiling_level, bundles,
 //    items: [[program_id, source, backfill, channel_id, bundle_id], ...]}
 // (items as lists, in the rail's order: the API packs the parameters on its
 // event loop, and lists pack much faster than maps).
-// The writer adds what the user's rules were at `as_of` (the time the rail was
-// computed for), as the graph holds them when the row is written (about a second
-// after serving): the CSA ceiling level (a user the graph does not know gets
-// $anonymous_ceiling_level, as eligibility does) and the bundles the user could
-// watch (active subscriptions and free bundles). Every `id` is new (the API
-// draws it), so everything is CREATEd: a MERGE of the items would scan the
-// SERVED_ITEM relationships of popular programs, which only grow. A transaction
-// the driver retries was rolled back first, so nothing is written twice.
-CALL () {
-  MATCH (b:Bundle)
-  WITH b ORDER BY b.id
-  RETURN collect(b) AS all_bundles
-}
+// `csa_ceiling_level` and `bundles` are the rules the rail was filtered with: the
+// user's CSA ceiling level (the anonymous one for a user the graph does not know)
+// and the bundles they could watch at `as_of`, read in the same round trip as the
+// rest of the user's context. Recording them from the request, not from the graph
+// at write time, means a subscription or profile changed in between does not turn
+// a correct rail into an audit finding. Every `id` is new (the API draws it), so
+// everything is CREATEd: a MERGE of the items would scan the SERVED_ITEM
+// relationships of popular programs, which only grow. A transaction the driver
+// retries was rolled back first, so nothing is written twice.
 UNWIND $rows AS row
 OPTIONAL MATCH (u:User {id: row.user_id})
 CREATE (s:Served {id: row.id})
@@ -28,14 +25,8 @@ SET s.request_id = row.request_id,
     s.anchor_program_id = row.anchor_program_id,
     s.model_version = row.model_version,
     s.size = size(row.items),
-    s.csa_ceiling_level = coalesce(u.csa_ceiling_level, $anonymous_ceiling_level),
-    s.bundles = [b IN all_bundles
-                 WHERE b.is_free
-                    OR (u IS NOT NULL AND EXISTS {
-                          (u)-[x:SUBSCRIBES_TO]->(b)
-                          WHERE x.since <= row.as_of AND (x.until IS NULL OR x.until > row.as_of)
-                        })
-                 | b.id]
+    s.csa_ceiling_level = row.csa_ceiling_level,
+    s.bundles = row.bundles
 FOREACH (_ IN CASE WHEN u IS NULL THEN [] ELSE [1] END | CREATE (u)-[:WAS_SERVED]->(s))
 WITH s, row
 CALL (s, row) {

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -15,31 +14,14 @@ from neo4j import Driver
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.main import create_app
-from api.model import ServingModel
-from gnn.artifacts import ModelVersion
-from gnn.idmap import IdMap
 from graph.settings import Settings
+from tests.api.random_model import random_model
 from tests.loaders.neo4j_data import generated_and_loaded
 
 pytestmark = pytest.mark.neo4j
 
 NOW = "2025-01-09T20:00:00Z"  # the generated EPG week starts 2025-01-06
 HOME = "/v1/users/{user_id}/rails/home"
-
-
-def random_model(folder: Path, *, version: str, dim: int = 8, seed: int = 0) -> ServingModel:
-    """A serving model over the users and programs of a generated data set, with random
-    embeddings: enough for personalised rails (and their backfill) without training."""
-    users = pd.read_csv(folder / "users.csv", dtype=str)["user_id"]
-    programs = pd.read_csv(folder / "programs.csv", dtype=str)["program_id"]
-    rng = np.random.default_rng(seed)
-    embeddings = rng.standard_normal((len(users) + len(programs), dim)).astype(np.float32)
-    model = ModelVersion(
-        path=folder, manifest={"version": version}, embeddings=embeddings,
-        id_map=IdMap({"User": pd.Index(users), "Program": pd.Index(programs)}),
-        train_positives=np.empty((0, 2), np.int64), holdout=np.empty((0, 2), np.int64),
-    )  # fmt: skip
-    return ServingModel.from_version(model)
 
 
 def samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -19,7 +19,8 @@ from api.main import create_app
 from api.served import BATCH, ServedLog
 from graph.settings import Settings
 from loaders.contract import CSA_LEVELS
-from tests.api.test_metrics import NOW, random_model, samples, value
+from tests.api.random_model import random_model
+from tests.api.test_metrics import NOW, samples, value
 from tests.loaders.neo4j_data import generated_and_loaded
 
 pytestmark = pytest.mark.neo4j
@@ -98,7 +99,19 @@ def test_what_is_served_is_written_as_served(
         byw_id, byw = get(client, f"/v1/users/{user}/rails/because-you-watched", limit=4)
         anon_id, anon = get(client, "/v1/rails/popular", limit=5)
         assert served(driver, neo4j_settings, home_id) == []  # behind the response
-        assert flush(client) == 2 + len(byw["rails"])
+        # The record keeps the rules the rail was filtered with, even when the user's
+        # ceiling changes before it is written.
+        level = driver.execute_query(
+            "MATCH (u:User {id: $u}) WITH u, u.csa_ceiling_level AS level "
+            "SET u.csa_ceiling_level = -1 RETURN level",
+            u=user, database_=neo4j_settings.neo4j_database,
+        ).records[0]["level"]  # fmt: skip
+        try:
+            assert flush(client) == 2 + len(byw["rails"])
+        finally:
+            driver.execute_query("MATCH (u:User {id: $u}) SET u.csa_ceiling_level = $level",
+                                 u=user, level=level,
+                                 database_=neo4j_settings.neo4j_database)  # fmt: skip
 
     [record] = served(driver, neo4j_settings, home_id)
     assert record["rail"] == "home" and record["user_id"] == user
