@@ -55,11 +55,6 @@ def with_literals(statement: str, params: Mapping[str, Any]) -> str:
     )
 
 
-def params_command(values: Mapping[str, Any]) -> str:
-    """A ``:params`` line (Cypher map syntax) that sets ``values`` in the Browser."""
-    return ":params {" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in values.items()) + "}"
-
-
 def guide_html(*, api_url: str, examples: Mapping[str, Any]) -> str:
     """The guide: an introduction, the example parameters, then one slide per saved query."""
     names = saved_queries()
@@ -105,6 +100,11 @@ to put it in the editor, or its play icon to run it.</p>
 """
         )
     return "<title>graphrails</title>\n" + "".join(slides)
+
+
+def params_command(values: Mapping[str, Any]) -> str:
+    """A ``:params`` line (Cypher map syntax) that sets ``values`` in the Browser."""
+    return ":params {" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in values.items()) + "}"
 
 
 def _missing_note(missing: list[str]) -> str:

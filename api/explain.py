@@ -13,7 +13,6 @@ Reason types:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -185,9 +184,3 @@ def cypher_literal(value: Any) -> str:
         inner = ", ".join(f"`{k}`: {cypher_literal(v)}" for k, v in value.items())
         return "{" + inner + "}"
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def fill_parameters(statement: str, params: dict[str, Any]) -> str:
-    """``statement`` with a ``:params`` header a Neo4j Browser user can paste and run."""
-    header = ":params " + json.dumps(params, default=str, ensure_ascii=False)
-    return f"{header}\n\n{statement}"

@@ -76,7 +76,10 @@ class ExplainOut(BaseModel):
     program_id: str
     eligible: bool = Field(description="Whether the program passes every rule for the user now.")
     paths: list[GraphPath]
-    cypher: str = Field(description="Paste into Neo4j Browser to see the paths drawn.")
+    cypher: str = Field(
+        description="The query behind `paths`, its parameters written in as literals: paste it "
+        "into Neo4j Browser and run it to see the paths drawn."
+    )
 
 
 # ---------------------------------------------------------------- events

@@ -247,23 +247,24 @@ def neo4j_browser_run(
     with contextlib.suppress(ScreenshotError):
         wait_for(
             driver,
-            lambda d: any(c.startswith(":style") for c in _frame_commands(d)),
+            lambda d: any(c.startswith(":style") for c in frame_commands(d)),
             what="the post-connect frame",
             timeout=10,
         )
-    before = len(_frame_commands(driver))
+    before = len(frame_commands(driver))
     driver.find_element(By.CSS_SELECTOR, "[data-testid=editor-Run]").click()
     if not new_frame:
         return
     wait_for(
         driver,
-        lambda d: len(_frame_commands(d)) > before,
+        lambda d: len(frame_commands(d)) > before,
         what=f"a result frame for {statement[:40]!r}",
         timeout=timeout,
     )
 
 
-def _frame_commands(driver: WebDriver) -> list[str]:
+def frame_commands(driver: WebDriver) -> list[str]:
+    """The commands of the result frames in Neo4j Browser, the most recent first."""
     from selenium.webdriver.common.by import By
 
     return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[data-testid=frameCommand]")]
@@ -288,7 +289,7 @@ def neo4j_browser_graph(
     nodes: list[Any] = wait_for(
         driver,
         lambda d: (
-            d.find_elements(By.CSS_SELECTOR, "[data-testid=frame] svg g.node") or _browser_error(d)
+            d.find_elements(By.CSS_SELECTOR, "[data-testid=frame] svg g.node") or browser_error(d)
         ),
         what="the neighbourhood graph in Neo4j Browser",
         timeout=timeout,
@@ -297,7 +298,7 @@ def neo4j_browser_graph(
     program = str(style_diameters()["Program"] / 2).removesuffix(".0")
     wait_for(
         driver,
-        lambda d: program in graph_radii(d) or _browser_error(d),
+        lambda d: program in graph_radii(d) or browser_error(d),
         what="the graphrails style's node sizes in Neo4j Browser",
         timeout=timeout,
     )
@@ -306,17 +307,18 @@ def neo4j_browser_graph(
 
 
 def neo4j_browser_type(driver: WebDriver, statement: str, *, timeout: float = 60) -> None:
-    """Type ``statement`` into the editor of the Neo4j Browser page already open, run it and
-    wait for its frame."""
+    """Type ``statement`` into the editor of the Neo4j Browser page already open (on one
+    line: Enter would run it), run it and wait for its frame."""
     from selenium.webdriver.common.by import By
 
-    before = len(_frame_commands(driver))
+    statement = " ".join(line.strip() for line in statement.splitlines() if line.strip())
+    before = len(frame_commands(driver))
     driver.find_element(By.CSS_SELECTOR, "[data-testid=activeEditor]").click()
     driver.switch_to.active_element.send_keys(statement)
     driver.find_element(By.CSS_SELECTOR, "[data-testid=editor-Run]").click()
     wait_for(
         driver,
-        lambda d: len(_frame_commands(d)) > before,
+        lambda d: len(frame_commands(d)) > before,
         what=f"a result frame for {statement[:40]!r}",
         timeout=timeout,
     )
@@ -343,7 +345,7 @@ def graph_radii(driver: WebDriver) -> set[str]:
     return {str(c.get_attribute("r")) for c in circles}
 
 
-def _browser_error(driver: WebDriver) -> list[Any]:
+def browser_error(driver: WebDriver) -> list[Any]:
     from selenium.webdriver.common.by import By
 
     for frame in driver.find_elements(By.CSS_SELECTOR, "[data-testid=frame]")[:1]:

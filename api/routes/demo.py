@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from neo4j import RoutingControl
 from pydantic import BaseModel, Field
 
-from api.browser_guide import guide_html, style_path, with_literals
+from api.browser_guide import guide_html, style_path
 from api.deps import Now, Rails
 from api.explain_graph import ExplainGraph, lay_out
 from api.routes.explain import explain
@@ -81,13 +81,11 @@ async def explain_graph(
 ) -> ExplainGraphOut:
     """``/v1/explain`` with its paths laid out for drawing, and a Neo4j Browser link."""
     found = await explain(rails, now, user_id, program_id)
-    params = {"user_id": user_id, "program_id": program_id}
-    statement = with_literals(query("explain/paths"), params)
     return ExplainGraphOut(
         explain=found,
         graph=lay_out(found.paths),
-        browser_cypher=statement,
-        browser_link=browser_link(request.app.state.settings.browser_url, statement),
+        browser_cypher=found.cypher,
+        browser_link=browser_link(request.app.state.settings.browser_url, found.cypher),
     )
 
 

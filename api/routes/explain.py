@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from neo4j import RoutingControl
 
+from api.browser_guide import with_literals
 from api.deps import Now, Rails
-from api.explain import fill_parameters
 from api.schemas import ExplainOut, GraphNode, GraphPath, GraphRelationship
 from graph.queries import query
 
@@ -42,7 +42,7 @@ async def explain(
         program_id=program_id,
         eligible=any(o.program_id == program_id for o in offers),
         paths=paths,
-        cypher=fill_parameters(query("explain/paths"), params),
+        cypher=with_literals(query("explain/paths"), params),
     )
 
 

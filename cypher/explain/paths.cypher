@@ -1,6 +1,6 @@
 // Why program $program_id may be shown to user $user_id: the graph paths
-// behind each kind of explanation (a few of each). Paste into Neo4j Browser
-// with the :params line the API returns to see them drawn.
+// behind each kind of explanation (a few of each). /v1/explain returns it with
+// the parameters written in, to paste into Neo4j Browser and see them drawn.
 MATCH (u:User {id: $user_id}), (p:Program {id: $program_id})
 CALL (u, p) {
   OPTIONAL MATCH path = (u)-[:SUBSCRIBES_TO]->(:Bundle)-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p)

@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
@@ -26,11 +27,15 @@ from gnn.pipeline import publish, train_version
 from gnn.train import TrainConfig
 from graph.screenshots import (
     ScreenshotError,
+    browser_error,
     chrome,
     find_chromium,
+    frame_commands,
+    get_json,
     graph_radii,
     neo4j_browser_graph,
     neo4j_browser_run,
+    neo4j_browser_type,
     open_preview,
     open_why,
     running_api,
@@ -160,6 +165,23 @@ def test_neo4j_browser_applies_the_style_and_draws_a_neighbourhood(
     assert (sizes["Genre"], sizes["Program"]) == (40, 55)
     assert {"20", "27.5"} <= graph_radii(browser)
     _save(browser, "neo4j-browser.png")
+
+    # The Cypher /v1/explain returns, pasted into the editor, draws the paths.
+    home = get_json(f"{url}/v1/users/{user}/rails/home?{urlencode({'now': NOW, 'limit': 1})}")
+    program = home["items"][0]["program_id"]
+    found = get_json(f"{url}/v1/explain?{urlencode({'user_id': user, 'program_id': program})}")
+    before = len(frame_commands(browser))
+    neo4j_browser_type(browser, found["cypher"])
+    drawn = wait_for(
+        browser,
+        lambda d: len(frame_commands(d)) > before
+        and (d.find_element(By.CSS_SELECTOR, "[data-testid=frame]")
+             .find_elements(By.CSS_SELECTOR, "svg g.node") or browser_error(d)),
+        what="the explain paths drawn in Neo4j Browser",
+    )  # fmt: skip
+    assert frame_commands(browser)[0].startswith("MATCH (u:User {id: '")
+    assert len(drawn) >= 2
+    _save(browser, "neo4j-browser-explain.png")
 
     # The guide opens in the Browser's sidebar with a slide per saved query.
     neo4j_browser_run(browser, settings, f":guide {url}/browser/guide.html", new_frame=False)
