@@ -268,6 +268,7 @@ def test_bulk_import_builds_the_same_graph_as_the_unwind_path(
         cleanup.append(tiny_tv)
         load_tv(driver, tiny_tv, database=db, progress=False)
         assert _watched_sample(driver, db) == bulk
+        assert any(w["last_channel"] for w in bulk)  # the fatigue rules read it
     finally:
         server.stop()
 
@@ -277,7 +278,8 @@ def _watched_sample(driver: Driver, database: str) -> list[dict[str, Any]]:
         "MATCH (u:User)-[w:WATCHED]->(p:Program) WHERE u.id STARTS WITH 'u000000' "
         "RETURN u.id AS u, p.id AS p, w.count AS count, w.seconds AS seconds, "
         "w.completion AS completion, w.first_ts AS first, w.last_ts AS last, "
-        "w.event_ids AS ids, p.csa_level AS csa, u.csa_ceiling_level AS ceiling "
+        "w.event_ids AS ids, w.last_channel_id AS last_channel, "
+        "p.csa_level AS csa, u.csa_ceiling_level AS ceiling "
         "ORDER BY u, p",
         database_=database,
     )
