@@ -20,19 +20,12 @@ from graph.queries import CYPHER_DIR, query
 from graph.settings import Settings
 from loaders.contract import GENRE_SEPARATOR
 from tests.api.random_model import random_model
-from tests.loaders.neo4j_data import generated_and_loaded
+from tests.loaders.neo4j_data import loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
 
-@pytest.fixture(scope="module")
-def tv(
-    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    yield from generated_and_loaded(
-        driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp("tv-explore"),
-        users=200, programs=150, seed=9,
-    )  # fmt: skip
+tv = loaded_tv_fixture("tv-explore", users=200, programs=150, seed=9)
 
 
 def run(driver: Driver, settings: Settings, name: str, **params: object) -> list[dict[str, object]]:

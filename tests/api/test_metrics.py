@@ -10,13 +10,12 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from neo4j import Driver
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.main import create_app
 from graph.settings import Settings
 from tests.api.random_model import random_model
-from tests.loaders.neo4j_data import generated_and_loaded
+from tests.loaders.neo4j_data import loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
@@ -41,14 +40,7 @@ def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
     return found.get((name, frozenset(labels.items())), 0.0)
 
 
-@pytest.fixture(scope="module")
-def tv(
-    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    yield from generated_and_loaded(
-        driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp("tv-metrics"),
-        users=80, programs=80, seed=31,
-    )  # fmt: skip
+tv = loaded_tv_fixture("tv-metrics", users=80, programs=80, seed=31)
 
 
 @pytest.fixture

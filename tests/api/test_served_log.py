@@ -21,7 +21,7 @@ from graph.settings import Settings
 from loaders.contract import CSA_LEVELS
 from tests.api.random_model import random_model
 from tests.api.test_metrics import NOW, samples, value
-from tests.loaders.neo4j_data import generated_and_loaded
+from tests.loaders.neo4j_data import loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
@@ -29,14 +29,7 @@ PREFIX = f"test-served-{uuid.uuid4().hex[:8]}-"
 """Request ids of this module's requests: the Served nodes to check and to delete."""
 
 
-@pytest.fixture(scope="module")
-def tv(
-    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    yield from generated_and_loaded(
-        driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp("tv-served"),
-        users=80, programs=80, seed=32,
-    )  # fmt: skip
+tv = loaded_tv_fixture("tv-served", users=80, programs=80, seed=32)
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +14,14 @@ from gnn.export import export_graph
 from gnn.pipeline import evaluate_version, publish, train_version
 from gnn.train import TrainConfig
 from graph.settings import Settings
-from tests.loaders.neo4j_data import dataset_ids, generated_and_loaded
+from tests.loaders.neo4j_data import dataset_ids, loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
 SMALL = TrainConfig(embedding_dim=16, epochs=8, patience=3, batch_size=1024, num_negatives=64)
 
 
-@pytest.fixture(scope="module")
-def loaded_tv(
-    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    yield from generated_and_loaded(
-        driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp("tv-gnn"),
-        users=300, programs=250, seed=5,
-    )  # fmt: skip
+loaded_tv = loaded_tv_fixture("tv-gnn", users=300, programs=250, seed=5)
 
 
 def test_export_maps_every_node_and_keeps_positives_above_the_completion_bar(

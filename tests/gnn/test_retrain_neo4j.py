@@ -16,7 +16,7 @@ from gnn.retrain import RetrainOutcome, retrain
 from gnn.train import TrainConfig
 from graph.cli import main
 from graph.settings import Settings
-from tests.loaders.neo4j_data import dataset_ids, generated_and_loaded
+from tests.loaders.neo4j_data import dataset_ids, loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
@@ -25,14 +25,7 @@ SMALL = TrainConfig(embedding_dim=16, epochs=8, patience=3, batch_size=1024, num
 WORSE = SMALL.model_copy(update={"epochs": 1, "lr": 1e-6, "refit": False, "val_fraction": 0.0})
 
 
-@pytest.fixture(scope="module")
-def loaded_tv(
-    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    yield from generated_and_loaded(
-        driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp("tv-retrain"),
-        users=300, programs=250, seed=11,
-    )  # fmt: skip
+loaded_tv = loaded_tv_fixture("tv-retrain", users=300, programs=250, seed=11)
 
 
 @pytest.fixture

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from neo4j import Driver
 
 from graph.queries import query
+from graph.settings import Settings
 
 ID_FILES = {
     "User": ("users", "user_id"),
@@ -57,3 +59,21 @@ def generated_and_loaded(
         yield folder
     finally:
         delete_ids(driver, database, dataset_ids(folder))
+
+
+def loaded_tv_fixture(
+    name: str, *, users: int, programs: int, seed: int
+) -> Callable[..., Iterator[Path]]:
+    """A module fixture: a data set generated into a folder ``name``, loaded into the test
+    database, yielded, then deleted (``tv = loaded_tv_fixture("tv-x", users=..., ...)``)."""
+
+    @pytest.fixture(scope="module")
+    def loaded(
+        driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[Path]:
+        yield from generated_and_loaded(
+            driver, neo4j_settings.neo4j_database, tmp_path_factory.mktemp(name),
+            users=users, programs=programs, seed=seed,
+        )  # fmt: skip
+
+    return loaded
