@@ -3,7 +3,7 @@ by Selenium) on the rails preview page and on Neo4j Browser, against the real AP
 
 The browser is required: without it these tests fail with the command that installs it,
 unless GRAPHRAILS_SKIP_BROWSER_TESTS=1 says to skip them. Screenshots go to
-$GRAPHRAILS_TEST_ARTIFACTS (default: out/test-artifacts, ignored by git); the committed
+$GRAPHRAILS_TEST_ARTIFACTS (default: docs/screenshots/ci, ignored by git); the committed
 ones in docs/screenshots come from `graphrails screenshots`.
 """
 
@@ -53,7 +53,7 @@ NOW = "2025-01-09T20:00:00Z"  # the generated EPG week starts 2025-01-06
 OPT_OUT = "GRAPHRAILS_SKIP_BROWSER_TESTS"
 ARTIFACTS = Path(
     os.environ.get("GRAPHRAILS_TEST_ARTIFACTS")
-    or Path(__file__).resolve().parents[2] / "out" / "test-artifacts"
+    or Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "ci"
 )
 
 
