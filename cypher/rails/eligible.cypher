@@ -7,7 +7,9 @@
 //     data has no channels, e.g. MovieLens: the rule is not applicable);
 //   - its CSA level is at most the user's ceiling;
 //   - neither it, nor the channel offered, nor any of its genres is blacklisted;
-//   - the user has not watched it to completion ($completion);
+//   - the user has not watched it to completion ($completion; a WATCHED with
+//     no completion, as MovieLens ratings, counts as complete, as it does for
+//     the anchors of user_context.cypher and for fatigue below);
 //   - the user is not tired of it (fatigue, below).
 // An episode offers instead the user's next episode of its series: the first,
 // in (season, episode) order, after the last episode the user completed that
@@ -59,7 +61,7 @@ WITH u, tired_series,
        + COLLECT { MATCH (c:Channel) WHERE c.id IN tired_channel_ids RETURN c }
        AS blocked_channels,
      [(u)-[:BLACKLISTED]->(g:Genre) | g] AS blocked_genres,
-     [(u)-[w:WATCHED]->(x:Program) WHERE w.completion >= $completion | x] AS done
+     [(u)-[w:WATCHED]->(x:Program) WHERE coalesce(w.completion, 1.0) >= $completion | x] AS done
 WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, tired_series,
      reduce(all = [], d IN done |
        all + [(d)-[:EPISODE_OF]->(s:Series) |

@@ -47,7 +47,8 @@ class RulesCheck:
         self.subs["until"] = pd.to_datetime(self.subs["until"], utc=True)
         self.black = read("blacklists")
         events = read("watch_events")
-        events["completion"] = events["completion"].astype(float)
+        # A missing completion counts as complete (1.0), as in the Cypher rules.
+        events["completion"] = events["completion"].astype(float).fillna(1.0)
         self.best = events.groupby(["user_id", "program_id"])["completion"].max()
         # Fatigue: per (user, program) the best completion, the latest event and its channel.
         events["ts"] = pd.to_datetime(events["ts"], utc=True)

@@ -34,6 +34,7 @@ UNWIND [
   ['only_black_channel', 'TP', 0, 'film', 'c_black', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['watched_done', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['watched_half', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['rated_film', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['s1e1', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['s1e2', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['s1e3', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
@@ -57,8 +58,10 @@ CREATE (twice)-[:AVAILABLE_ON {kind: 'replay', start: datetime('2025-01-07T20:00
                               end: datetime('2025-01-14T20:00:00Z')}]->(cBlack)
 WITH u
 MATCH (b:Program {id: $p + 'blacklisted'}), (done:Program {id: $p + 'watched_done'}),
-      (half:Program {id: $p + 'watched_half'})
+      (half:Program {id: $p + 'watched_half'}), (rated:Program {id: $p + 'rated_film'})
 CREATE (u)-[:BLACKLISTED]->(b)
+// A rating with no completion, as MovieLens writes them: watched to the end.
+CREATE (u)-[:WATCHED {rating: 4.0, count: 1, last_ts: datetime('2025-01-02T20:00:00Z')}]->(rated)
 CREATE (u)-[:WATCHED {completion: 0.95, seconds: 3000, count: 1}]->(done)
 CREATE (u)-[:WATCHED {completion: 0.4, seconds: 900, count: 1}]->(half)
 CREATE (s:Series:$($scratch) {id: $p + 's1', title: 'Saga'})

@@ -19,8 +19,8 @@ NOW = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)
 ALL = [
     "replay_now", "live_cine_tomorrow", "live_ended", "live_in_ten_days", "vod_from_tomorrow",
     "csa16", "csa12", "blacklisted", "horror", "only_black_channel", "watched_done",
-    "watched_half", "s1e1", "s1e2", "s1e3", "abandoned_old", "abandoned_mid", "watched_ok",
-    "skipped_then_watched", "tired_film", "on_tired_channel",
+    "watched_half", "rated_film", "s1e1", "s1e2", "s1e3", "abandoned_old", "abandoned_mid",
+    "watched_ok", "skipped_then_watched", "tired_film", "on_tired_channel",
 ]  # fmt: skip
 
 
@@ -94,6 +94,7 @@ async def test_completed_programs_leave_and_series_offer_the_next_episode(
     adult = await offers(neo4j_settings, rules_graph, "adult12")
     assert "watched_done" not in adult
     assert "watched_half" in adult  # abandoned at 40%: still offered
+    assert "rated_film" not in adult  # a WATCHED with no completion (a rating) is complete
     p = rules_graph
     # s1e1 is done: both s1e1 and s1e3 as candidates offer s1e2.
     assert adult["s1e1"].program_id == p + "s1e2"
@@ -103,6 +104,7 @@ async def test_completed_programs_leave_and_series_offer_the_next_episode(
     kid = await offers(neo4j_settings, rules_graph, "kid")  # never watched: from episode 1
     assert kid["s1e3"].program_id == p + "s1e1"
     assert not kid["s1e3"].follows_series
+    assert "rated_film" in kid
 
 
 async def test_candidate_order_is_kept_and_unknown_users_get_the_free_bundle(
