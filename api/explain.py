@@ -40,10 +40,9 @@ class Reason:
 
 
 class Explainer:
-    def __init__(self, driver: AsyncDriver, settings: Settings, model: ServingModel | None):
+    def __init__(self, driver: AsyncDriver, settings: Settings):
         self.driver = driver
         self.db = settings.neo4j_database
-        self.model = model
 
     async def title(self, program_id: str) -> str:
         """The program's title; ``LookupError`` naming the id when it does not exist."""
@@ -67,15 +66,17 @@ class Explainer:
         source: str,
         now: datetime,
         anchor: dict[str, str] | None,
+        model: ServingModel | None,
         popularity: dict[str, dict[str, Any]],
     ) -> list[Reason]:
-        """One reason per offer, chosen by the source that proposed it."""
+        """One reason per offer, chosen by the source that proposed it; similarities come
+        from ``model``, the version that proposed the candidates."""
         co_watch: dict[str, int] = {}
         sample = 0
         if anchor is not None and source == "similar":
             co_watch, sample = await self.co_watchers(anchor["id"], [o.program_id for o in offers])
         return [
-            self._reason(ctx, o, source=source, now=now, anchor=anchor,
+            self._reason(ctx, o, source=source, now=now, anchor=anchor, model=model,
                          co_watch=co_watch, sample=sample, audience=popularity.get(o.program_id))
             for o in offers
         ]  # fmt: skip
@@ -103,6 +104,7 @@ class Explainer:
         source: str,
         now: datetime,
         anchor: dict[str, str] | None,
+        model: ServingModel | None,
         co_watch: dict[str, int],
         sample: int,
         audience: dict[str, Any] | None,
@@ -115,7 +117,7 @@ class Explainer:
                 {"series_id": o.series_id, "season": o.season, "episode": o.episode},
             )
         if anchor is not None and source == "similar":
-            sim = self.model.similarity(anchor["id"], o.candidate_id) if self.model else None
+            sim = model.similarity(anchor["id"], o.candidate_id) if model else None
             n = co_watch.get(o.program_id, 0)
             text = f"Because you watched {anchor['title']}"
             if n:
@@ -123,9 +125,9 @@ class Explainer:
             return Reason("because_you_watched", text, {
                 "anchor_id": anchor["id"], "anchor_title": anchor["title"],
                 "similarity": sim, "co_watchers": n, "anchor_viewers_read": sample})  # fmt: skip
-        if source == "personalised" and self.model is not None:
+        if source == "personalised" and model is not None:
             best = max(
-                ((a, self.model.similarity(a["id"], o.program_id) or -1.0) for a in ctx.anchors),
+                ((a, model.similarity(a["id"], o.program_id) or -1.0) for a in ctx.anchors),
                 key=lambda pair: pair[1],
                 default=None,
             )

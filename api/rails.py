@@ -79,6 +79,9 @@ class Rail:
     """The CSA ceiling the rail was filtered with (what the served log records)."""
     bundles: list[str] = field(default_factory=list)
     """The bundles the user could watch when the rail was computed (ditto)."""
+    model_version: str | None = None
+    """The model version the rail was computed with, for its candidates and its
+    explanations alike (None: no model); what the response and the served log report."""
 
 
 Candidates = list[tuple[str, float | None]]
@@ -123,7 +126,7 @@ class RailsService:
         self.settings = settings
         self.model = model
         self.db = settings.neo4j_database
-        self.explainer = Explainer(driver, settings, model)
+        self.explainer = Explainer(driver, settings)
         self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
@@ -133,10 +136,11 @@ class RailsService:
         )  # fmt: skip
 
     def swap_model(self, model: ServingModel | None) -> None:
-        """Serve from ``model`` from the next request on (requests under way finish on
-        the one they started with, or on the new one; either is a whole version)."""
+        """Serve from ``model`` from the next request on. A request reads ``self.model``
+        once, when it starts, and computes everything from that version (candidates,
+        explanations and the version it reports), so requests under way finish on the
+        one they started with."""
         self.model = model
-        self.explainer.model = model
 
     async def bundles(self) -> set[str]:
         """Ids of every bundle (cached like popularity)."""
@@ -192,11 +196,12 @@ class RailsService:
             chain.append(("personalised", self._personal(model, vector, ctx, now)))
         chain += self._defaults(ctx, now)
         title = "For you" if personal else "Popular in your bundle"
-        return await self._assemble("home", title, ctx, chain, now=now, limit=limit)
+        return await self._assemble("home", title, ctx, chain, now=now, limit=limit, model=model)
 
     async def because_you_watched(
         self, user_id: str, *, program_id: str | None, now: datetime, limit: int, rails: int = 3
     ) -> list[Rail]:
+        model = self.model  # one version for every rail of the request (see swap_model)
         ctx = await self.context(user_id, now)
         anchors = (
             [{"id": program_id, "title": await self.explainer.title(program_id)}]
@@ -205,11 +210,11 @@ class RailsService:
         )
         out = []
         for anchor in anchors:
-            chain: list[Source] = [("similar", self._similar(anchor["id"]))]
+            chain: list[Source] = [("similar", self._similar(anchor["id"], model))]
             chain += self._defaults(ctx, now)
             rail = await self._assemble(
                 "because_you_watched", f"Because you watched {anchor['title']}", ctx, chain,
-                now=now, limit=limit, anchor=anchor,
+                now=now, limit=limit, anchor=anchor, model=model,
             )  # fmt: skip
             rail.anchor_id = anchor["id"]
             out.append(rail)
@@ -218,13 +223,14 @@ class RailsService:
     async def similar(
         self, program_id: str, *, user_id: str | None, now: datetime, limit: int
     ) -> Rail:
+        model = self.model
         ctx = await self.context(user_id, now)
         anchor = {"id": program_id, "title": await self.explainer.title(program_id)}
-        chain: list[Source] = [("similar", self._similar(program_id))]
+        chain: list[Source] = [("similar", self._similar(program_id, model))]
         chain += self._defaults(ctx, now)
         rail = await self._assemble(
             "similar", f"Similar to {anchor['title']}", ctx, chain, now=now, limit=limit,
-            anchor=anchor,
+            anchor=anchor, model=model,
         )  # fmt: skip
         rail.anchor_id = program_id
         return rail
@@ -232,6 +238,7 @@ class RailsService:
     async def popular(
         self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool
     ) -> Rail:
+        model = self.model
         ctx = await self.context(user_id, now)
         bundles = [bundle_id] if bundle_id else ctx.bundles
         name = "best_of_bundle" if best else "popular_in_bundle"
@@ -239,7 +246,7 @@ class RailsService:
         if bundle_id is None:
             chain += [s for s in self._defaults(ctx, now) if s[0] != name]
         title = "Best of your bundle" if best else "Popular in your bundle this week"
-        return await self._assemble(name, title, ctx, chain, now=now, limit=limit)
+        return await self._assemble(name, title, ctx, chain, now=now, limit=limit, model=model)
 
     # ------------------------------------------------------------ sources
     def _personal(
@@ -256,11 +263,13 @@ class RailsService:
 
         return run
 
-    def _similar(self, program_id: str) -> Callable[[], Awaitable[Candidates]]:
+    def _similar(
+        self, program_id: str, model: ServingModel | None
+    ) -> Callable[[], Awaitable[Candidates]]:
         async def run() -> Candidates:
-            if self.model is None:
+            if model is None:
                 return []
-            return list(self.model.similar(program_id, self.settings.candidates))
+            return list(model.similar(program_id, self.settings.candidates))
 
         return run
 
@@ -343,10 +352,14 @@ class RailsService:
         *,
         now: datetime,
         limit: int,
+        model: ServingModel | None,
         anchor: dict[str, str] | None = None,
     ) -> Rail:
+        """The rail of ``chain``'s candidates, explained with ``model``: the version the
+        request started with, whatever is swapped in meanwhile."""
         rail = Rail(rail=rail_name, title=title, bundles=list(ctx.bundles),
-                    csa_ceiling_level=self.ceiling_level(ctx))  # fmt: skip
+                    csa_ceiling_level=self.ceiling_level(ctx),
+                    model_version=model.version if model is not None else None)  # fmt: skip
         # A rail about a program never offers that program (its backfill could).
         seen_programs: set[str] = {anchor["id"]} if anchor else set()
         seen_series: set[str] = set()
@@ -391,7 +404,7 @@ class RailsService:
                 rail.sources.append(source)
                 reasons = await self.explainer.reasons(
                     ctx, [o for o, _ in added], source=source, now=now, anchor=anchor,
-                    popularity=await self._audience(ctx, now),
+                    model=model, popularity=await self._audience(ctx, now),
                 )  # fmt: skip
                 rail.items += [
                     RailItem(o, s, source, backfill=index > 0 and rail_name != source, reason=r)

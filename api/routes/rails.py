@@ -17,13 +17,13 @@ from api.served import ServedLog, served_row
 router = APIRouter(prefix="/v1", tags=["rails"])
 
 
-def to_out(rail: Rail, *, user_id: str | None, version: str | None) -> RailOut:
+def to_out(rail: Rail, *, user_id: str | None) -> RailOut:
     return RailOut(
         rail=rail.rail,
         title=rail.title,
         user_id=user_id,
         anchor_program_id=rail.anchor_id,
-        model_version=version,
+        model_version=rail.model_version,
         sources=rail.sources,
         empty_reason=rail.empty_reason,
         items=[
@@ -54,16 +54,12 @@ def to_out(rail: Rail, *, user_id: str | None, version: str | None) -> RailOut:
     )
 
 
-def _version(rails: Rails) -> str | None:
-    return rails.model.version if rails.model else None
-
-
 def served(
-    request: Request, rails: Rails, found: list[Rail], *, user_id: str | None, now: datetime
+    request: Request, found: list[Rail], *, user_id: str | None, now: datetime
 ) -> list[RailOut]:
     """The response of the rails just computed, counted in the metrics and queued for the
-    served log (written behind the response)."""
-    version = _version(rails)
+    served log (written behind the response). Each rail reports the model version it was
+    computed with (a swap during the request does not relabel it)."""
     state = request.app.state
     metrics: Metrics | None = getattr(state, "metrics", None)
     log: ServedLog | None = getattr(state, "served_log", None)
@@ -74,8 +70,8 @@ def served(
             metrics.observe_rail(rail)
         if log is not None:
             log.record(served_row(rail, request_id=request_id, user_id=user_id, at=at, as_of=now,
-                                  model_version=version))  # fmt: skip
-    return [to_out(rail, user_id=user_id, version=version) for rail in found]
+                                  model_version=rail.model_version))  # fmt: skip
+    return [to_out(rail, user_id=user_id) for rail in found]
 
 
 async def _known_program(rails: Rails, program_id: str) -> None:
@@ -91,7 +87,7 @@ async def home(
 ) -> RailOut:
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
     rail = await rails.home(user_id, now=now, limit=limit)
-    return served(request, rails, [rail], user_id=user_id, now=now)[0]
+    return served(request, [rail], user_id=user_id, now=now)[0]
 
 
 @router.get("/users/{user_id}/rails/because-you-watched", response_model=RailsOut)
@@ -109,7 +105,7 @@ async def because_you_watched(
     if program_id is not None:
         await _known_program(rails, program_id)
     found = await rails.because_you_watched(user_id, program_id=program_id, now=now, limit=limit)
-    return RailsOut(rails=served(request, rails, found, user_id=user_id, now=now))
+    return RailsOut(rails=served(request, found, user_id=user_id, now=now))
 
 
 @router.get("/programs/{program_id}/similar", response_model=RailOut)
@@ -126,7 +122,7 @@ async def similar(
     """Programs similar to a program, eligible for the user when one is given."""
     await _known_program(rails, program_id)
     rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
-    return served(request, rails, [rail], user_id=user_id, now=now)[0]
+    return served(request, [rail], user_id=user_id, now=now)[0]
 
 
 BundleId = Annotated[str | None, Query(description="Default: the user's bundles.")]
@@ -159,7 +155,7 @@ async def _bundle_rail(
     rail = await rails.popular(
         user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best
     )
-    return served(request, rails, [rail], user_id=user_id, now=now)[0]
+    return served(request, [rail], user_id=user_id, now=now)[0]
 
 
 async def _known_bundle(rails: Rails, bundle_id: str | None) -> None:

@@ -1,0 +1,169 @@
+"""One request, one model version: a swap while a request is under way changes neither its
+candidates, nor its explanations, nor the version it reports (response and served log)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import Driver
+
+from api.main import create_app
+from api.model import Floats, RecentWatch, ServingModel, UserVector
+from api.rails import RailsService
+from api.served import ServedLog
+from graph.settings import Settings
+from tests.api.random_model import random_model
+from tests.loaders.neo4j_data import loaded_tv_fixture
+
+pytestmark = pytest.mark.neo4j
+
+NOW = "2025-01-09T20:00:00Z"  # the generated EPG week starts 2025-01-06
+PREFIX = f"test-version-{uuid.uuid4().hex[:8]}-"
+"""Request ids of this module's requests: the Served nodes to check and to delete."""
+
+tv = loaded_tv_fixture("tv-version", users=80, programs=80, seed=34)
+
+
+class Recording(ServingModel):
+    """A serving model that records every use (the version a request must not touch)."""
+
+    used: list[str]
+
+    def user_vector(
+        self, user_id: str, recent: Sequence[RecentWatch], *, min_watches: int
+    ) -> UserVector | None:
+        self.used.append("user_vector")
+        return super().user_vector(user_id, recent, min_watches=min_watches)
+
+    def for_vector(self, vector: Floats, n: int) -> list[tuple[str, float]]:
+        self.used.append("for_vector")
+        return super().for_vector(vector, n)
+
+    def similar(self, program_id: str, n: int) -> list[tuple[str, float]]:
+        self.used.append("similar")
+        return super().similar(program_id, n)
+
+    def similarity(self, a: str, b: str) -> float | None:
+        self.used.append("similarity")
+        return super().similarity(a, b)
+
+
+class SwapsWhenUsed(Recording):
+    """Swaps ``then`` in as soon as a request reads its candidates: the swap lands
+    deterministically between the candidates and the explanations of that request."""
+
+    rails: RailsService
+    then: ServingModel
+
+    def for_vector(self, vector: Floats, n: int) -> list[tuple[str, float]]:
+        self.rails.swap_model(self.then)
+        return super().for_vector(vector, n)
+
+    def similar(self, program_id: str, n: int) -> list[tuple[str, float]]:
+        self.rails.swap_model(self.then)
+        return super().similar(program_id, n)
+
+
+M = TypeVar("M", bound=Recording)
+
+
+def copy_as(cls: type[M], model: ServingModel) -> M:
+    """``model``'s version as a ``cls``, recording its uses."""
+    out = cls(**{f.name: getattr(model, f.name) for f in dataclasses.fields(model)})
+    out.used = []
+    return out
+
+
+@pytest.fixture
+def client(neo4j_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    settings = neo4j_settings.model_copy(update={"models_path": tmp_path, "served_flush_s": 3600.0})
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+def _delete_served(driver: Driver, neo4j_settings: Settings) -> Iterator[None]:
+    yield
+    driver.execute_query(
+        "MATCH (s:Served) WHERE s.request_id STARTS WITH $prefix DETACH DELETE s",
+        prefix=PREFIX, database_=neo4j_settings.neo4j_database,
+    )  # fmt: skip
+
+
+def get(client: TestClient, url: str, **params: Any) -> tuple[str, dict[str, Any]]:
+    rid = f"{PREFIX}{uuid.uuid4().hex}"
+    response = client.get(url, params={"now": NOW, **params}, headers={"X-Request-ID": rid})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return rid, body
+
+
+def logged_versions(
+    client: TestClient, driver: Driver, settings: Settings, request_id: str
+) -> list[str]:
+    log: ServedLog = client.app.state.served_log  # type: ignore[attr-defined]
+    client.portal.call(log.flush)  # type: ignore[union-attr]
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Served {request_id: $rid}) RETURN s.model_version AS v",
+        rid=request_id, database_=settings.neo4j_database,
+    )  # fmt: skip
+    return [r["v"] for r in records]
+
+
+def active_users(folder: Path, n: int) -> list[str]:
+    events = pd.read_csv(folder / "watch_events.csv", dtype=str)
+    return events["user_id"].value_counts().index[:n].tolist()
+
+
+def swapping(client: TestClient, folder: Path) -> tuple[SwapsWhenUsed, Recording]:
+    """Version ``m-a`` serving, which swaps in ``m-b`` when a request reads candidates."""
+    rails: RailsService = client.app.state.rails  # type: ignore[attr-defined]
+    a = copy_as(SwapsWhenUsed, random_model(folder, version="m-a", seed=1))
+    b = copy_as(Recording, random_model(folder, version="m-b", seed=2))
+    a.rails, a.then = rails, b
+    rails.swap_model(a)
+    return a, b
+
+
+def test_a_swap_during_home_leaves_the_request_on_its_version(
+    client: TestClient, driver: Driver, neo4j_settings: Settings, tv: Path
+) -> None:
+    user = active_users(tv, 1)[0]
+    a, b = swapping(client, tv)
+    rid, rail = get(client, f"/v1/users/{user}/rails/home", limit=10)
+    rails: RailsService = client.app.state.rails  # type: ignore[attr-defined]
+    assert rails.model is b, "the swap happened during the request"
+    assert rail["sources"][0] == "personalised" and "for_vector" in a.used
+    # The explanations compared the user's watches with a's embeddings, never b's.
+    assert "similarity" in a.used
+    assert b.used == []
+    assert rail["model_version"] == "m-a"
+    assert logged_versions(client, driver, neo4j_settings, rid) == ["m-a"]
+    for item in rail["items"]:
+        reason = item["explanation"]
+        if reason["type"] == "because_you_watched":
+            sim = a.similarity(reason["evidence"]["anchor_id"], item["program_id"])
+            assert sim is not None and reason["evidence"]["similarity"] == round(sim, 4)
+    # The next request is served by the new version.
+    _, rail = get(client, f"/v1/users/{user}/rails/home", limit=10)
+    assert rail["model_version"] == "m-b" and "for_vector" in b.used
+
+
+def test_a_swap_between_because_you_watched_rails_leaves_them_on_one_version(
+    client: TestClient, driver: Driver, neo4j_settings: Settings, tv: Path
+) -> None:
+    user = active_users(tv, 1)[0]
+    a, b = swapping(client, tv)
+    rid, body = get(client, f"/v1/users/{user}/rails/because-you-watched", limit=4)
+    assert len(body["rails"]) >= 2, "several anchors: the swap lands between their rails"
+    assert a.used.count("similar") == len(body["rails"])
+    assert b.used == []
+    assert [r["model_version"] for r in body["rails"]] == ["m-a"] * len(body["rails"])
+    assert logged_versions(client, driver, neo4j_settings, rid) == ["m-a"] * len(body["rails"])
