@@ -8,8 +8,10 @@ the events name, creates the users the graph does not know, then folds
   :func:`loaders.tv.group_event_records`): one rule for files and the API;
 * ``skip`` events into ``SKIPPED`` (``cypher/events/skips.cypher``);
 * ``dislike`` (a program blacklist), ``blacklist`` and ``unblacklist`` events
-  into ``BLACKLISTED`` / ``UNBLACKLISTED``, in the order they came, in rounds
-  that hold each (user, target) at most once.
+  into ``BLACKLISTED`` / ``UNBLACKLISTED``, in rounds that hold each (user,
+  target) at most once; the latest action by ``ts`` wins, so an event synced
+  late that an earlier-arrived, newer one supersedes changes nothing but is
+  still recorded (equal ``ts``: the order they came).
 
 An event naming an unknown program, channel or genre is rejected alone (the
 others are written); so is a second event with an id seen earlier in the batch.

@@ -207,6 +207,61 @@ def test_blacklists_apply_at_once_and_unblacklist_restores(
     assert program["program_id"] in {i["program_id"] for i in home(client, user, limit=50)["items"]}
 
 
+def blacklisted(driver: Driver, db: str, user: str) -> set[str]:
+    records, _, _ = driver.execute_query(
+        "MATCH (:User {id: $u})-[:BLACKLISTED]->(x) RETURN collect(x.id) AS ids",
+        u=user, database_=db,
+    )  # fmt: skip
+    return set(records[0]["ids"])
+
+
+def test_the_latest_blacklist_action_wins_whatever_order_it_arrives_in(
+    client: TestClient, driver: Driver, neo4j_settings: Settings
+) -> None:
+    db = neo4j_settings.neo4j_database
+    user = PREFIX + "offline"
+    items = home(client, user, limit=50)["items"]
+    dropped, kept, twice = (i["program_id"] for i in items[:3])
+
+    def event(kind: str, event_id: str, program: str, hour: int) -> dict[str, Any]:
+        return {"type": kind, "event_id": event_id, "user_id": user, "target_type": "program",
+                "target_id": program, "ts": T0.replace(hour=hour).isoformat()}  # fmt: skip
+
+    # An un-blacklist at 11:00 arrives before a blacklist of 10:00 synced late: the
+    # un-blacklist was the user's latest action. And the mirror: a blacklist at 11:00,
+    # then an un-blacklist of 10:00; and two blacklists (9:00, 11:00) with an
+    # un-blacklist of 10:00 between them in time but after them in arrival.
+    batches = [
+        [event("unblacklist", "e-lo-1", dropped, 11), event("blacklist", "e-lo-2", kept, 11),
+         event("blacklist", "e-lo-3", twice, 9), event("blacklist", "e-lo-4", twice, 11)],
+        [event("blacklist", "e-lo-5", dropped, 10), event("unblacklist", "e-lo-6", kept, 10),
+         event("unblacklist", "e-lo-7", twice, 10)],
+    ]  # fmt: skip
+    for batch in batches:
+        body = post(client, batch).json()
+        assert body["applied"] == len(batch) and body["rejected"] == [], body
+    assert blacklisted(driver, db, user) == {kept, twice}
+    rail = {i["program_id"] for i in home(client, user, limit=50)["items"]}
+    assert dropped in rail and not {kept, twice} & rail
+    records, _, _ = driver.execute_query(
+        "MATCH (:User {id: $u})-[b:BLACKLISTED]->(:Program {id: $p}) RETURN b.at AS at",
+        u=user, p=twice, database_=db,
+    )  # fmt: skip
+    assert records[0]["at"].to_native() == T0.replace(hour=9)  # it started at 9:00
+
+    # Replaying everything, in either order, changes nothing.
+    snapshot = user_graph(driver, db, user)
+    for batch in [*batches, *reversed(batches)]:
+        assert post(client, batch).json()["already_applied"] == len(batch)
+    assert user_graph(driver, db, user) == snapshot
+
+    # A newer action still applies: un-blacklisting at 12:00, then a stale blacklist.
+    body = post(client, [event("unblacklist", "e-lo-8", kept, 12),
+                         event("blacklist", "e-lo-9", kept, 10)]).json()  # fmt: skip
+    assert body["applied"] == 2
+    assert blacklisted(driver, db, user) == {twice}
+
+
 def test_a_new_user_with_five_watches_gets_a_personalised_home(client: TestClient) -> None:
     user = PREFIX + "newcomer"
     first = home(client, user, limit=30)
