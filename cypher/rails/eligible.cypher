@@ -3,8 +3,12 @@
 // or nothing. A program is offered iff
 //   - it is available in the window on a channel of one of the user's bundles
 //     (an active subscription, or a free bundle): live airing before $horizon,
-//     or replay/VOD available at $now ($check_availability = false when the
-//     data has no channels, e.g. MovieLens: the rule is not applicable);
+//     or replay/VOD available at $now. $check_availability = false says some
+//     loaded data source (MovieLens) cannot support the rule; it is then
+//     skipped only for a program with no availability data at all (no
+//     AVAILABLE_ON and no TV `availability` property, i.e. a MovieLens film),
+//     which is offered with no channel. A TV program loaded next to MovieLens
+//     still needs a window on one of the user's channels;
 //   - its CSA level is at most the user's ceiling;
 //   - neither it, nor the channel offered, nor any of its genres is blacklisted;
 //   - the user has not watched it to completion ($completion; a WATCHED with
@@ -99,7 +103,9 @@ CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, c
     LIMIT 1
   }
   WITH p, c, a, b
-  WHERE NOT $check_availability OR c IS NOT NULL
+  WHERE c IS NOT NULL
+     OR (NOT $check_availability AND p.availability IS NULL
+         AND NOT EXISTS { (p)-[:AVAILABLE_ON]->(:Channel) })
   RETURN p, c, a, b
   LIMIT 1
 }

@@ -2,8 +2,11 @@
 // bundles (active subscriptions plus free bundles), recent well-completed
 // watches (anchors for "because you watched"), the last $recent watches as
 // [program id, completion, last_ts epoch seconds] (the fold-in of the user's
-// vector, api/model.py), watch time per genre, and which rules the loaded
-// data cannot support.
+// vector, api/model.py), watch time per genre, and which rules some loaded
+// data source cannot support (the union over DataSource nodes, each rule
+// once). With a TV data set and MovieLens in one database "availability" is
+// listed, yet eligible.cypher still applies it to every program that has
+// availability data: the flag only lets the MovieLens films through.
 OPTIONAL MATCH (u:User {id: $user_id})
 CALL (u) {
   MATCH (b:Bundle)
@@ -32,4 +35,5 @@ CALL () {
 RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling,
        u.csa_ceiling_level AS csa_ceiling_level, u.profile AS profile,
        bundles, free_bundles, watched, anchors, recent, genre_time,
-       reduce(all = [], x IN not_applicable | all + x) AS not_applicable;
+       reduce(all = [], x IN not_applicable |
+         all + [rule IN x WHERE NOT rule IN all]) AS not_applicable;

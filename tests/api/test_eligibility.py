@@ -20,7 +20,8 @@ ALL = [
     "replay_now", "live_cine_tomorrow", "live_ended", "live_in_ten_days", "vod_from_tomorrow",
     "csa16", "csa12", "blacklisted", "horror", "only_black_channel", "watched_done",
     "watched_half", "rated_film", "s1e1", "s1e2", "s1e3", "abandoned_old", "abandoned_mid",
-    "watched_ok", "skipped_then_watched", "tired_film", "on_tired_channel",
+    "watched_ok", "skipped_then_watched", "tired_film", "on_tired_channel", "ml_film",
+    "tv_no_window",
 ]  # fmt: skip
 
 
@@ -48,6 +49,7 @@ async def offers(settings: Settings, prefix: str, user: str, **kw: object) -> di
             driver, database=settings.neo4j_database, user_id=prefix + user,
             program_ids=[prefix + p for p in ALL], now=kw.get("now", NOW),  # type: ignore[arg-type]
             window=timedelta(days=7), completion=0.9, default_ceiling=10,
+            check_availability=kw.get("check_availability", True),  # type: ignore[arg-type]
             fatigue=kw.get("fatigue", NO_FATIGUE),  # type: ignore[arg-type]
         )  # fmt: skip
     return {o.candidate_id.removeprefix(prefix): o for o in found}
@@ -66,6 +68,26 @@ async def test_availability_window_and_bundle_rights(
     lapsed = await offers(neo4j_settings, rules_graph, "lapsed")
     assert "live_cine_tomorrow" not in lapsed  # subscription ended
     assert "replay_now" in lapsed  # the free bundle needs no subscription
+
+
+async def test_availability_not_applicable_skips_only_programs_with_no_availability_data(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    # A TV data set and MovieLens in one database: "availability" is not applicable
+    # for the MovieLens films, and still applies to every TV program.
+    checked = await offers(neo4j_settings, rules_graph, "adult12")
+    assert "ml_film" not in checked and "tv_no_window" not in checked
+    adult = await offers(neo4j_settings, rules_graph, "adult12", check_availability=False)
+    ml = adult["ml_film"]
+    assert (ml.channel_id, ml.bundle_id, ml.kind, ml.available_from) == (None, None, None, None)
+    not_watchable = {"live_ended", "live_in_ten_days", "vod_from_tomorrow", "only_black_channel"}
+    assert not not_watchable & set(adult)
+    assert "tv_no_window" not in adult  # a TV program, though it has no window at all
+    assert adult["replay_now"].channel_id == rules_graph + "c_free"
+    lapsed = await offers(neo4j_settings, rules_graph, "lapsed", check_availability=False)
+    assert "live_cine_tomorrow" not in lapsed and "ml_film" in lapsed
+    kid = await offers(neo4j_settings, rules_graph, "kid", check_availability=False)
+    assert "ml_film" in kid and "csa12" not in kid  # the other rules still apply
 
 
 async def test_csa_ceiling(neo4j_settings: Settings, rules_graph: str) -> None:
