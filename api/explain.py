@@ -3,8 +3,10 @@
 Reason types:
 
 * ``next_episode`` -- the next episode of a series the user follows;
-* ``because_you_watched`` -- close (embedding similarity, co-watchers) to a recent
-  well-completed watch;
+* ``because_you_watched`` -- close (embedding similarity, co-watchers) to a program the
+  user watched (a recent well-completed watch, or the anchor they asked about);
+* ``similar_to`` -- close (ditto) to the anchor of a "similar programs" rail, or to an
+  anchor the user is not known to have watched: the sentence never claims they did;
 * ``you_like_genre`` -- the genre's share of the user's watch time;
 * ``popular_on_channel`` -- watchers this week, on a channel of the user's bundle;
 * ``best_of_bundle`` -- mean completion among the bundle's programs;
@@ -68,16 +70,19 @@ class Explainer:
         anchor: dict[str, str] | None,
         model: ServingModel | None,
         popularity: dict[str, dict[str, Any]],
+        watched_anchor: bool = False,
     ) -> list[Reason]:
         """One reason per offer, chosen by the source that proposed it; similarities come
-        from ``model``, the version that proposed the candidates."""
+        from ``model``, the version that proposed the candidates. Items close to ``anchor``
+        say "because you watched" only when ``watched_anchor`` (else "similar to")."""
         co_watch: dict[str, int] = {}
         sample = 0
         if anchor is not None and source == "similar":
             co_watch, sample = await self.co_watchers(anchor["id"], [o.program_id for o in offers])
         return [
             self._reason(ctx, o, source=source, now=now, anchor=anchor, model=model,
-                         co_watch=co_watch, sample=sample, audience=popularity.get(o.program_id))
+                         watched_anchor=watched_anchor, co_watch=co_watch, sample=sample,
+                         audience=popularity.get(o.program_id))
             for o in offers
         ]  # fmt: skip
 
@@ -105,6 +110,7 @@ class Explainer:
         now: datetime,
         anchor: dict[str, str] | None,
         model: ServingModel | None,
+        watched_anchor: bool,
         co_watch: dict[str, int],
         sample: int,
         audience: dict[str, Any] | None,
@@ -119,10 +125,14 @@ class Explainer:
         if anchor is not None and source == "similar":
             sim = model.similarity(anchor["id"], o.candidate_id) if model else None
             n = co_watch.get(o.program_id, 0)
-            text = f"Because you watched {anchor['title']}"
+            kind, text = (
+                ("because_you_watched", f"Because you watched {anchor['title']}")
+                if watched_anchor
+                else ("similar_to", f"Similar to {anchor['title']}")
+            )
             if n:
                 text += f": {n} of its {sample} viewers read also watched this"
-            return Reason("because_you_watched", text, {
+            return Reason(kind, text, {
                 "anchor_id": anchor["id"], "anchor_title": anchor["title"],
                 "similarity": sim, "co_watchers": n, "anchor_viewers_read": sample})  # fmt: skip
         if source == "personalised" and model is not None:

@@ -57,6 +57,13 @@ class UserContext:
     """genre id -> (name, share of the user's watch time)."""
     not_applicable: list[str]
 
+    def has_watched(self, program_id: str) -> bool:
+        """Whether the user is known to have watched ``program_id``: one of their anchors
+        or recent watches (an older watch is not known here, so it is never claimed)."""
+        return any(a["id"] == program_id for a in self.anchors) or any(
+            w.program_id == program_id for w in self.recent
+        )
+
 
 @dataclass
 class RailItem:
@@ -210,11 +217,15 @@ class RailsService:
         )
         out = []
         for anchor in anchors:
+            # An anchor the caller names may not have been watched: its rail then says
+            # "similar to", never "you watched".
+            watched = ctx.has_watched(anchor["id"])
             chain: list[Source] = [("similar", self._similar(anchor["id"], model))]
             chain += self._defaults(ctx, now)
+            title = f"{'Because you watched' if watched else 'Similar to'} {anchor['title']}"
             rail = await self._assemble(
-                "because_you_watched", f"Because you watched {anchor['title']}", ctx, chain,
-                now=now, limit=limit, anchor=anchor, model=model,
+                "because_you_watched", title, ctx, chain, now=now, limit=limit, anchor=anchor,
+                watched_anchor=watched, model=model,
             )  # fmt: skip
             rail.anchor_id = anchor["id"]
             out.append(rail)
@@ -354,9 +365,11 @@ class RailsService:
         limit: int,
         model: ServingModel | None,
         anchor: dict[str, str] | None = None,
+        watched_anchor: bool = False,
     ) -> Rail:
         """The rail of ``chain``'s candidates, explained with ``model``: the version the
-        request started with, whatever is swapped in meanwhile."""
+        request started with, whatever is swapped in meanwhile. Items close to ``anchor``
+        are explained as "because you watched" it only when ``watched_anchor``."""
         rail = Rail(rail=rail_name, title=title, bundles=list(ctx.bundles),
                     csa_ceiling_level=self.ceiling_level(ctx),
                     model_version=model.version if model is not None else None)  # fmt: skip
@@ -405,6 +418,7 @@ class RailsService:
                 reasons = await self.explainer.reasons(
                     ctx, [o for o, _ in added], source=source, now=now, anchor=anchor,
                     model=model, popularity=await self._audience(ctx, now),
+                    watched_anchor=watched_anchor,
                 )  # fmt: skip
                 rail.items += [
                     RailItem(o, s, source, backfill=index > 0 and rail_name != source, reason=r)

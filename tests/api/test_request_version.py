@@ -1,5 +1,9 @@
-"""One request, one model version: a swap while a request is under way changes neither its
-candidates, nor its explanations, nor the version it reports (response and served log)."""
+"""What one rails request serves and says about it.
+
+* One request, one model version: a swap while a request is under way changes neither its
+  candidates, nor its explanations, nor the version it reports (response and served log).
+* An item close to an anchor says "because you watched" only to a user who watched it.
+"""
 
 from __future__ import annotations
 
@@ -167,3 +171,59 @@ def test_a_swap_between_because_you_watched_rails_leaves_them_on_one_version(
     assert b.used == []
     assert [r["model_version"] for r in body["rails"]] == ["m-a"] * len(body["rails"])
     assert logged_versions(client, driver, neo4j_settings, rid) == ["m-a"] * len(body["rails"])
+
+
+# ---------------------------------------------------------------- anchors the user never watched
+def unwatched_anchor(folder: Path, user: str) -> str:
+    """The most watched program that ``user`` never watched."""
+    events = pd.read_csv(folder / "watch_events.csv", dtype=str)
+    mine = set(events.loc[events["user_id"] == user, "program_id"])
+    return str(next(p for p in events["program_id"].value_counts().index if p not in mine))
+
+
+def close_to_anchor(rail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Explanations of the items the model proposed as close to the rail's anchor."""
+    items = [i["explanation"] for i in rail["items"] if i["source"] == "similar"]
+    assert items, "the model proposed items close to the anchor"
+    return items
+
+
+def test_similar_items_say_similar_to_unless_the_user_watched_the_anchor(
+    client: TestClient, tv: Path
+) -> None:
+    user = active_users(tv, 1)[0]
+    client.app.state.rails.swap_model(random_model(tv, version="m-sim"))  # type: ignore[attr-defined]
+    anchor = unwatched_anchor(tv, user)
+    title = str(
+        pd.read_csv(tv / "programs.csv", dtype=str).set_index("program_id").loc[anchor, "title"]
+    )
+    # Anonymous, a user who never watched it, and the same user's because-you-watched rail
+    # for it: similar to, never "you watched".
+    _, anonymous = get(client, f"/v1/programs/{anchor}/similar", limit=6)
+    _, theirs = get(client, f"/v1/programs/{anchor}/similar", user_id=user, limit=6)
+    _, asked = get(client, f"/v1/users/{user}/rails/because-you-watched", program_id=anchor,
+                   limit=6)  # fmt: skip
+    [byw] = asked["rails"]
+    assert byw["title"] == f"Similar to {title}" == anonymous["title"]
+    for rail in (anonymous, theirs, byw):
+        for reason in close_to_anchor(rail):
+            assert reason["type"] == "similar_to"
+            assert reason["text"].startswith(f"Similar to {title}")
+            assert "watched" not in reason["text"].split(":")[0]
+            assert reason["evidence"]["anchor_id"] == anchor
+            assert isinstance(reason["evidence"]["similarity"], float)
+
+    # The user's own recent watches (and one they name): because you watched.
+    _, own = get(client, f"/v1/users/{user}/rails/because-you-watched", limit=6)
+    assert own["rails"]
+    for rail in own["rails"]:
+        assert rail["title"].startswith("Because you watched ")
+        watched = rail["title"].removeprefix("Because you watched ")
+        for reason in close_to_anchor(rail):
+            assert reason["type"] == "because_you_watched"
+            assert reason["text"].startswith(f"Because you watched {watched}")
+            assert reason["evidence"]["anchor_id"] == rail["anchor_program_id"]
+    named = own["rails"][0]["anchor_program_id"]
+    _, again = get(client, f"/v1/users/{user}/rails/because-you-watched", program_id=named,
+                   limit=6)  # fmt: skip
+    assert {r["type"] for r in close_to_anchor(again["rails"][0])} == {"because_you_watched"}
