@@ -16,8 +16,10 @@
 //     the anchors of user_context.cypher and for fatigue below);
 //   - the user is not tired of it (fatigue, below).
 // An episode offers instead the user's next episode of its series: the first,
-// in (season, episode) order, after the last episode the user completed that
-// passes every rule. An unknown user (no such node) gets the free bundles and
+// in (season, episode) order (ties: program id), after the last episode the
+// user completed (the first episode when none). That episode must pass every
+// rule, or the series offers nothing: a later episode is never offered as the
+// "next" one. An unknown user (no such node) gets the free bundles and
 // the CSA ceiling $default_ceiling, with no blacklist or history.
 //
 // Fatigue: a program the user started and abandoned (best WATCHED.completion
@@ -81,12 +83,16 @@ WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, ra
        CASE WHEN x.series = series AND x.key > last THEN x.key ELSE last END) AS last_done
 CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, candidate, series,
       last_done) {
+  // At most one program: the candidate, or the series' next episode.
   UNWIND CASE WHEN series IS NULL THEN [candidate]
-         ELSE [(e:Program)-[:EPISODE_OF]->(series)
-               WHERE coalesce(e.season, 0) * 100000 + coalesce(e.episode, 0) > last_done | e]
+         ELSE COLLECT {
+           MATCH (e:Program)-[:EPISODE_OF]->(series)
+           WITH e, coalesce(e.season, 0) * 100000 + coalesce(e.episode, 0) AS key
+           WHERE key > last_done
+           RETURN e ORDER BY key, e.id LIMIT 1
+         }
          END AS p
   WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, p
-  ORDER BY coalesce(p.season, 0), coalesce(p.episode, 0)
   WHERE coalesce(p.csa_level, 0) <= coalesce(u.csa_ceiling_level, $default_ceiling)
     AND NOT p IN blocked_programs
     AND NOT p IN done
@@ -99,7 +105,7 @@ CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, c
       AND NOT c IN blocked_channels
       AND (b.is_free OR b IN subscribed)
     RETURN c, a, b
-    ORDER BY a.start, c.id
+    ORDER BY a.start, c.id, b.id
     LIMIT 1
   }
   WITH p, c, a, b
@@ -107,7 +113,6 @@ CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, c
      OR (NOT $check_availability AND p.availability IS NULL
          AND NOT EXISTS { (p)-[:AVAILABLE_ON]->(:Channel) })
   RETURN p, c, a, b
-  LIMIT 1
 }
 WITH rank, candidate, series, last_done, p, c, a, b
 ORDER BY rank

@@ -2,7 +2,8 @@
 
 It shares nothing with the Cypher under test: it reads the CSV files the
 generator wrote and re-derives, for one served item, whether any rule is broken.
-Fatigue uses the defaults of ``graph.settings`` unless given.
+Fatigue uses the defaults of ``graph.settings`` unless given. An episode served must
+be the next one of its series (see ``next_episode``).
 """
 
 from __future__ import annotations
@@ -109,7 +110,28 @@ class RulesCheck:
                 out.append(f"{pid}: series {program['series_id']} abandoned recently")
             if channel in tired_channels:
                 out.append(f"{pid}: channel {channel} of a recently abandoned program")
+        series = program["series_id"]
+        if isinstance(series, str):
+            expected = self.next_episode(user_id if known else None, series)
+            if pid != expected:
+                out.append(f"{pid}: not the next episode of series {series} ({expected})")
         return out
+
+    @cache  # noqa: B019 (one checker per test module)
+    def next_episode(self, user_id: str | None, series_id: str) -> str | None:
+        """The first episode of ``series_id``, in (season, episode) order (ties: program
+        id), after the last one ``user_id`` watched to completion (None: anonymous)."""
+        eps = self.programs[self.programs["series_id"] == series_id]
+        number = lambda col: pd.to_numeric(eps[col]).fillna(0).astype(int)  # noqa: E731
+        keys = (number("season") * 100000 + number("episode")).rename("key").reset_index()
+        keys = keys.sort_values(["key", "program_id"])
+        last = -1
+        if user_id is not None:
+            best = self.best[self.best.index.get_level_values(0) == user_id].droplevel(0)
+            done = keys[keys["program_id"].isin(best[best >= self.completion].index)]
+            last = int(done["key"].max()) if len(done) else -1
+        after = keys[keys["key"] > last]
+        return str(after["program_id"].iloc[0]) if len(after) else None
 
     @cache  # noqa: B019 (one checker per test module)
     def tired(self, user_id: str) -> tuple[list[str], list[str], list[str]]:

@@ -9,6 +9,9 @@ CREATE (cBlack:Channel:$($scratch) {id: $p + 'c_black', name: 'Blacklisted One'}
 CREATE (cTired:Channel:$($scratch) {id: $p + 'c_tired', name: 'Tiring One'})
 CREATE (free)-[:INCLUDES]->(cFree), (free)-[:INCLUDES]->(cBlack), (cine)-[:INCLUDES]->(cCine)
 CREATE (free)-[:INCLUDES]->(cTired)
+// A channel in both bundles: the offer names the bundle with the smallest id.
+CREATE (cBoth:Channel:$($scratch) {id: $p + 'c_both', name: 'Both One'})
+CREATE (free)-[:INCLUDES]->(cBoth), (cine)-[:INCLUDES]->(cBoth)
 CREATE (film:Genre:$($scratch) {id: $p + 'film', name: 'Film'})
 CREATE (horror:Genre:$($scratch) {id: $p + 'horror', name: 'Horror'})
 CREATE (u:User:$($scratch) {id: $p + 'adult12', csa_ceiling: '-12', csa_ceiling_level: 12})
@@ -38,6 +41,10 @@ UNWIND [
   ['s1e1', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['s1e2', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['s1e3', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['s2e1', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['s2e2', '-16', 16, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['s2e3', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
+  ['in_two_bundles', 'TP', 0, 'film', 'c_both', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   // fatigue (user 'tired')
   ['abandoned_old', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
   ['abandoned_mid', 'TP', 0, 'film', 'c_free', 'replay', '2025-01-07T20:00:00Z', '2025-01-14T20:00:00Z'],
@@ -80,6 +87,20 @@ CREATE (e)-[:EPISODE_OF]->(s)
 WITH u, collect(e) AS episodes
 MATCH (e1:Program {id: $p + 's1e1'})
 CREATE (u)-[:WATCHED {completion: 1.0, seconds: 2400, count: 1}]->(e1)
+// Saga Two: adult12 completed s2e1; s2e2 (-16) is above their ceiling;
+// lapsed blacklisted s2e1.
+CREATE (s2:Series:$($scratch) {id: $p + 's2', title: 'Saga Two'})
+WITH u, s2
+UNWIND [['s2e1', 1], ['s2e2', 2], ['s2e3', 3]] AS ep
+MATCH (e:Program {id: $p + ep[0]})
+SET e.season = 1, e.episode = ep[1]
+CREATE (e)-[:EPISODE_OF]->(s2)
+WITH DISTINCT u
+MATCH (s2e1:Program {id: $p + 's2e1'})
+CREATE (u)-[:WATCHED {completion: 1.0, seconds: 2400, count: 1}]->(s2e1)
+WITH DISTINCT s2e1
+MATCH (lapsed:User {id: $p + 'lapsed'})
+CREATE (lapsed)-[:BLACKLISTED]->(s2e1)
 // The tired user's history, most recent first: tired_film abandoned on c_tired,
 // s1e2 skipped on c_free, abandoned_mid, abandoned_old; watched_ok reached 0.8;
 // skipped_then_watched was skipped, then watched to 0.75.

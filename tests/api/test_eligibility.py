@@ -21,7 +21,7 @@ ALL = [
     "csa16", "csa12", "blacklisted", "horror", "only_black_channel", "watched_done",
     "watched_half", "rated_film", "s1e1", "s1e2", "s1e3", "abandoned_old", "abandoned_mid",
     "watched_ok", "skipped_then_watched", "tired_film", "on_tired_channel", "ml_film",
-    "tv_no_window",
+    "tv_no_window", "s2e1", "s2e2", "s2e3", "in_two_bundles",
 ]  # fmt: skip
 
 
@@ -127,6 +127,31 @@ async def test_completed_programs_leave_and_series_offer_the_next_episode(
     assert kid["s1e3"].program_id == p + "s1e1"
     assert not kid["s1e3"].follows_series
     assert "rated_film" in kid
+
+
+async def test_a_series_offers_only_its_next_episode(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    p = rules_graph
+    # adult12 completed s2e1; s2e2 is above their ceiling: the series offers nothing,
+    # not s2e3 as if it were the next episode.
+    adult = await offers(neo4j_settings, p, "adult12")
+    assert not {"s2e1", "s2e2", "s2e3"} & set(adult)
+    # lapsed (ceiling -18) never watched Saga Two but blacklisted s2e1: nothing either.
+    lapsed = await offers(neo4j_settings, p, "lapsed")
+    assert not {"s2e1", "s2e2", "s2e3"} & set(lapsed)
+    other = await offers(neo4j_settings, p, "tired")  # ceiling -18, no blacklist
+    assert other["s2e3"].program_id == p + "s2e1" and not other["s2e3"].follows_series
+
+
+async def test_a_channel_in_two_bundles_names_the_first_bundle(
+    neo4j_settings: Settings, rules_graph: str
+) -> None:
+    p = rules_graph
+    adult = await offers(neo4j_settings, p, "adult12")  # subscribes to cine, has free
+    assert adult["in_two_bundles"].bundle_id == p + "cine"
+    kid = await offers(neo4j_settings, p, "kid")
+    assert kid["in_two_bundles"].bundle_id == p + "free"
 
 
 async def test_candidate_order_is_kept_and_unknown_users_get_the_free_bundle(
