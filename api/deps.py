@@ -25,6 +25,24 @@ def get_now(
     return utc_now(request.app.state.settings, now)
 
 
+MAX_LIMIT = 100
+"""Items in one rail at most (``GRAPHRAILS_RAIL_SIZE`` has the same bound)."""
+
+
+def get_limit(
+    request: Request,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_LIMIT,
+              description="Items in the rail (at most 100); default: GRAPHRAILS_RAIL_SIZE."),
+    ] = None,
+) -> int:  # fmt: skip
+    if limit is not None:
+        return limit
+    size: int = request.app.state.settings.rail_size
+    return min(size, MAX_LIMIT)
+
+
 Rails = Annotated[RailsService, Depends(get_rails)]
 Now = Annotated[datetime, Depends(get_now)]
-Limit = Annotated[int, Query(ge=1, le=100, description="Items in the rail (at most 100).")]
+Limit = Annotated[int, Depends(get_limit)]

@@ -82,9 +82,7 @@ async def _known_program(rails: Rails, program_id: str) -> None:
 
 
 @router.get("/users/{user_id}/rails/home", response_model=RailOut)
-async def home(
-    request: Request, user_id: str, rails: Rails, now: Now, limit: Limit = 20
-) -> RailOut:
+async def home(request: Request, user_id: str, rails: Rails, now: Now, limit: Limit) -> RailOut:
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
     rail = await rails.home(user_id, now=now, limit=limit)
     return served(request, [rail], user_id=user_id, now=now)[0]
@@ -96,10 +94,10 @@ async def because_you_watched(
     user_id: str,
     rails: Rails,
     now: Now,
+    limit: Limit,
     program_id: Annotated[
         str | None, Query(description="The watched program; default: the user's recent watches.")
     ] = None,
-    limit: Limit = 20,
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
     if program_id is not None:
@@ -114,10 +112,10 @@ async def similar(
     program_id: str,
     rails: Rails,
     now: Now,
+    limit: Limit,
     user_id: Annotated[
         str | None, Query(description="Filter for this user (default: anonymous rules).")
     ] = None,
-    limit: Limit = 20,
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
     await _known_program(rails, program_id)
@@ -131,8 +129,8 @@ UserFilter = Annotated[str | None, Query(description="Apply this user's rules.")
 
 @router.get("/rails/popular", response_model=RailOut)
 async def popular(
-    request: Request, rails: Rails, now: Now, bundle_id: BundleId = None,
-    user_id: UserFilter = None, limit: Limit = 20,
+    request: Request, rails: Rails, now: Now, limit: Limit, bundle_id: BundleId = None,
+    user_id: UserFilter = None,
 ) -> RailOut:  # fmt: skip
     """Popular this week in a bundle (or in the user's bundles)."""
     return await _bundle_rail(request, rails, now, bundle_id, user_id, limit, best=False)
@@ -140,8 +138,8 @@ async def popular(
 
 @router.get("/rails/best-of-bundle", response_model=RailOut)
 async def best_of_bundle(
-    request: Request, rails: Rails, now: Now, bundle_id: BundleId = None,
-    user_id: UserFilter = None, limit: Limit = 20,
+    request: Request, rails: Rails, now: Now, limit: Limit, bundle_id: BundleId = None,
+    user_id: UserFilter = None,
 ) -> RailOut:  # fmt: skip
     """The most completed programs of a bundle."""
     return await _bundle_rail(request, rails, now, bundle_id, user_id, limit, best=True)

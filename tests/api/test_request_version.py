@@ -3,6 +3,7 @@
 * One request, one model version: a swap while a request is under way changes neither its
   candidates, nor its explanations, nor the version it reports (response and served log).
 * An item close to an anchor says "because you watched" only to a user who watched it.
+* A rail has ``GRAPHRAILS_RAIL_SIZE`` items unless the request asks for another ``limit``.
 """
 
 from __future__ import annotations
@@ -227,3 +228,31 @@ def test_similar_items_say_similar_to_unless_the_user_watched_the_anchor(
     _, again = get(client, f"/v1/users/{user}/rails/because-you-watched", program_id=named,
                    limit=6)  # fmt: skip
     assert {r["type"] for r in close_to_anchor(again["rails"][0])} == {"because_you_watched"}
+
+
+# ---------------------------------------------------------------- rail size
+def test_rails_default_to_the_configured_size(
+    neo4j_settings: Settings, tmp_path: Path, tv: Path
+) -> None:
+    user = active_users(tv, 1)[0]
+    settings = neo4j_settings.model_copy(
+        update={"models_path": tmp_path, "served_log": False, "rail_size": 3}
+    )
+    with TestClient(create_app(settings)) as client:
+        client.app.state.rails.swap_model(random_model(tv, version="m-size"))  # type: ignore[attr-defined]
+        anchor = unwatched_anchor(tv, user)
+        for url, params in [
+            (f"/v1/users/{user}/rails/home", {}),
+            (f"/v1/programs/{anchor}/similar", {}),
+            ("/v1/rails/popular", {"user_id": user}),
+            ("/v1/rails/best-of-bundle", {"user_id": user}),
+        ]:
+            _, rail = get(client, url, **params)
+            assert len(rail["items"]) == 3, url
+            _, rail = get(client, url, **params, limit=5)
+            assert len(rail["items"]) == 5, url
+        _, body = get(client, f"/v1/users/{user}/rails/because-you-watched")
+        assert body["rails"] and all(len(r["items"]) == 3 for r in body["rails"])
+        for limit in (0, 101):
+            r = client.get(f"/v1/users/{user}/rails/home", params={"limit": limit})
+            assert r.status_code == 422 and "limit" in r.text
