@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from neo4j import Driver
 
 from graph.cli import main
+from graph.queries import query
 from graph.settings import Settings
 from loaders.generate import generate_tv
 from loaders.tv import graph_counts, load_events, load_tv
@@ -132,6 +134,73 @@ def test_later_events_file_adds_only_what_is_new(
         ids=events.user_id.unique().tolist(), database_=db,
     )  # fmt: skip
     assert records[0]["events"] == len(events)
+
+
+def test_a_resubscription_keeps_both_periods_and_the_current_one_grants_access(
+    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, tmp_path: Path,
+    cleanup: list[Path],
+) -> None:  # fmt: skip
+    db = neo4j_settings.neo4j_database
+    folder = tmp_path / "tv"
+    shutil.copytree(tiny_tv, folder)
+    cleanup.append(folder)
+    read = {n: pd.read_csv(folder / f"{n}.csv", dtype=str) for n in (
+        "bundles", "bundle_channels", "availability", "programs", "users",
+        "subscriptions")}  # fmt: skip
+    # A program (not an episode) airing on a channel that no free bundle includes.
+    bundles = read["bundles"]
+    free = set(bundles.loc[bundles.is_free.str.lower() == "true", "bundle_id"])
+    includes = read["bundle_channels"].groupby("channel_id")["bundle_id"].agg(set)
+    paid = {c: sorted(b)[0] for c, b in includes.items() if not b & free}
+    standalone = set(read["programs"].loc[read["programs"].series_id.isna(), "program_id"])
+    slots = read["availability"]
+    slot = slots[slots.channel_id.isin(paid.keys()) & slots.program_id.isin(standalone)].iloc[0]
+    bundle = paid[slot.channel_id]
+    start, end = pd.Timestamp(slot.start), pd.Timestamp(slot.end)
+    now = (start + (end - start) / 2).to_pydatetime()
+
+    # A new user who held the bundle in early 2024, then again from September: the
+    # current row first and the lapsed one last (the last row used to win).
+    user = "u-resubscribed"
+    users = pd.concat([read["users"], pd.DataFrame([{
+        "user_id": user, "country": "FR", "profile": "adult", "csa_ceiling": "-18"}])])  # fmt: skip
+    users.to_csv(folder / "users.csv", index=False)
+    subs = pd.concat([read["subscriptions"], pd.DataFrame([
+        {"user_id": user, "bundle_id": bundle, "since": "2024-09-01T00:00:00Z", "until": None},
+        {"user_id": user, "bundle_id": bundle, "since": "2024-01-01T00:00:00Z",
+         "until": "2024-06-30T00:00:00Z"}])])  # fmt: skip
+    subs.to_csv(folder / "subscriptions.csv", index=False)
+
+    def periods() -> list[tuple[str, str | None]]:
+        records, _, _ = driver.execute_query(
+            "MATCH (:User {id: $u})-[s:SUBSCRIBES_TO]->(:Bundle {id: $b}) "
+            "RETURN toString(s.since) AS since, toString(s.until) AS until ORDER BY since",
+            u=user, b=bundle, database_=db,
+        )  # fmt: skip
+        return [(r["since"], r["until"]) for r in records]
+
+    def bundles_at(at: datetime) -> list[str]:
+        records, _, _ = driver.execute_query(
+            query("rails/user_context"), user_id=user, now=at, anchor_completion=0.9,
+            anchors=3, recent=5, database_=db,
+        )  # fmt: skip
+        return list(records[0]["bundles"])
+
+    for _ in range(2):  # loading the folder again changes nothing
+        assert load_tv(driver, folder, database=db, progress=False).rejects == []
+        assert periods() == [("2024-01-01T00:00:00Z", "2024-06-30T00:00:00Z"),
+                             ("2024-09-01T00:00:00Z", None)]  # fmt: skip
+    assert bundle in bundles_at(datetime(2024, 3, 1, tzinfo=UTC))
+    assert bundle not in bundles_at(datetime(2024, 7, 15, tzinfo=UTC))
+    assert bundle in bundles_at(now)
+    records, _, _ = driver.execute_query(
+        query("rails/eligible"), user_id=user, program_ids=[slot.program_id], now=now,
+        horizon=now + timedelta(hours=6), completion=0.9, default_ceiling=0,
+        check_availability=True, fatigue_completion=0.0, fatigue_programs=0,
+        fatigue_series=0, fatigue_channels=0, database_=db,
+    )  # fmt: skip
+    offer = records[0]["offers"][0]
+    assert offer[2] == slot.program_id and offer[12] == bundle  # program id, bundle id
 
 
 def test_bad_rows_are_reported_and_the_valid_ones_loaded(
