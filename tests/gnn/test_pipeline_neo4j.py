@@ -47,6 +47,33 @@ def test_export_maps_every_node_and_keeps_positives_above_the_completion_bar(
     assert frame["row"].tolist() == list(range(len(frame)))
 
 
+def test_export_gives_a_resubscriber_one_user_bundle_edge(
+    driver: Driver, neo4j_settings: Settings, loaded_tv: Path
+) -> None:
+    """A second subscription period (a re-subscriber) adds no second message-passing edge."""
+    from graph.queries import query
+
+    db = neo4j_settings.neo4j_database
+    user = dataset_ids(loaded_tv)["User"][0]
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User {id: $u})-[s:SUBSCRIBES_TO]->(b:Bundle) WITH u, b LIMIT 1 "
+        "CREATE (u)-[s:SUBSCRIBES_TO {since: datetime('2001-01-01T00:00:00Z'),"
+        " until: datetime('2001-06-01T00:00:00Z'), test_period: true}]->(b) RETURN b.id AS b",
+        u=user, database_=db,
+    )  # fmt: skip
+    assert records, f"{user} has no subscription"
+    try:
+        rows, _, _ = driver.execute_query(query("export/subscribes_to"), database_=db)
+        pairs = [(r["src"], r["dst"]) for r in rows]
+        assert (user, records[0]["b"]) in pairs
+        assert len(pairs) == len(set(pairs))
+    finally:
+        driver.execute_query(
+            "MATCH (:User {id: $u})-[s:SUBSCRIBES_TO {test_period: true}]->() DELETE s",
+            u=user, database_=db,
+        )  # fmt: skip
+
+
 def test_train_publish_evaluate(
     driver: Driver, neo4j_settings: Settings, loaded_tv: Path, tmp_path: Path
 ) -> None:
