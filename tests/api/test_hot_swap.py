@@ -122,22 +122,29 @@ def test_promotions_and_rollback_under_load_fail_no_request(driver: Driver, serv
     wait_for(lambda: ready(served.url)["model_version"] == served.a, "version a")
     statuses: Counter[int] = Counter()
     answered: Counter[str] = Counter()
-    seen: list[str] = []
     steps: list[tuple[str, str]] = []
+    # A response reports the version its request started on, so around a switch requests
+    # under way may finish in either order. Between switches the API serves one version:
+    # phases[-1] is that version, None while a switch is under way.
+    phases: list[str | None] = [served.a]
+    within: list[tuple[str, str]] = []
+    """(phase version, reported version) of the requests sent and answered in one phase."""
 
     async def client(seed: int, stop: asyncio.Event) -> None:
         rng = random.Random(seed)
         async with httpx.AsyncClient(base_url=served.url, timeout=60) as http:
             while not stop.is_set():
                 user = rng.choice(served.users)
+                at = len(phases)
                 r = await http.get(f"/v1/users/{user}/rails/home",
                                    params={"limit": 10, "now": NOW})  # fmt: skip
                 statuses[r.status_code] += 1
                 if r.status_code == 200:
                     version = r.json()["model_version"]
-                    if not seen or seen[-1] != version:
-                        seen.append(version)
                     answered[version] += 1
+                    current = phases[-1]
+                    if at == len(phases) and current is not None:
+                        within.append((current, version))
 
     async def answers(version: str, n: int) -> None:
         """Until ``n`` more responses came from ``version``."""
@@ -151,6 +158,7 @@ def test_promotions_and_rollback_under_load_fail_no_request(driver: Driver, serv
         await answers(served.a, 12)  # warm: the switches happen under steady load
         for action, expected in (("promote", served.b), ("rollback", served.a),
                                  ("promote", served.b)):  # fmt: skip
+            phases.append(None)
             if action == "promote":
                 await asyncio.to_thread(promote, driver, models, expected, database=db,
                                         progress=False)  # fmt: skip
@@ -163,6 +171,7 @@ def test_promotions_and_rollback_under_load_fail_no_request(driver: Driver, serv
                 while (await http.get("/ready")).json()["model_version"] != expected:
                     assert time.monotonic() < deadline, f"the API never served {expected}"
                     await asyncio.sleep(0.05)
+            phases.append(expected)
             await answers(expected, 12)
         stop.set()
 
@@ -174,7 +183,10 @@ def test_promotions_and_rollback_under_load_fail_no_request(driver: Driver, serv
     assert len(steps) == 3
     assert set(statuses) == {200}, statuses
     assert statuses[200] >= 48
-    # Every switch showed in the responses, in order: a, b, a again (rollback), b again.
+    # Between switches every response came from the version then serving, and every
+    # switch showed, in order: a, b, a again (rollback), b again.
+    assert [(p, v) for p, v in within if p != v] == []
+    seen = [p for i, (p, _) in enumerate(within) if i == 0 or within[i - 1][0] != p]
     assert seen == [served.a, served.b, served.a, served.b]
 
 
