@@ -23,7 +23,7 @@ async def explain(
     program_id: Annotated[str, Query(min_length=1)],
 ) -> ExplainOut:
     """Supporting paths (access, genre, co-watch, series) and the Cypher that draws them."""
-    params = {"user_id": user_id, "program_id": program_id}
+    params = {"user_id": user_id, "program_id": program_id, "now": now}
     records, _, _ = await rails.driver.execute_query(
         query("explain/paths"), params, database_=rails.db, routing_=RoutingControl.READ
     )

@@ -1,9 +1,11 @@
-// Why program $program_id may be shown to user $user_id: the graph paths
-// behind each kind of explanation (a few of each). /v1/explain returns it with
-// the parameters written in, to paste into Neo4j Browser and see them drawn.
+// Why program $program_id may be shown to user $user_id at $now: the graph paths
+// behind each kind of explanation (a few of each), access only through a
+// subscription active at $now. /v1/explain returns it with the parameters
+// written in, to paste into Neo4j Browser and see them drawn.
 MATCH (u:User {id: $user_id}), (p:Program {id: $program_id})
 CALL (u, p) {
-  OPTIONAL MATCH path = (u)-[:SUBSCRIBES_TO]->(:Bundle)-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p)
+  OPTIONAL MATCH path = (u)-[s:SUBSCRIBES_TO]->(:Bundle)-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p)
+  WHERE s.since <= $now AND (s.until IS NULL OR s.until > $now)
   WITH path LIMIT 3
   RETURN collect(path) AS subscription
 }

@@ -169,6 +169,17 @@ def test_explain_returns_paths_and_replayable_cypher(
     assert client.get("/v1/explain", params={"user_id": heavy, "program_id": "nope"}
                       ).status_code == 404  # fmt: skip
 
+    # Access paths go through subscriptions active at `now` only: in 2020 none had started.
+    items = _get(client, f"/v1/users/{heavy}/rails/home", limit=10)["items"]
+    through = [i["program_id"] for i in items if "subscription" in {
+        p["kind"] for p in _get(client, "/v1/explain", user_id=heavy,
+                                program_id=i["program_id"])["paths"]}]  # fmt: skip
+    assert through, "no item of the home rail reached through a subscription"
+    past = client.get("/v1/explain", params={"user_id": heavy, "program_id": through[0],
+                                             "now": "2020-01-01T00:00:00Z"}).json()  # fmt: skip
+    assert "subscription" not in {p["kind"] for p in past["paths"]}
+    assert "datetime('2020-01-01T00:00:00+00:00')" in past["cypher"]
+
 
 def test_health_and_ready(served: tuple[TestClient, Path, Settings]) -> None:
     client, _, _ = served
