@@ -10,11 +10,15 @@
 // and the bundles they could watch at `as_of`, read in the same round trip as the
 // rest of the user's context. Recording them from the request, not from the graph
 // at write time, means a subscription or profile changed in between does not turn
-// a correct rail into an audit finding. Every `id` is new (the API draws it), so
-// everything is CREATEd: a MERGE of the items would scan the SERVED_ITEM
-// relationships of popular programs, which only grow. A transaction the driver
-// retries was rolled back first, so nothing is written twice.
+// a correct rail into an audit finding. The API draws every `id`; a row whose id
+// is already there is skipped, so writing a batch again (a flush cancelled at
+// shutdown after Neo4j committed it is written again by the last flush) changes
+// nothing instead of failing the whole batch on the uniqueness constraint. The
+// rest is CREATEd: a MERGE of the items would scan the SERVED_ITEM relationships
+// of popular programs, which only grow.
 UNWIND $rows AS row
+OPTIONAL MATCH (done:Served {id: row.id})
+WITH row WHERE done IS NULL
 OPTIONAL MATCH (u:User {id: row.user_id})
 CREATE (s:Served {id: row.id})
 SET s.request_id = row.request_id,

@@ -224,3 +224,26 @@ def test_a_flush_writes_every_batch(
         assert flush(client) == n and log.queued() == 0
         assert value(samples(client), "graphrails_served_log_written_rails_total") == n
     assert len(served(driver, neo4j_settings, f"{PREFIX}batch")) == n
+
+
+def test_writing_a_batch_again_changes_nothing(
+    driver: Driver, neo4j_settings: Settings, tmp_path: Path, tv: Path
+) -> None:
+    """A batch written twice (a flush cancelled at shutdown after Neo4j committed it is
+    written again) neither fails on the id constraint nor duplicates the items."""
+    program = pd.read_csv(tv / "programs.csv", dtype=str)["program_id"].iloc[0]
+    now = datetime.now(UTC)
+    rows = [{"id": uuid.uuid4().hex, "request_id": f"{PREFIX}again", "rail": "home", "at": now,
+             "as_of": now, "user_id": None, "anchor_program_id": None, "model_version": None,
+             "csa_ceiling_level": 10, "bundles": [],
+             "items": [[program, "test", False, None, None]]} for _ in range(3)]  # fmt: skip
+    with TestClient(app_with(neo4j_settings, tmp_path, served_flush_s=3600.0)) as client:
+        log: ServedLog = client.app.state.served_log  # type: ignore[attr-defined]
+        for _ in range(2):
+            for row in rows:
+                log.record(dict(row))
+            flush(client)
+        assert value(samples(client), "graphrails_served_log_flush_errors_total") == 0
+    records = served(driver, neo4j_settings, f"{PREFIX}again")
+    assert sorted(r["id"] for r in records) == sorted(r["id"] for r in rows)
+    assert all(len(r["items"]) == 1 for r in records)
