@@ -25,7 +25,7 @@ from api.rails import RailsService
 from api.served import ServedLog
 from graph.settings import Settings
 from tests.api.random_model import random_model
-from tests.loaders.neo4j_data import loaded_tv_fixture
+from tests.loaders.neo4j_data import active_users, loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
@@ -120,11 +120,6 @@ def logged_versions(
         rid=request_id, database_=settings.neo4j_database,
     )  # fmt: skip
     return [r["v"] for r in records]
-
-
-def active_users(folder: Path, n: int) -> list[str]:
-    events = pd.read_csv(folder / "watch_events.csv", dtype=str)
-    return events["user_id"].value_counts().index[:n].tolist()
 
 
 def swapping(client: TestClient, folder: Path) -> tuple[SwapsWhenUsed, Recording]:

@@ -21,7 +21,7 @@ from graph.settings import Settings
 from loaders.contract import CSA_LEVELS
 from tests.api.random_model import random_model
 from tests.api.test_metrics import NOW, samples, value
-from tests.loaders.neo4j_data import loaded_tv_fixture
+from tests.loaders.neo4j_data import active_users, loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
@@ -72,11 +72,6 @@ def served(driver: Driver, settings: Settings, request_id: str) -> list[dict[str
         rid=request_id, database_=settings.neo4j_database,
     )  # fmt: skip
     return [r["s"] for r in records]
-
-
-def active_users(folder: Path, n: int) -> list[str]:
-    events = pd.read_csv(folder / "watch_events.csv", dtype=str)
-    return events["user_id"].value_counts().index[:n].tolist()
 
 
 def test_what_is_served_is_written_as_served(

@@ -43,6 +43,12 @@ def delete_ids(driver: Driver, database: str, ids: dict[str, list[str]]) -> None
             )
 
 
+def active_users(folder: Path, n: int) -> list[str]:
+    """The ``n`` users of a data set with the most watch events, most first."""
+    events = pd.read_csv(folder / "watch_events.csv", dtype=str)
+    return events["user_id"].value_counts().index[:n].tolist()
+
+
 def generated_and_loaded(
     driver: Driver, database: str, folder: Path, *, users: int, programs: int, seed: int
 ) -> Iterator[Path]:
