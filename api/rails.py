@@ -227,7 +227,6 @@ class RailsService:
                 "because_you_watched", title, ctx, chain, now=now, limit=limit, anchor=anchor,
                 watched_anchor=watched, model=model,
             )  # fmt: skip
-            rail.anchor_id = anchor["id"]
             out.append(rail)
         return out
 
@@ -239,12 +238,10 @@ class RailsService:
         anchor = {"id": program_id, "title": await self.explainer.title(program_id)}
         chain: list[Source] = [("similar", self._similar(program_id, model))]
         chain += self._defaults(ctx, now)
-        rail = await self._assemble(
+        return await self._assemble(
             "similar", f"Similar to {anchor['title']}", ctx, chain, now=now, limit=limit,
             anchor=anchor, model=model,
         )  # fmt: skip
-        rail.anchor_id = program_id
-        return rail
 
     async def popular(
         self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool
@@ -372,7 +369,8 @@ class RailsService:
         are explained as "because you watched" it only when ``watched_anchor``."""
         rail = Rail(rail=rail_name, title=title, bundles=list(ctx.bundles),
                     csa_ceiling_level=self.ceiling_level(ctx),
-                    model_version=model.version if model is not None else None)  # fmt: skip
+                    model_version=model.version if model is not None else None,
+                    anchor_id=anchor["id"] if anchor else None)  # fmt: skip
         # A rail about a program never offers that program (its backfill could).
         seen_programs: set[str] = {anchor["id"]} if anchor else set()
         seen_series: set[str] = set()

@@ -52,7 +52,6 @@ def served_row(
     user_id: str | None,
     at: datetime,
     as_of: datetime,
-    model_version: str | None,
 ) -> dict[str, Any]:
     """One rail as ``cypher/served/write.cypher`` takes it (``at``: when it was served,
     ``as_of``: the time it was computed for)."""
@@ -64,7 +63,7 @@ def served_row(
         "as_of": as_of,
         "user_id": user_id,
         "anchor_program_id": rail.anchor_id,
-        "model_version": model_version,
+        "model_version": rail.model_version,
         "csa_ceiling_level": rail.csa_ceiling_level,
         "bundles": rail.bundles,
         "items": [

@@ -69,8 +69,7 @@ def served(
         if metrics is not None:
             metrics.observe_rail(rail)
         if log is not None:
-            log.record(served_row(rail, request_id=request_id, user_id=user_id, at=at, as_of=now,
-                                  model_version=rail.model_version))  # fmt: skip
+            log.record(served_row(rail, request_id=request_id, user_id=user_id, at=at, as_of=now))
     return [to_out(rail, user_id=user_id) for rail in found]
 
 
