@@ -25,11 +25,11 @@ from api.rails import RailsService
 from api.served import ServedLog
 from graph.settings import Settings
 from tests.api.random_model import random_model
+from tests.api.served_requests import served_cleanup, tagged_get
 from tests.loaders.neo4j_data import active_users, loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
 
-NOW = "2025-01-09T20:00:00Z"  # the generated EPG week starts 2025-01-06
 PREFIX = f"test-version-{uuid.uuid4().hex[:8]}-"
 """Request ids of this module's requests: the Served nodes to check and to delete."""
 
@@ -93,21 +93,10 @@ def client(neo4j_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture(autouse=True)
-def _delete_served(driver: Driver, neo4j_settings: Settings) -> Iterator[None]:
-    yield
-    driver.execute_query(
-        "MATCH (s:Served) WHERE s.request_id STARTS WITH $prefix DETACH DELETE s",
-        prefix=PREFIX, database_=neo4j_settings.neo4j_database,
-    )  # fmt: skip
+_delete_served = served_cleanup(PREFIX)
 
 
-def get(client: TestClient, url: str, **params: Any) -> tuple[str, dict[str, Any]]:
-    rid = f"{PREFIX}{uuid.uuid4().hex}"
-    response = client.get(url, params={"now": NOW, **params}, headers={"X-Request-ID": rid})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return rid, body
+get = tagged_get(PREFIX)
 
 
 def logged_versions(

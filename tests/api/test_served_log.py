@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from api.served import BATCH, ServedLog
 from graph.settings import Settings
 from loaders.contract import CSA_LEVELS
 from tests.api.random_model import random_model
-from tests.api.test_metrics import NOW, samples, value
+from tests.api.served_requests import served_cleanup, tagged_get
+from tests.api.test_metrics import samples, value
 from tests.loaders.neo4j_data import active_users, loaded_tv_fixture
 
 pytestmark = pytest.mark.neo4j
@@ -32,26 +32,15 @@ PREFIX = f"test-served-{uuid.uuid4().hex[:8]}-"
 tv = loaded_tv_fixture("tv-served", users=80, programs=80, seed=32)
 
 
-@pytest.fixture(autouse=True)
-def _delete_served(driver: Driver, neo4j_settings: Settings) -> Iterator[None]:
-    yield
-    driver.execute_query(
-        "MATCH (s:Served) WHERE s.request_id STARTS WITH $prefix DETACH DELETE s",
-        prefix=PREFIX, database_=neo4j_settings.neo4j_database,
-    )  # fmt: skip
+_delete_served = served_cleanup(PREFIX)
 
 
 def app_with(settings: Settings, tmp_path: Path, **fields: Any) -> FastAPI:
     return create_app(settings.model_copy(update={"models_path": tmp_path, **fields}))
 
 
-def get(client: TestClient, url: str, **params: Any) -> tuple[str, dict[str, Any]]:
-    """GET with a fresh request id of this module; (request id, body)."""
-    rid = f"{PREFIX}{uuid.uuid4().hex}"
-    response = client.get(url, params={"now": NOW, **params}, headers={"X-Request-ID": rid})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return rid, body
+get = tagged_get(PREFIX)
+"""GET with a fresh request id of this module; (request id, body)."""
 
 
 def flush(client: TestClient) -> int:
