@@ -94,12 +94,17 @@ def chrome(*, width: int = WIDTH, height: int = HEIGHT) -> Iterator[WebDriver]:
 def wait_for(
     driver: WebDriver, condition: Callable[[WebDriver], T], *, what: str, timeout: float = 60
 ) -> T:
-    """``condition``'s first truthy value; ``ScreenshotError`` naming ``what`` after ``timeout``."""
-    from selenium.common.exceptions import TimeoutException
+    """``condition``'s first truthy value; ``ScreenshotError`` naming ``what`` after ``timeout``.
+
+    An element the page re-renders while ``condition`` reads it (stale) means "not yet":
+    the condition is asked again, like any falsy answer.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, timeout).until(condition)
+        wait = WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException])
+        return wait.until(condition)
     except TimeoutException as e:
         raise ScreenshotError(
             f"{what} did not appear within {timeout:.0f} s at {driver.current_url}"
