@@ -6,6 +6,7 @@ candidate list); this module only prepares the parameters and types the rows.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -69,15 +70,21 @@ async def eligible_offers(
     default_ceiling: int,
     check_availability: bool = True,
     fatigue: Fatigue = NO_FATIGUE,
+    max_offers: int | None = None,
+    skip_series: Collection[str] = (),
 ) -> list[Offer]:
     """The offers for ``program_ids`` (kept in their order) that ``user_id`` is eligible for.
 
     An episode may be replaced by the user's next episode of its series; a
     candidate with no eligible offer is left out. A user unknown to the graph
     is treated as anonymous: free bundles and ``default_ceiling``. ``fatigue`` (default:
-    off) keeps out what the user recently abandoned.
+    off) keeps out what the user recently abandoned. With ``max_offers``, only the
+    first that many offers, in candidate order: the candidates after the last one
+    are not evaluated (fewer offers than that means every candidate was). Only the
+    best ranked candidate of a series is tested (they would all offer the same next
+    episode), and no candidate of the series in ``skip_series``.
     """
-    if not program_ids:
+    if not program_ids or max_offers == 0:
         return []
     records, _, _ = await driver.execute_query(
         query("rails/eligible"),
@@ -92,6 +99,8 @@ async def eligible_offers(
         fatigue_programs=fatigue.programs,
         fatigue_series=fatigue.series,
         fatigue_channels=fatigue.channels,
+        max_offers=len(program_ids) if max_offers is None else max_offers,
+        skip_series=sorted(skip_series),
         database_=database,
         routing_=RoutingControl.READ,
     )
@@ -111,7 +120,9 @@ def _offer(row: list[Any]) -> Offer:
         program_id=program_id,
         title=title,
         csa=csa,
-        genres=tuple(genres or ()),
+        # Sorted: the graph's relationship order changes when a program node turns dense
+        # (more than 50 relationships, e.g. once the served log links to it).
+        genres=tuple(sorted(genres or ())),
         series_id=series_id,
         series_title=series_title,
         season=season,

@@ -14,7 +14,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,9 +35,10 @@ model does not know: fewer watches of programs it knows, see :mod:`api.model`)."
 ANCHORS = 5
 """Recent well-completed watches used as "because you watched" anchors."""
 BEST_OF_MIN_WATCHERS = 5
-CHUNK_PER_ITEM = 2
-"""Eligibility is asked for ``CHUNK_PER_ITEM * limit`` candidates first, then twice as many
-each time the rail is still short (half the home rails fill from their first ~50 candidates)."""
+OFFERS_PER_ITEM = 2
+"""Eligibility is asked for the first ``OFFERS_PER_ITEM * limit`` offers among a source's
+candidates, then, if post-ranking (caps per genre and channel, one episode per series) left
+the rail short, for all the candidates after them."""
 
 
 @dataclass
@@ -374,6 +375,7 @@ class RailsService:
         # A rail about a program never offers that program (its backfill could).
         seen_programs: set[str] = {anchor["id"]} if anchor else set()
         seen_series: set[str] = set()
+        offered_series: set[str] = set()
         genres: Counter[str] = Counter()
         channels: Counter[str] = Counter()
         for index, (source, candidates) in enumerate(chain):
@@ -386,13 +388,25 @@ class RailsService:
             scores = dict(proposed)
             added: list[tuple[Offer, float | None]] = []
             ids = [p for p, _ in proposed]
-            start, size = 0, CHUNK_PER_ITEM * limit
+            start = 0
+            wanted: int | None = OFFERS_PER_ITEM * limit
             while start < len(ids) and len(rail.items) + len(added) < limit:
-                # Candidates are independent in eligibility, so asking for them in growing
-                # chunks gives the same offers in the same order, and a rail that fills from
-                # its first candidates never pays for decoding the rest.
-                offers = await self.offers(ctx, ids[start : start + size], now=now)
-                start, size = start + size, 2 * size
+                # Candidates are independent in eligibility, so asking for the first offers
+                # of the rest of the list gives the same offers in the same order as asking
+                # for all of them; a rail that fills from its first offers never pays for
+                # evaluating the candidates after them. A rail still short takes all the
+                # rest at once (one more round trip, not one per doubling).
+                offers = await self.offers(
+                    ctx, ids[start:], now=now, max_offers=wanted, skip_series=offered_series
+                )
+                if wanted is not None and len(offers) == wanted:
+                    start += offers[-1].rank + 1
+                else:
+                    start = len(ids)
+                wanted = None
+                # A series offered once can only be dropped again: the rail keeps at most
+                # one episode per series, and its caps per genre and channel only fill up.
+                offered_series.update(o.series_id for o in offers if o.series_id)
                 for offer in offers:
                     if len(rail.items) + len(added) >= limit:
                         break
@@ -435,17 +449,28 @@ class RailsService:
         return CSA_LEVELS[self.settings.anonymous_csa_ceiling]
 
     async def offers(
-        self, ctx: UserContext, program_ids: list[str], *, now: datetime
+        self,
+        ctx: UserContext,
+        program_ids: list[str],
+        *,
+        now: datetime,
+        max_offers: int | None = None,
+        skip_series: Collection[str] = (),
     ) -> list[Offer]:
-        """The eligible offers among ``program_ids`` for the user of ``ctx``, with the
-        settings' rules (rails and /v1/explain both decide through this)."""
+        """The eligible offers among ``program_ids`` for the user of ``ctx`` (the first
+        ``max_offers`` of them), with the settings' rules (rails and /v1/explain both
+        decide through this)."""
+        if not ctx.bundles and "availability" not in ctx.not_applicable:
+            # No active subscription and no free bundle: no channel can carry anything to
+            # this user, which eligible.cypher would find out candidate by candidate.
+            return []
         return await eligible_offers(
             self.driver, database=self.db, user_id=ctx.user_id or "", program_ids=program_ids,
             now=now, window=timedelta(days=self.settings.window_days),
             completion=self.settings.completion_threshold,
             default_ceiling=CSA_LEVELS[self.settings.anonymous_csa_ceiling],
             check_availability="availability" not in ctx.not_applicable,
-            fatigue=self.fatigue,
+            fatigue=self.fatigue, max_offers=max_offers, skip_series=skip_series,
         )  # fmt: skip
 
     async def _audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:

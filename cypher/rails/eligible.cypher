@@ -1,6 +1,11 @@
 // Eligibility of a ranked candidate list for one user, in one round trip.
 // For each candidate (in $program_ids order) it returns the program to offer
-// or nothing. A program is offered iff
+// or nothing, and stops at the first $max_offers offers: candidates are
+// tested in rank order (UNWIND of the ranks, then per-row index seeks and
+// Apply, all order-preserving in the slotted runtime, and no sort before
+// the LIMIT), so the candidates after the last offer returned are never
+// evaluated nor decoded. Fewer than $max_offers offers means every candidate
+// was tested. A program is offered iff
 //   - it is available in the window on a channel of one of the user's bundles
 //     (an active subscription, or a free bundle): live airing before $horizon,
 //     or replay/VOD available at $now. $check_availability = false says some
@@ -73,7 +78,19 @@ WITH u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, ti
        all + [(d)-[:EPISODE_OF]->(s:Series) |
               {series: s, key: coalesce(d.season, 0) * 100000 + coalesce(d.episode, 0)}]
      ) AS done_episodes
-UNWIND range(0, size($program_ids) - 1) AS rank
+// One candidate per series, its best ranked: every episode of a series offers the
+// same program (the user's next episode), so the later ones could only repeat that
+// offer. Series in $skip_series (offered earlier for the same rail, which keeps at
+// most one episode per series) are left out too.
+WITH *, COLLECT {
+  UNWIND range(0, size($program_ids) - 1) AS rank
+  MATCH (candidate:Program {id: $program_ids[rank]})
+  OPTIONAL MATCH (candidate)-[:EPISODE_OF]->(series:Series)
+  WITH rank, candidate, series WHERE series IS NULL OR NOT series.id IN $skip_series
+  WITH coalesce(series, candidate) AS key, min(rank) AS rank
+  RETURN rank ORDER BY rank
+} AS ranks
+UNWIND ranks AS rank
 MATCH (candidate:Program {id: $program_ids[rank]})
 OPTIONAL MATCH (candidate)-[:EPISODE_OF]->(series:Series)
 WITH * WHERE series IS NULL OR NOT series IN tired_series
@@ -115,7 +132,7 @@ CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, c
   RETURN p, c, a, b
 }
 WITH rank, candidate, series, last_done, p, c, a, b
-ORDER BY rank
+LIMIT $max_offers
 // One record holding every offer, each as a list in the order of the fields of
 // api.eligibility.Offer: the async driver pays a socket wait per record, and
 // map keys would be decoded again for every offer. Times travel as
