@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -276,10 +277,17 @@ def frame_commands(driver: WebDriver) -> list[str]:
 
 
 def neo4j_browser_graph(
-    driver: WebDriver, settings: Settings, *, api_url: str, user_id: str, timeout: float = 60
+    driver: WebDriver,
+    settings: Settings,
+    *,
+    api_url: str,
+    user_id: str,
+    now: str | None = None,
+    timeout: float = 60,
 ) -> int:
-    """Draw ``user_id``'s neighbourhood in Neo4j Browser, then apply the graphrails style to
-    it; return the number of nodes drawn once the style's sizes show.
+    """Draw ``user_id``'s neighbourhood at ``now`` (ISO 8601; default: the clock) in Neo4j
+    Browser, then apply the graphrails style to it; return the number of nodes drawn once
+    the style's sizes show.
 
     The style is run in the same page, after the query: every page load reconnects and runs
     the server's post-connect ``:style`` again, which must not land after ours.
@@ -289,7 +297,8 @@ def neo4j_browser_graph(
     from api.browser_guide import with_literals
     from graph.queries import query
 
-    statement = with_literals(query("explore/user_neighbourhood"), {"user_id": user_id})
+    at = now or datetime.now(UTC).isoformat()
+    statement = with_literals(query("explore/user_neighbourhood"), {"user_id": user_id, "now": at})
     neo4j_browser_run(driver, settings, statement, timeout=timeout)
     nodes: list[Any] = wait_for(
         driver,
@@ -384,7 +393,7 @@ def take(
         open_why(driver)
         time.sleep(0.5)
         shots.append(_save(driver, out / "why.png"))
-        neo4j_browser_graph(driver, settings, api_url=api_url, user_id=user_id)
+        neo4j_browser_graph(driver, settings, api_url=api_url, user_id=user_id, now=now)
         shots.append(_save(driver, out / "neo4j-browser.png"))
     return shots
 

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.neo4j
 
 
 tv = loaded_tv_fixture("tv-explore", users=200, programs=150, seed=9)
+NOW = "2025-01-09T20:00:00Z"  # the generated EPG week starts 2025-01-06
 
 
 def run(driver: Driver, settings: Settings, name: str, **params: object) -> list[dict[str, object]]:
@@ -48,11 +49,20 @@ def test_user_neighbourhood_and_why_recommended(
 ) -> None:
     events = pd.read_csv(tv / "watch_events.csv", dtype=str)
     user = events["user_id"].value_counts().index[0]
-    rows = run(driver, neo4j_settings, "user_neighbourhood", user_id=user)
-    assert rows and rows[0]["watch_paths"]
-    program = events.loc[events["user_id"] != user, "program_id"].value_counts().index[0]
-    why = run(driver, neo4j_settings, "why_recommended", user_id=user, program_id=program)
-    assert set(why[0]) == {"access", "genre", "co_watch"}
+    rows = run(driver, neo4j_settings, "user_neighbourhood", user_id=user, now=NOW)
+    assert rows and rows[0]["watch_paths"] and rows[0]["bundle_paths"]
+    popular = events.loc[events["user_id"] != user, "program_id"].value_counts().index[:50]
+    why = {p: run(driver, neo4j_settings, "why_recommended", user_id=user, program_id=p,
+                  now=NOW)[0] for p in popular}  # fmt: skip
+    assert all(set(w) == {"subscription", "free_bundle", "genre", "co_watch", "series"}
+               for w in why.values())  # fmt: skip
+    program = next(p for p, w in why.items() if w["subscription"])
+    # Only subscriptions active at `now` are drawn: in 2020 none had started.
+    past = "2020-01-01T00:00:00Z"
+    assert run(driver, neo4j_settings, "user_neighbourhood", user_id=user, now=past
+               )[0]["bundle_paths"] == []  # fmt: skip
+    assert run(driver, neo4j_settings, "why_recommended", user_id=user, program_id=program,
+               now=past)[0]["subscription"] == []  # fmt: skip
 
 
 def test_co_watch_neighbours_are_ranked(driver: Driver, neo4j_settings: Settings, tv: Path) -> None:
@@ -75,7 +85,6 @@ def test_bundle_coverage_lists_every_bundle(
 
 PREFIX = f"test-explore-{uuid.uuid4().hex[:8]}-"
 """Request ids of the rails this module serves (and of its violating records)."""
-NOW = "2025-01-09T20:00:00Z"  # the generated EPG week starts 2025-01-06
 
 
 @pytest.fixture(scope="module")

@@ -131,7 +131,7 @@ async def browser_guide(request: Request, rails: Rails, now: Now) -> HTMLRespons
         routing_=RoutingControl.READ,
     )  # fmt: skip
     # since: null reads the whole served log (the audits' parameter).
-    examples: dict[str, object] = {"limit": 10, "since": None}
+    examples: dict[str, object] = {"limit": 10, "since": None, "now": now.isoformat()}
     if records:
         user_id = records[0]["user_id"]
         examples["user_id"] = user_id

@@ -23,9 +23,11 @@ async def explain(
     program_id: Annotated[str, Query(min_length=1)],
 ) -> ExplainOut:
     """Supporting paths (access, genre, co-watch, series) and the Cypher that draws them."""
-    params = {"user_id": user_id, "program_id": program_id, "now": now}
+    # now as ISO 8601 text: the query reads datetime($now), and the Cypher shown reads
+    # datetime('...') where it would otherwise read datetime(datetime('...')).
+    params = {"user_id": user_id, "program_id": program_id, "now": now.isoformat()}
     records, _, _ = await rails.driver.execute_query(
-        query("explain/paths"), params, database_=rails.db, routing_=RoutingControl.READ
+        query("explore/why_recommended"), params, database_=rails.db, routing_=RoutingControl.READ
     )
     ctx = await rails.context(user_id, now)
     if not records:
@@ -42,7 +44,7 @@ async def explain(
         program_id=program_id,
         eligible=any(o.program_id == program_id for o in offers),
         paths=paths,
-        cypher=with_literals(query("explain/paths"), params),
+        cypher=with_literals(query("explore/why_recommended"), params),
     )
 
 

@@ -1,7 +1,9 @@
-// A user's neighbourhood: bundles and their channels, recent watches and their genres.
-// In Neo4j Browser: :param user_id => 'u0000001'
+// A user's neighbourhood: the bundles they subscribe to at $now (an ISO 8601 string or a
+// datetime) and their channels, recent watches and their genres.
+// In Neo4j Browser: :params {user_id: 'u0000001', now: '2025-01-09T20:00:00Z'}
 MATCH (u:User {id: $user_id})
-OPTIONAL MATCH bundles = (u)-[:SUBSCRIBES_TO]->(:Bundle)-[:INCLUDES]->(:Channel)
+OPTIONAL MATCH bundles = (u)-[s:SUBSCRIBES_TO]->(:Bundle)-[:INCLUDES]->(:Channel)
+WHERE s.since <= datetime($now) AND (s.until IS NULL OR s.until > datetime($now))
 WITH u, collect(bundles)[..30] AS bundle_paths
 CALL (u) {
   OPTIONAL MATCH (u)-[w:WATCHED]->(p:Program)

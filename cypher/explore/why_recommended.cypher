@@ -1,14 +1,35 @@
-// Why program $program_id is recommended to user $user_id: the same paths the
-// API's /v1/explain returns (access through a bundle, shared genres, co-watchers).
-// In Neo4j Browser: :params {user_id: 'u0000001', program_id: 'p0000042'}
+// Why program $program_id may be shown to user $user_id at $now (an ISO 8601 string
+// or a datetime): the graph paths behind each kind of explanation, a few of each.
+// Access is drawn only through a subscription active at $now, or a free bundle.
+//
+// GET /v1/explain runs this query and returns it with its parameters written in,
+// to paste into Neo4j Browser and see the paths drawn.
+// In Neo4j Browser: :params {user_id: 'u0000001', program_id: 'p0000042', now: '2025-01-09T20:00:00Z'}
 MATCH (u:User {id: $user_id}), (p:Program {id: $program_id})
-OPTIONAL MATCH access = (u)-[:SUBSCRIBES_TO]->(:Bundle)-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p)
-WITH u, p, collect(access)[..3] AS access
-OPTIONAL MATCH genre = (u)-[:WATCHED]->(:Program)-[:HAS_GENRE]->(:Genre)<-[:HAS_GENRE]-(p)
-WITH u, p, access, collect(genre)[..5] AS genre
 CALL (u, p) {
-  OPTIONAL MATCH co = (u)-[:WATCHED]->(:Program)<-[:WATCHED]-(:User)-[:WATCHED]->(p)
-  WITH co LIMIT 5
-  RETURN collect(co) AS co_watch
+  OPTIONAL MATCH path = (u)-[s:SUBSCRIBES_TO]->(:Bundle)-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p)
+  WHERE s.since <= datetime($now) AND (s.until IS NULL OR s.until > datetime($now))
+  WITH path LIMIT 3
+  RETURN collect(path) AS subscription
 }
-RETURN access, genre, co_watch;
+CALL (p) {
+  OPTIONAL MATCH path = (:Bundle {is_free: true})-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p)
+  WITH path LIMIT 3
+  RETURN collect(path) AS free_bundle
+}
+CALL (u, p) {
+  OPTIONAL MATCH path = (u)-[:WATCHED]->(:Program)-[:HAS_GENRE]->(:Genre)<-[:HAS_GENRE]-(p)
+  WITH path LIMIT 5
+  RETURN collect(path) AS genre
+}
+CALL (u, p) {
+  OPTIONAL MATCH path = (u)-[:WATCHED]->(:Program)<-[:WATCHED]-(:User)-[:WATCHED]->(p)
+  WITH path LIMIT 5
+  RETURN collect(path) AS co_watch
+}
+CALL (u, p) {
+  OPTIONAL MATCH path = (u)-[:WATCHED]->(:Program)-[:EPISODE_OF]->(:Series)<-[:EPISODE_OF]-(p)
+  WITH path LIMIT 3
+  RETURN collect(path) AS series
+}
+RETURN subscription, free_bundle, genre, co_watch, series;

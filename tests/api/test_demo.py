@@ -196,4 +196,6 @@ def test_browser_style_and_guide_are_readable_from_the_browser_origin(
         assert html.escape(query(f"explore/{name}")) in guide.text, name
     active = _get(test_client, "/demo/users")["users"][0]
     assert html.escape(f'user_id: "{active["user_id"]}"') in guide.text
+    # The access paths are drawn for the guide's own time.
+    assert html.escape('now: "2025-01-09T20:00:00+00:00"') in guide.text
     assert "http://testserver/browser/graphrails.grass" in guide.text

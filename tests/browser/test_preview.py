@@ -157,7 +157,7 @@ def test_neo4j_browser_applies_the_style_and_draws_a_neighbourhood(
     assert config["browser.post_connect_cmd"] == f"style {API_URL}/browser/graphrails.grass"
     assert "127.0.0.1" in config["browser.remote_content_hostname_whitelist"].split(",")
 
-    nodes = neo4j_browser_graph(browser, settings, api_url=url, user_id=user)
+    nodes = neo4j_browser_graph(browser, settings, api_url=url, user_id=user, now=NOW)
     assert nodes >= 5
     # The Browser's own palette has the style's colours, not its sizes: without the style
     # no node is 40px (Genre) or 55px (Program) wide.
