@@ -51,9 +51,11 @@ class Explainer:
         program = await self.program(program_id)
         return str(program["title"])
 
-    async def program(self, program_id: str) -> dict[str, Any]:
+    async def program(self, program_id: str, user_id: str | None = None) -> dict[str, Any]:
+        """The program's fields (``cypher/rails/program.cypher``), with whether ``user_id``
+        watched it; ``LookupError`` naming the id when it does not exist."""
         records, _, _ = await self.driver.execute_query(
-            query("rails/program"), program_id=program_id, database_=self.db,
+            query("rails/program"), program_id=program_id, user_id=user_id, database_=self.db,
             routing_=RoutingControl.READ,
         )  # fmt: skip
         if not records:

@@ -58,13 +58,6 @@ class UserContext:
     """genre id -> (name, share of the user's watch time)."""
     not_applicable: list[str]
 
-    def has_watched(self, program_id: str) -> bool:
-        """Whether the user is known to have watched ``program_id``: one of their anchors
-        or recent watches (an older watch is not known here, so it is never claimed)."""
-        return any(a["id"] == program_id for a in self.anchors) or any(
-            w.program_id == program_id for w in self.recent
-        )
-
 
 @dataclass
 class RailItem:
@@ -211,16 +204,14 @@ class RailsService:
     ) -> list[Rail]:
         model = self.model  # one version for every rail of the request (see swap_model)
         ctx = await self.context(user_id, now)
-        anchors = (
-            [{"id": program_id, "title": await self.explainer.title(program_id)}]
-            if program_id
-            else ctx.anchors[:rails]
-        )
+        # The user's anchors are their well-completed watches. A program the caller names
+        # may never have been watched: its rail then says "similar to", not "you watched".
+        anchors = [(a, True) for a in ctx.anchors[:rails]]
+        if program_id:
+            program = await self.explainer.program(program_id, user_id=user_id)
+            anchors = [({"id": program_id, "title": str(program["title"])}, program["watched"])]
         out = []
-        for anchor in anchors:
-            # An anchor the caller names may not have been watched: its rail then says
-            # "similar to", never "you watched".
-            watched = ctx.has_watched(anchor["id"])
+        for anchor, watched in anchors:
             chain: list[Source] = [("similar", self._similar(anchor["id"], model))]
             chain += self._defaults(ctx, now)
             title = f"{'Because you watched' if watched else 'Similar to'} {anchor['title']}"

@@ -174,7 +174,7 @@ def close_to_anchor(rail: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_similar_items_say_similar_to_unless_the_user_watched_the_anchor(
-    client: TestClient, tv: Path
+    client: TestClient, tv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = active_users(tv, 1)[0]
     client.app.state.rails.swap_model(random_model(tv, version="m-sim"))  # type: ignore[attr-defined]
@@ -212,6 +212,20 @@ def test_similar_items_say_similar_to_unless_the_user_watched_the_anchor(
     _, again = get(client, f"/v1/users/{user}/rails/because-you-watched", program_id=named,
                    limit=6)  # fmt: skip
     assert {r["type"] for r in close_to_anchor(again["rails"][0])} == {"because_you_watched"}
+
+    # A watch older than the recent ones the user context reads (3 here) and than the
+    # anchors is still a watch.
+    rails = client.app.state.rails  # type: ignore[attr-defined]
+    monkeypatch.setattr(rails, "settings", rails.settings.model_copy(update={"fold_in_watches": 3}))
+    events = pd.read_csv(tv / "watch_events.csv", dtype=str)
+    mine = events[events["user_id"] == user].sort_values("ts")["program_id"].drop_duplicates(
+        keep="last")  # fmt: skip
+    anchors = {r["anchor_program_id"] for r in own["rails"]}
+    oldest = next(p for p in mine.iloc[:-3] if p not in anchors)
+    _, old = get(client, f"/v1/users/{user}/rails/because-you-watched", program_id=oldest,
+                 limit=6)  # fmt: skip
+    assert old["rails"][0]["title"].startswith("Because you watched ")
+    assert {r["type"] for r in close_to_anchor(old["rails"][0])} == {"because_you_watched"}
 
 
 # ---------------------------------------------------------------- rail size
