@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -177,6 +178,11 @@ async def run_phase(
 def start_api(
     settings: Settings, models_dir: Path, *, port: int, workers: int, blas_threads: int | None
 ) -> subprocess.Popen[bytes]:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            # Another server there would answer /ready and the load, and be measured instead.
+            raise SystemExit(f"port {port} is in use (an API left from an earlier run?): "
+                             "stop it or pass --port")  # fmt: skip
     env = {
         **os.environ,
         "GRAPHRAILS_NEO4J_INSTANCE": settings.instance,
