@@ -69,6 +69,10 @@ def guide_html(*, api_url: str, examples: Mapping[str, Any]) -> str:
 <b>BLACKLISTED</b> programs, channels or genres.</p>
 <p>Colours and captions per label (applied on connect when the graphrails API runs):</p>
 <pre class="runnable">:style {html.escape(api_url)}/browser/graphrails.grass</pre>
+<p>The Browser also draws every relationship between the nodes a query returns ("Connect
+result nodes"), so a program's airings on a channel crowd the paths a query asked for. To
+see only those paths:</p>
+<pre class="runnable">:config autoComplete: false</pre>
 <p>Every slide after the next one holds a saved query of <code>cypher/explore/</code>: click it
 to put it in the editor, or its play icon to run it.</p>
 </slide>
