@@ -11,10 +11,11 @@ the graph (see :mod:`api.explain`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,10 +132,25 @@ class RailsService:
         self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
+        # Admission: at most this many rail computations at once (see the setting).
+        self._turns = (
+            asyncio.Semaphore(settings.max_concurrent_rails)
+            if settings.max_concurrent_rails
+            else None
+        )
         self.fatigue = Fatigue(
             completion=settings.fatigue_completion, programs=settings.fatigue_programs,
             series=settings.fatigue_series, channels=settings.fatigue_channels,
         )  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for one of the ``max_concurrent_rails`` turns, hold it while the block runs."""
+        if self._turns is None:
+            yield
+            return
+        async with self._turns:
+            yield
 
     def swap_model(self, model: ServingModel | None) -> None:
         """Serve from ``model`` from the next request on. A request reads ``self.model``

@@ -127,6 +127,16 @@ class Settings(BaseSettings):
         default=300.0, gt=0, validation_alias="GRAPHRAILS_POPULARITY_TTL",
         description="How long the per-bundle popularity lists are cached by the API.",
     )  # fmt: skip
+    max_concurrent_rails: int = Field(
+        default=8,
+        ge=0,
+        validation_alias="GRAPHRAILS_MAX_CONCURRENT_RAILS",
+        description=(
+            "Rail requests computed at once by one API process; the others wait their turn "
+            "(0: no limit). Beyond what Neo4j's cores keep busy, more at once only interleave "
+            "and cost more CPU per request (docs/benchmarks.md)."
+        ),
+    )
 
     # ---- monitoring and served log
     served_log: bool = Field(

@@ -83,7 +83,8 @@ async def _known_program(rails: Rails, program_id: str) -> None:
 @router.get("/users/{user_id}/rails/home", response_model=RailOut)
 async def home(request: Request, user_id: str, rails: Rails, now: Now, limit: Limit) -> RailOut:
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
-    rail = await rails.home(user_id, now=now, limit=limit)
+    async with rails.turn():
+        rail = await rails.home(user_id, now=now, limit=limit)
     return served(request, [rail], user_id=user_id, now=now)[0]
 
 
@@ -99,9 +100,12 @@ async def because_you_watched(
     ] = None,
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
-    if program_id is not None:
-        await _known_program(rails, program_id)
-    found = await rails.because_you_watched(user_id, program_id=program_id, now=now, limit=limit)
+    async with rails.turn():
+        if program_id is not None:
+            await _known_program(rails, program_id)
+        found = await rails.because_you_watched(
+            user_id, program_id=program_id, now=now, limit=limit
+        )
     return RailsOut(rails=served(request, found, user_id=user_id, now=now))
 
 
@@ -117,8 +121,9 @@ async def similar(
     ] = None,
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
-    await _known_program(rails, program_id)
-    rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
+    async with rails.turn():
+        await _known_program(rails, program_id)
+        rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
     return served(request, [rail], user_id=user_id, now=now)[0]
 
 
@@ -148,10 +153,11 @@ async def _bundle_rail(
     request: Request, rails: Rails, now: datetime, bundle_id: str | None, user_id: str | None,
     limit: int, *, best: bool,
 ) -> RailOut:  # fmt: skip
-    await _known_bundle(rails, bundle_id)
-    rail = await rails.popular(
-        user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best
-    )
+    async with rails.turn():
+        await _known_bundle(rails, bundle_id)
+        rail = await rails.popular(
+            user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best
+        )
     return served(request, [rail], user_id=user_id, now=now)[0]
 
 
