@@ -101,11 +101,12 @@ async def because_you_watched(
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
     async with rails.turn():
-        if program_id is not None:
-            await _known_program(rails, program_id)
-        found = await rails.because_you_watched(
-            user_id, program_id=program_id, now=now, limit=limit
-        )
+        try:  # the rail's own lookup of program_id names it when it does not exist
+            found = await rails.because_you_watched(
+                user_id, program_id=program_id, now=now, limit=limit
+            )
+        except LookupError as e:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
     return RailsOut(rails=served(request, found, user_id=user_id, now=now))
 
 

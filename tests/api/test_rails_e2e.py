@@ -144,6 +144,9 @@ def test_errors_name_the_unknown_id_and_bad_parameters(
     client, _, _ = served
     r = client.get("/v1/programs/no-such-program/similar")
     assert r.status_code == 404 and "no-such-program" in r.json()["detail"]
+    r = client.get("/v1/users/u1/rails/because-you-watched",
+                   params={"program_id": "no-such-program"})  # fmt: skip
+    assert r.status_code == 404 and "no-such-program" in r.json()["detail"]
     r = client.get("/v1/rails/popular", params={"bundle_id": "no-such-bundle"})
     assert r.status_code == 404 and "no-such-bundle" in r.json()["detail"]
     r = client.get("/v1/users/u1/rails/home", params={"limit": 1000})
