@@ -15,7 +15,9 @@ What is counted where:
   under way (a context variable the middleware sets);
 - the model version: read from ``app.state.rails.model`` at every scrape;
 - the served log: queue size read at every scrape, writes, drops and flush errors
-  counted by :class:`api.served.ServedLog`.
+  counted by :class:`api.served.ServedLog`;
+- rail requests waiting for a turn and being computed: read from ``app.state.rails``
+  at every scrape (:meth:`api.rails.RailsService.turn`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class Metrics:
         model_version (callable): returns the serving model version (None: no model),
             called at every scrape so a hot swap shows at once.
         served_queue (callable): returns how many served rails wait to be written.
+        turns (callable): returns how many rail requests wait for a turn and how many are
+            being computed.
     """
 
     def __init__(
@@ -57,6 +61,7 @@ class Metrics:
         *,
         model_version: Callable[[], str | None],
         served_queue: Callable[[], int],
+        turns: Callable[[], tuple[int, int]],
     ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
@@ -107,6 +112,13 @@ class Metrics:
             "graphrails_served_log_queue", "Served rails waiting to be written.", registry=r
         )
         queued.set_function(lambda: float(served_queue()))
+        waiting = Gauge(
+            "graphrails_rails_waiting",
+            "Rail requests waiting for a turn (GRAPHRAILS_MAX_CONCURRENT_RAILS).", registry=r,
+        )  # fmt: skip
+        waiting.set_function(lambda: float(turns()[0]))
+        in_flight = Gauge("graphrails_rails_in_flight", "Rail requests being computed.", registry=r)
+        in_flight.set_function(lambda: float(turns()[1]))
         r.register(_ModelInfo(model_version))
         # Children by label values: ``labels()`` takes a lock and validates on every call.
         self._latency: dict[tuple[str, str], Any] = {}
@@ -219,7 +231,11 @@ def install_metrics(app: FastAPI) -> Metrics:
         log = getattr(app.state, "served_log", None)
         return log.queued() if log is not None else 0
 
-    metrics = Metrics(model_version=model_version, served_queue=served_queue)
+    def turns() -> tuple[int, int]:
+        rails = getattr(app.state, "rails", None)
+        return (getattr(rails, "waiting", 0), getattr(rails, "in_flight", 0))
+
+    metrics = Metrics(model_version=model_version, served_queue=served_queue, turns=turns)
     app.state.metrics = metrics
     app.add_middleware(RequestMetrics, metrics=metrics)
     return metrics

@@ -133,6 +133,8 @@ class RailsService:
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
         # Admission: at most this many rail computations at once (see the setting).
+        self.waiting = 0
+        self.in_flight = 0
         self._turns = (
             asyncio.Semaphore(settings.max_concurrent_rails)
             if settings.max_concurrent_rails
@@ -145,12 +147,21 @@ class RailsService:
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        """Wait for one of the ``max_concurrent_rails`` turns, hold it while the block runs."""
-        if self._turns is None:
+        """Wait for one of the ``max_concurrent_rails`` turns, hold it while the block runs
+        (``waiting`` and ``in_flight`` count the requests at each stage, for the metrics)."""
+        self.waiting += 1
+        try:
+            if self._turns is not None:
+                await self._turns.acquire()
+        finally:
+            self.waiting -= 1
+        self.in_flight += 1
+        try:
             yield
-            return
-        async with self._turns:
-            yield
+        finally:
+            self.in_flight -= 1
+            if self._turns is not None:
+                self._turns.release()
 
     def swap_model(self, model: ServingModel | None) -> None:
         """Serve from ``model`` from the next request on. A request reads ``self.model``

@@ -111,6 +111,9 @@ def test_metrics_count_latency_rails_backfill_and_eligibility(client: TestClient
     assert asked > offered >= sum(served.values())
     assert value(found, "graphrails_model_info", version="m-test-1") == 1
     assert value(found, "graphrails_served_log_queue") == 0
+    # Between requests no rail request waits for a turn or is being computed.
+    assert value(found, "graphrails_rails_waiting") == 0
+    assert value(found, "graphrails_rails_in_flight") == 0
 
 
 def test_model_info_follows_a_hot_swap(client: TestClient, tv: Path) -> None:
