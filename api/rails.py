@@ -478,7 +478,8 @@ class RailsService:
         """The eligible offers among ``program_ids`` for the user of ``ctx`` (the first
         ``max_offers`` of them), with the settings' rules (rails and /v1/explain both
         decide through this)."""
-        if not ctx.bundles and "availability" not in ctx.not_applicable:
+        check_availability = "availability" not in ctx.not_applicable
+        if not ctx.bundles and check_availability:
             # No active subscription and no free bundle: no channel can carry anything to
             # this user, which eligible.cypher would find out candidate by candidate.
             return []
@@ -487,7 +488,7 @@ class RailsService:
             now=now, window=timedelta(days=self.settings.window_days),
             completion=self.settings.completion_threshold,
             default_ceiling=CSA_LEVELS[self.settings.anonymous_csa_ceiling],
-            check_availability="availability" not in ctx.not_applicable,
+            check_availability=check_availability,
             fatigue=self.fatigue, max_offers=max_offers, skip_series=skip_series,
         )  # fmt: skip
 

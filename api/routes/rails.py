@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import Limit, Now, Rails
+from api.explain import UnknownProgramError
 from api.metrics import Metrics
 from api.rails import Rail
 from api.schemas import Explanation, Item, RailOut, RailsOut
@@ -73,10 +76,13 @@ def served(
     return [to_out(rail, user_id=user_id) for rail in found]
 
 
-async def _known_program(rails: Rails, program_id: str) -> None:
+@contextlib.contextmanager
+def unknown_program_is_404() -> Iterator[None]:
+    """A rail about a program looks it up itself; an id the graph does not hold is a 404
+    naming it."""
     try:
-        await rails.explainer.program(program_id)
-    except LookupError as e:
+        yield
+    except UnknownProgramError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
 
 
@@ -101,12 +107,10 @@ async def because_you_watched(
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
     async with rails.turn():
-        try:  # the rail's own lookup of program_id names it when it does not exist
+        with unknown_program_is_404():
             found = await rails.because_you_watched(
                 user_id, program_id=program_id, now=now, limit=limit
             )
-        except LookupError as e:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
     return RailsOut(rails=served(request, found, user_id=user_id, now=now))
 
 
@@ -123,8 +127,8 @@ async def similar(
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
     async with rails.turn():
-        await _known_program(rails, program_id)
-        rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
+        with unknown_program_is_404():
+            rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
     return served(request, [rail], user_id=user_id, now=now)[0]
 
 
