@@ -44,6 +44,16 @@ def cleanup(driver: Driver, neo4j_settings: Settings) -> Iterator[list[Path]]:
     delete_ids(driver, db, {"DataSource": sorted(data_sources(driver, db) - sources)})
 
 
+@pytest.fixture
+def tv_copy(tiny_tv: Path, tmp_path: Path, cleanup: list[Path]) -> Path:
+    """A copy of ``tiny_tv`` for a test to edit before loading it (its nodes are deleted
+    after the test)."""
+    folder = tmp_path / "tv"
+    shutil.copytree(tiny_tv, folder)
+    cleanup.append(folder)
+    return folder
+
+
 def data_sources(driver: Driver, database: str) -> set[str]:
     records, _, _ = driver.execute_query(
         "MATCH (d:DataSource) RETURN d.id AS id", database_=database
@@ -110,13 +120,10 @@ def test_load_matches_the_files_and_a_second_load_changes_nothing(
 
 
 def test_later_events_file_adds_only_what_is_new(
-    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, tmp_path: Path,
-    cleanup: list[Path],
-) -> None:  # fmt: skip
+    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, tmp_path: Path, tv_copy: Path
+) -> None:
     db = neo4j_settings.neo4j_database
-    folder = tmp_path / "tv"
-    shutil.copytree(tiny_tv, folder)
-    cleanup.append(folder)
+    folder = tv_copy
     events = pd.read_csv(tiny_tv / "watch_events.csv", dtype=str)
     half = len(events) // 2
     events.iloc[:half].to_csv(folder / "watch_events.csv", index=False)
@@ -137,13 +144,10 @@ def test_later_events_file_adds_only_what_is_new(
 
 
 def test_a_resubscription_keeps_both_periods_and_the_current_one_grants_access(
-    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, tmp_path: Path,
-    cleanup: list[Path],
-) -> None:  # fmt: skip
+    driver: Driver, neo4j_settings: Settings, tv_copy: Path
+) -> None:
     db = neo4j_settings.neo4j_database
-    folder = tmp_path / "tv"
-    shutil.copytree(tiny_tv, folder)
-    cleanup.append(folder)
+    folder = tv_copy
     read = {n: pd.read_csv(folder / f"{n}.csv", dtype=str) for n in (
         "bundles", "bundle_channels", "availability", "programs", "users",
         "subscriptions")}  # fmt: skip
@@ -204,13 +208,11 @@ def test_a_resubscription_keeps_both_periods_and_the_current_one_grants_access(
 
 
 def test_bad_rows_are_reported_and_the_valid_ones_loaded(
-    driver: Driver, neo4j_settings: Settings, tiny_tv: Path, tmp_path: Path,
-    cleanup: list[Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    driver: Driver, neo4j_settings: Settings, tmp_path: Path, tv_copy: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     db = neo4j_settings.neo4j_database
-    folder = tmp_path / "tv"
-    shutil.copytree(tiny_tv, folder)
-    cleanup.append(folder)
+    folder = tv_copy
     programs = pd.read_csv(folder / "programs.csv", dtype=str)
     programs.loc[3, "csa"] = "-99"  # CSV line 5
     programs.to_csv(folder / "programs.csv", index=False)
