@@ -29,11 +29,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from api.reload import ModelReloader
         from api.served import open_served_log
         from graph.driver import open_async_driver
+        from graph.schema import init_schema_async
 
         s = settings or Settings()
         app.state.api_keys = api_keys(s)  # POST /v1/events; a key too short stops the start
         driver = open_async_driver(s)
         try:
+            # A graph loaded by an older graphrails may lack a constraint added since (the
+            # served log's `served_id`: without it each write scans every Served node).
+            await init_schema_async(driver, database=s.neo4j_database)
             model = await load_serving_model(
                 driver, database=s.neo4j_database, models_dir=s.models_dir
             )

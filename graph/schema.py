@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neo4j import Driver
+from neo4j import AsyncDriver, Driver
 
 from graph.queries import statements
 
@@ -12,4 +12,12 @@ def init_schema(driver: Driver, *, database: str) -> int:
     schema = statements("schema")
     for statement in schema:
         driver.execute_query(statement, database_=database)
+    return len(schema)
+
+
+async def init_schema_async(driver: AsyncDriver, *, database: str) -> int:
+    """:func:`init_schema` with the async driver (the API applies it as it starts)."""
+    schema = statements("schema")
+    for statement in schema:
+        await driver.execute_query(statement, database_=database)
     return len(schema)

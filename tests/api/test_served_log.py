@@ -16,6 +16,7 @@ from neo4j import Driver
 
 from api.main import create_app
 from api.served import BATCH, ServedLog
+from graph.schema import init_schema
 from graph.settings import Settings
 from loaders.contract import CSA_LEVELS
 from tests.api.random_model import random_model
@@ -231,3 +232,27 @@ def test_writing_a_batch_again_changes_nothing(
     records = served(driver, neo4j_settings, f"{PREFIX}again")
     assert sorted(r["id"] for r in records) == sorted(r["id"] for r in rows)
     assert all(len(r["items"]) == 1 for r in records)
+
+
+def test_the_api_applies_the_schema_the_log_needs(
+    driver: Driver, neo4j_settings: Settings, tmp_path: Path
+) -> None:
+    """A graph loaded before the served log existed has no `served_id` constraint, and
+    without it each write scans every Served node: the API applies the schema as it starts."""
+    db = neo4j_settings.neo4j_database
+
+    def served_schema() -> set[str]:
+        records, _, _ = driver.execute_query(
+            "SHOW INDEXES YIELD name, labelsOrTypes WHERE 'Served' IN labelsOrTypes RETURN name",
+            database_=db,
+        )
+        return {r["name"] for r in records}
+
+    try:
+        driver.execute_query("DROP CONSTRAINT served_id IF EXISTS", database_=db)
+        driver.execute_query("DROP INDEX served_at IF EXISTS", database_=db)
+        assert served_schema() == set()
+        with TestClient(app_with(neo4j_settings, tmp_path)):
+            assert served_schema() == {"served_id", "served_at"}
+    finally:
+        init_schema(driver, database=db)
