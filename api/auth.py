@@ -38,7 +38,9 @@ def api_keys(settings: Settings) -> list[bytes]:
     return [key.encode() for key in keys]
 
 
-def require_api_key(request: Request, key: Annotated[str | None, Security(_header)] = None) -> None:
+async def require_api_key(
+    request: Request, key: Annotated[str | None, Security(_header)] = None
+) -> None:
     """401 without a key, 403 with a wrong one or when no key is configured."""
     keys: list[bytes] = request.app.state.api_keys
     if not keys:

@@ -1,4 +1,5 @@
-"""Dependencies shared by the routers."""
+"""Dependencies shared by the routers (``async``: FastAPI runs a plain ``def`` dependency
+in a worker thread, a hop per dependency and request)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from fastapi import Depends, Query, Request
 from api.rails import RailsService, utc_now
 
 
-def get_rails(request: Request) -> RailsService:
+async def get_rails(request: Request) -> RailsService:
     service: RailsService = request.app.state.rails
     return service
 
 
-def get_now(
+async def get_now(
     request: Request,
     now: Annotated[
         datetime | None,
@@ -29,7 +30,7 @@ MAX_LIMIT = 100
 """Items in one rail at most (``GRAPHRAILS_RAIL_SIZE`` has the same bound)."""
 
 
-def get_limit(
+async def get_limit(
     request: Request,
     limit: Annotated[
         int | None,

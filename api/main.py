@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import api_keys
 from api.metrics import install_metrics
@@ -17,6 +19,29 @@ from api.routes import metrics as metrics_routes
 from graph.settings import Settings
 
 log = logging.getLogger("graphrails.api")
+
+
+class RequestId:
+    """ASGI middleware: every response carries ``X-Request-ID``, the caller's own or a new
+    one, and ``request.state.request_id`` holds it (the served log records it). Plain ASGI,
+    not ``@app.middleware``: that runs each request's app in a task of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,16 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid  # the served log records it
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = rid
-        return response
-
+    app.add_middleware(RequestId)
     install_metrics(app)  # outermost: its latency covers the other middleware
     app.include_router(metrics_routes.router)
     app.include_router(health.router)

@@ -151,8 +151,10 @@ def test_errors_name_the_unknown_id_and_bad_parameters(
     assert r.status_code == 404 and "no-such-bundle" in r.json()["detail"]
     r = client.get("/v1/users/u1/rails/home", params={"limit": 1000})
     assert r.status_code == 422
-    r = client.get("/v1/users/u1/rails/home", params={"now": "not-a-date"})
+    r = client.get("/v1/users/u1/rails/home", params={"now": "not-a-date"},
+                   headers={"X-Request-ID": "caller-42"})  # fmt: skip
     assert r.status_code == 422
+    assert r.headers["x-request-id"] == "caller-42"  # errors carry it too, the caller's own
 
 
 def test_explain_returns_paths_and_replayable_cypher(
