@@ -39,10 +39,7 @@ def main() -> int:
         update={"models_path": args.models_dir or settings.home / "bench-models"}
     )
     server = LocalServer(settings)
-    started_here = server.pid() is None
-    if started_here:
-        server.start()
-    try:
+    with server.running():
         rng = random.Random(args.seed)
         users = [*rng.sample(known_users(settings), args.users), "bench-unknown-1", "nobody"]
         with TestClient(create_app(settings)) as client, args.out.open("w") as out:
@@ -51,9 +48,6 @@ def main() -> int:
                                params={"limit": args.limit, "now": NOW})  # fmt: skip
                 out.write(json.dumps({"user": user, "status": r.status_code, "body": r.json()},
                                      sort_keys=True) + "\n")  # fmt: skip
-    finally:
-        if started_here:
-            server.stop()
     if args.compare is None:
         return 0
     before = args.compare.read_text().splitlines()

@@ -253,57 +253,53 @@ def main() -> None:
     settings = bench_settings()
     models_dir = args.models_dir or settings.home / "bench-models"
     server = LocalServer(settings)
-    started_here = server.pid() is None
-    if started_here:
-        server.start()
     api = None
-    try:
-        users = known_users(settings)
-        neo4j_pid = server.pid()
-        base_url = f"http://127.0.0.1:{args.port}"
-        api = start_api(settings, models_dir, port=args.port, workers=args.workers,
-                        blas_threads=args.blas_threads or None)  # fmt: skip
-        version = wait_ready(base_url, api)
-        pids = {
-            "api": children(api.pid),
-            "neo4j": [neo4j_pid] if neo4j_pid else [],
-            "loadgen": [os.getpid()],
-        }
-        pick = UserPicker(users, args.unknown_share, args.seed)
-        print(f"model {version}; {len(users):,} known users; {args.unknown_share:.0%} unknown; "
-              f"workers {args.workers}; OpenBLAS threads {args.blas_threads or 'all'}",
-              flush=True)  # fmt: skip
+    with server.running():
+        try:
+            users = known_users(settings)
+            neo4j_pid = server.pid()
+            base_url = f"http://127.0.0.1:{args.port}"
+            api = start_api(settings, models_dir, port=args.port, workers=args.workers,
+                            blas_threads=args.blas_threads or None)  # fmt: skip
+            version = wait_ready(base_url, api)
+            pids = {
+                "api": children(api.pid),
+                "neo4j": [neo4j_pid] if neo4j_pid else [],
+                "loadgen": [os.getpid()],
+            }
+            pick = UserPicker(users, args.unknown_share, args.seed)
+            print(f"model {version}; {len(users):,} known users; {args.unknown_share:.0%} unknown; "
+                  f"workers {args.workers}; OpenBLAS threads {args.blas_threads or 'all'}",
+                  flush=True)  # fmt: skip
 
-        async def phases() -> list[Phase]:
-            common = {"limit": args.limit, "pids": pids}
-            await run_phase(Phase("warm-up", args.clients), base_url, pick,
-                            requests=args.warmup, duration=args.duration, **common)  # fmt: skip
-            single = await run_phase(Phase("1 client", 1), base_url, pick,
-                                     requests=args.single_requests, duration=args.duration,
-                                     **common)  # fmt: skip
-            many = await run_phase(Phase(f"{args.clients} clients", args.clients), base_url,
-                                   pick, requests=args.requests, duration=args.duration,
-                                   **common)  # fmt: skip
-            return [single, many]
+            async def phases() -> list[Phase]:
+                common = {"limit": args.limit, "pids": pids}
+                await run_phase(Phase("warm-up", args.clients), base_url, pick,
+                                requests=args.warmup, duration=args.duration, **common)  # fmt: skip
+                single = await run_phase(Phase("1 client", 1), base_url, pick,
+                                         requests=args.single_requests, duration=args.duration,
+                                         **common)  # fmt: skip
+                many = await run_phase(Phase(f"{args.clients} clients", args.clients), base_url,
+                                       pick, requests=args.requests, duration=args.duration,
+                                       **common)  # fmt: skip
+                return [single, many]
 
-        results = asyncio.run(phases())
-        print(HEADER)
-        for phase in results:
-            print(phase.row())
-        for phase in results:
-            mean = statistics.fmean(phase.latencies_ms) if phase.latencies_ms else 0.0
-            print(f"{phase.name}: mean {mean:.1f} ms; first source {dict(phase.sources)}; "
-                  f"errors {dict(phase.errors)}")  # fmt: skip
-    finally:
-        if api is not None:
-            api.terminate()
-            try:
-                api.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                api.kill()
-                api.wait()
-        if started_here:
-            server.stop()
+            results = asyncio.run(phases())
+            print(HEADER)
+            for phase in results:
+                print(phase.row())
+            for phase in results:
+                mean = statistics.fmean(phase.latencies_ms) if phase.latencies_ms else 0.0
+                print(f"{phase.name}: mean {mean:.1f} ms; first source {dict(phase.sources)}; "
+                      f"errors {dict(phase.errors)}")  # fmt: skip
+        finally:
+            if api is not None:
+                api.terminate()
+                try:
+                    api.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    api.kill()
+                    api.wait()
 
 
 if __name__ == "__main__":

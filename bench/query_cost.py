@@ -123,17 +123,11 @@ def main() -> None:
     settings = bench_settings()
     settings = settings.model_copy(update={"models_path": settings.home / "bench-models"})
     server = LocalServer(settings)
-    started_here = server.pid() is None
-    if started_here:
-        server.start()
-    try:
+    with server.running():
         users = random.Random(args.seed).sample(known_users(settings), args.users + args.warmup)
         neo4j_pid = server.pid()
         assert neo4j_pid is not None
         asyncio.run(measure(settings, users, args.warmup, neo4j_pid, args.rounds))
-    finally:
-        if started_here:
-            server.stop()
 
 
 if __name__ == "__main__":

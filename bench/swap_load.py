@@ -196,53 +196,50 @@ def main() -> None:
     settings = swap_settings()
     models_dir = settings.home / "swap-models"
     server = LocalServer(settings)
-    started_here = server.pid() is None
-    if started_here:
-        server.start()
     api = None
-    try:
-        ensure_graph(settings, args.users, args.programs)
-        names = ensure_versions(settings, models_dir, args.epochs)
-        users = known_users(settings)
-        os.environ["GRAPHRAILS_MODEL_POLL_INTERVAL"] = str(args.poll)
-        base_url = f"http://127.0.0.1:{args.port}"
-        api = start_api(settings, models_dir, port=args.port, workers=1, blas_threads=1)
-        print(f"serving {wait_ready(base_url, api)}; {len(users):,} users; "
-              f"{args.clients} clients; poll {args.poll} s", flush=True)  # fmt: skip
-        pick = UserPicker(users, 0.1, args.seed)
-        run, done = Run(), threading.Event()
-        thread = threading.Thread(
-            target=operator, args=(settings, models_dir, base_url, names),
-            kwargs={"switches": args.switches, "settle": args.settle, "run": run, "done": done},
-        )  # fmt: skip
-        t0 = time.perf_counter()
-        thread.start()
-        asyncio.run(load(base_url, pick, args.clients, run, done))
-        thread.join()
-        seconds = time.perf_counter() - t0
-        windows = [(s.start, s.ready_at + 1.0) for s in run.switches]
-        during = [s for s in run.samples if any(a <= s.start <= b for a, b in windows)]
-        outside = [s for s in run.samples if not any(a <= s.start <= b for a, b in windows)]
-        seen: list[str] = []
-        for s in sorted(run.samples, key=lambda s: s.start + s.ms / 1000):  # by answer time
-            if s.version and (not seen or seen[-1] != s.version):
-                seen.append(s.version)
-        print(f"\n{len(run.switches)} switches in {seconds:.0f} s; "
-              f"{len(run.samples) / seconds:.1f} req/s; load avg {load_averages()}")  # fmt: skip
-        print("| requests | count | failures | p50 ms | p95 ms | p99 ms | max ms |")
-        print("|---|---|---|---|---|---|---|")
-        print(row("all", run.samples))
-        print(row("during switches", during))
-        print(row("outside switches", outside))
-        print(f"errors {run.errors}; versions answered, in order: {' -> '.join(seen)}")
-        print("switch to served: " + ", ".join(
-            f"{s.action} {s.ready_at - s.start:.2f} s" for s in run.switches))  # fmt: skip
-    finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=30)
-        if started_here and args.stop:
-            server.stop()
+    with server.running(stop=args.stop):
+        try:
+            ensure_graph(settings, args.users, args.programs)
+            names = ensure_versions(settings, models_dir, args.epochs)
+            users = known_users(settings)
+            os.environ["GRAPHRAILS_MODEL_POLL_INTERVAL"] = str(args.poll)
+            base_url = f"http://127.0.0.1:{args.port}"
+            api = start_api(settings, models_dir, port=args.port, workers=1, blas_threads=1)
+            print(f"serving {wait_ready(base_url, api)}; {len(users):,} users; "
+                  f"{args.clients} clients; poll {args.poll} s", flush=True)  # fmt: skip
+            pick = UserPicker(users, 0.1, args.seed)
+            run, done = Run(), threading.Event()
+            thread = threading.Thread(
+                target=operator, args=(settings, models_dir, base_url, names),
+                kwargs={"switches": args.switches, "settle": args.settle, "run": run, "done": done},
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            thread.start()
+            asyncio.run(load(base_url, pick, args.clients, run, done))
+            thread.join()
+            seconds = time.perf_counter() - t0
+            windows = [(s.start, s.ready_at + 1.0) for s in run.switches]
+            during = [s for s in run.samples if any(a <= s.start <= b for a, b in windows)]
+            outside = [s for s in run.samples if not any(a <= s.start <= b for a, b in windows)]
+            seen: list[str] = []
+            for s in sorted(run.samples, key=lambda s: s.start + s.ms / 1000):  # by answer time
+                if s.version and (not seen or seen[-1] != s.version):
+                    seen.append(s.version)
+            print(f"\n{len(run.switches)} switches in {seconds:.0f} s; "
+                  f"{len(run.samples) / seconds:.1f} req/s; "
+                  f"load avg {load_averages()}")  # fmt: skip
+            print("| requests | count | failures | p50 ms | p95 ms | p99 ms | max ms |")
+            print("|---|---|---|---|---|---|---|")
+            print(row("all", run.samples))
+            print(row("during switches", during))
+            print(row("outside switches", outside))
+            print(f"errors {run.errors}; versions answered, in order: {' -> '.join(seen)}")
+            print("switch to served: " + ", ".join(
+                f"{s.action} {s.ready_at - s.start:.2f} s" for s in run.switches))  # fmt: skip
+        finally:
+            if api is not None:
+                api.terminate()
+                api.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -57,22 +57,15 @@ def main() -> None:
         refit=False,
     )  # fmt: skip
     server = LocalServer(settings)
-    started_here = server.pid() is None
-    if started_here:
-        server.start()
-    try:
-        with open_driver(settings) as driver:
-            t0 = time.perf_counter()
-            outcome = train_version(
-                driver, database="neo4j", models_dir=models_dir, train_config=config
-            )
-            t1 = time.perf_counter()
-            if not args.no_publish:
-                publish(driver, load_version(outcome.path), database="neo4j")
-            t2 = time.perf_counter()
-    finally:
-        if started_here:
-            server.stop()
+    with server.running(), open_driver(settings) as driver:
+        t0 = time.perf_counter()
+        outcome = train_version(
+            driver, database="neo4j", models_dir=models_dir, train_config=config
+        )
+        t1 = time.perf_counter()
+        if not args.no_publish:
+            publish(driver, load_version(outcome.path), database="neo4j")
+        t2 = time.perf_counter()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(describe(outcome.metrics))
     print(f"config: {config.model_dump(mode='json')}")

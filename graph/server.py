@@ -24,6 +24,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,6 +304,19 @@ client.allow_telemetry=false
         }
         found = [hint for pattern, hint in hints.items() if re.search(pattern, text)]
         return ("Likely cause: " + "; ".join(found) + "\n" if found else "") + text
+
+    @contextlib.contextmanager
+    def running(self, *, stop: bool = True) -> Iterator[None]:
+        """Start the server if it is stopped; on the way out, stop it again if it was started
+        here (and ``stop``). A server someone else started is left running."""
+        started_here = self.pid() is None
+        if started_here:
+            self.start()
+        try:
+            yield
+        finally:
+            if started_here and stop:
+                self.stop()
 
     # -------------------------------------------------------------------- stop
     def stop(self, *, grace_s: float = 60.0) -> bool:

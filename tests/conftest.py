@@ -50,13 +50,8 @@ def neo4j_settings() -> Iterator[Settings]:
         except BlockingIOError:
             print("waiting for another test session to release the test Neo4j...")
             fcntl.flock(lock, fcntl.LOCK_EX)
-        server = LocalServer(settings)
-        started_here = server.pid() is None
-        if started_here:
-            server.start()
-        yield settings
-        if started_here:
-            server.stop()
+        with LocalServer(settings).running():
+            yield settings
 
 
 @pytest.fixture(scope="session")
