@@ -359,7 +359,16 @@ FILES: tuple[FileSpec, ...] = (
         "Raw viewing events, aggregated into `(:User)-[:WATCHED]->(:Program)` by the loader. "
         "Can be tens of millions of rows: validated in chunks.",
         (
-            _id("event_id", "event (makes re-loading idempotent)", "e0000000001"),
+            Column(
+                "event_id",
+                Kind.STR,
+                doc="id of the event; any non-empty text. Unique within a file (a repeat is "
+                "rejected). The graph keeps the ids each `WATCHED` absorbed, so re-loading "
+                "a file adds nothing twice; it does not index them across users and "
+                "programs, so an id reused later for another user or program is loaded "
+                "as a new event",
+                example="e0000000001",
+            ),
             Column("user_id", Kind.STR, doc="the user", example="u0000042"),
             Column("program_id", Kind.STR, doc="the program", example="p0001234"),
             Column("channel_id", Kind.STR, doc="the channel", example="c007"),

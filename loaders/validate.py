@@ -49,6 +49,8 @@ from loaders.contract import (
     Kind,
 )
 
+REPLACEMENT = "\ufffd"
+"""What the CSV reader puts for a byte that is not UTF-8."""
 DEFAULT_CHUNK_ROWS = 500_000
 """Rows per chunk when streaming a file (about 0.5 GB peak for ``watch_events``)."""
 
@@ -60,6 +62,7 @@ REASON_CODES: Mapping[str, str] = {
     "extra_column": "a column not in the contract (row 0; the file is rejected)",
     "duplicate_column": "a column name appears twice in the header (row 0)",
     "dependency_rejected": "a file this one references was rejected as a whole (row 0)",
+    "bad_encoding": "a cell is not valid UTF-8 (or holds U+FFFD, the replacement character)",
     "missing_value": "a required cell is empty",
     "bad_type": "a cell does not parse as its type (int, float, bool, ISO 8601 timestamp)",
     "unknown_csa": "not one of the CSA ratings TP, -10, -12, -16, -18",
@@ -375,7 +378,8 @@ def _read_header(path: Path) -> list[str]:
 
         names: list[str] = list(pq.ParquetFile(path).schema_arrow.names)
         return names
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    # Decoding reads ahead of the header line: a bad byte further down is for its row.
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
         header = next(csv.reader(f), None)
     if header is None:
         raise ValueError("empty file, no header line")
@@ -399,6 +403,9 @@ def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         na_filter=False,
         chunksize=chunk_rows,
         encoding="utf-8-sig",
+        # A byte that is not UTF-8 becomes U+FFFD, and validation rejects that row alone
+        # (naming its row and column) instead of the rest of the file.
+        encoding_errors="replace",
     ) as reader:
         for chunk in reader:
             chunk.columns = [str(c).strip() for c in chunk.columns]
@@ -569,6 +576,11 @@ def _validate_chunk(
         source = (
             raw[col.name] if col.name in raw.columns else pd.Series([""] * len(raw), dtype="str")
         )
+        if source.dtype == object or pd.api.types.is_string_dtype(source.dtype):
+            replaced = source.astype("str").str.contains(REPLACEMENT, regex=False).to_numpy()
+            if replaced.any():
+                reason = f"bad_encoding: {col.name} is not valid UTF-8 (shown with U+FFFD)"
+                problems.add(replaced.astype(bool), col.name, reason, source)
         p = _parse(col, source)
         parsed[col.name] = p
         if col.required:
@@ -682,11 +694,23 @@ def _parse_number(col: Column, source: pd.Series, text: pd.Series, missing: Bool
     return _Parsed(pd.Series(as_float), missing, bad, "bad_type: not a number")
 
 
+INT_LIMIT = 2.0**63
+"""Integers are stored as int64, in pandas and in Neo4j: a larger one would wrap round."""
+
+
 def _check_range(col: Column, p: _Parsed, problems: _Problems, source: pd.Series) -> None:
-    if col.kind not in (Kind.INT, Kind.FLOAT) or (col.minimum is None and col.maximum is None):
+    if col.kind not in (Kind.INT, Kind.FLOAT):
         return
     ok = ~(p.missing | p.invalid)
     values = p.values.to_numpy(dtype="float64", na_value=np.nan)
+    if col.kind is Kind.INT:
+        with np.errstate(invalid="ignore"):
+            huge = ok & (np.abs(values) >= INT_LIMIT)
+        problems.add(huge, col.name, f"out_of_range: {col.name} must fit in 64 bits "
+                     "(below 2^63 in magnitude)", source)  # fmt: skip
+        ok &= ~huge
+    if col.minimum is None and col.maximum is None:
+        return
     low, high = col.minimum, col.maximum
     with np.errstate(invalid="ignore"):
         below = ok & (values < low) if low is not None else np.zeros(len(values), dtype=bool)

@@ -102,6 +102,9 @@ CASES = [
     ("programs", "p3,X,film,TP,-5,,,,,vod", "duration_s", "negative_value"),
     ("programs", "p3,X,film,TP,0,,,,,vod", "duration_s", "out_of_range"),
     ("programs", "p3,X,film,TP,60,1700,,,,vod", "year", "out_of_range"),
+    # Beyond int64: it used to pass as a float and wrap round to -2^63 when stored.
+    ("programs", "p3,X,film,TP,99999999999999999999,,,,,vod", "duration_s", "out_of_range"),
+    ("programs", "p3,X,film,TP,60,-99999999999999999999,,,,vod", "year", "out_of_range"),
     ("programs", "p3,X,film,-21,60,,,,,vod", "csa", "unknown_csa"),
     ("programs", "p3,X,film|polar,TP,60,,,,,vod", "genres", "unknown_reference"),
     ("programs", "p3,X,,TP,60,,,,,vod", "genres", "missing_value"),
@@ -138,6 +141,7 @@ CASES = [
     ("subscriptions", "u1,base,2024-06-01,2024-05-01", "until", "inverted_window"),
     ("subscriptions", "u1,sport,2024-06-01,", "bundle_id", "unknown_reference"),
     ("subscriptions", "u9,base,2024-06-01,", "user_id", "unknown_reference"),
+    ("genres", "polar,Pol\ufffdar", "name", "bad_encoding"),
     ("subscriptions", "u2,base,,", "since", "missing_value"),
     ("blacklists", "u1,user,u2", "target_type", "unknown_value"),
     ("blacklists", "u1,genre,polar", "target_id", "unknown_reference"),
@@ -147,6 +151,12 @@ CASES = [
     ("watch_events", "e3,u1,p1,c1,2025-01-06T21:00:00Z,60,-0.1", "completion", "negative_value"),
     ("watch_events", "e3,u1,p1,c1,2025-01-06T21:00:00Z,-60,0.5", "watched_s", "negative_value"),
     ("watch_events", "e3,u1,p1,c1,2025-01-06T21:00:00Z,60,half", "completion", "bad_type"),
+    (
+        "watch_events",
+        "e3,u1,p1,c1,2025-01-06T21:00:00Z,9223372036854775808,0.5",
+        "watched_s",
+        "out_of_range",
+    ),
     ("watch_events", "e3,u3,p1,c1,2025-01-06T21:00:00Z,60,0.5", "user_id", "unknown_reference"),
     ("watch_events", "e1,u1,p1,c1,2025-01-07T21:00:00Z,60,0.5", "event_id", "duplicate_id"),
 ]
@@ -186,6 +196,18 @@ def test_a_rejected_value_is_shown_as_written(tmp_path: Path) -> None:
     [reject] = dataset.rejects
     assert reject.value == "polar"  # only the unknown id, not the whole cell
     assert "programs row 4, column genres: unknown_reference" in str(reject)
+
+
+def test_a_byte_that_is_not_utf8_rejects_its_row_only(tmp_path: Path) -> None:
+    folder = write(tmp_path, BASE)
+    users = folder / "users.csv"
+    lines = users.read_bytes().splitlines(keepends=True)
+    lines.insert(2, b"u9,FR,adult,T\xe9P\n")  # Latin-1 in the middle of the file
+    users.write_bytes(b"".join(lines))
+    dataset = validate_dataset(folder, chunk_rows=1)  # a chunk per row: rows after it too
+    assert codes(dataset.rejects) == [("users", 3, "csa_ceiling", "bad_encoding"),
+                                      ("users", 3, "csa_ceiling", "unknown_csa")]  # fmt: skip
+    assert list(dataset["users"].frame["user_id"]) == ["u1", "u2"]  # both others kept
 
 
 def test_several_problems_in_one_row_are_all_reported(tmp_path: Path) -> None:
