@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +184,7 @@ def prune_versions(models_dir: Path, *, keep: int, protect: set[str]) -> list[st
     """
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
+    sweep_leftovers(models_dir)
     versions = list_versions(models_dir)
     deleted = []
     for path in versions[: max(len(versions) - keep, 0)]:
@@ -193,6 +195,24 @@ def prune_versions(models_dir: Path, *, keep: int, protect: set[str]) -> list[st
         shutil.rmtree(doomed)
         deleted.append(path.name)
     return deleted
+
+
+LEFTOVER_AGE_S = 24 * 3600
+"""A hidden ``.partial`` or ``.deleting`` folder untouched this long was left by a crash."""
+
+
+def sweep_leftovers(models_dir: Path, *, older_than_s: float = LEFTOVER_AGE_S) -> list[str]:
+    """Delete what crashed saves and prunes left behind (``.NAME.partial``,
+    ``.NAME.deleting``), once untouched for ``older_than_s``: a save under way in
+    another process keeps writing into its folder. Returns the names deleted."""
+    limit = time.time() - older_than_s
+    swept = []
+    for path in sorted(models_dir.glob(".*")):
+        leftover = path.is_dir() and path.suffix in (".partial", ".deleting")
+        if leftover and path.stat().st_mtime < limit:
+            shutil.rmtree(path, ignore_errors=True)
+            swept.append(path.name)
+    return swept
 
 
 def _sha256(path: Path) -> str:

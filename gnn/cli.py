@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -241,13 +243,27 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _publishing(settings: Settings) -> Iterator[None]:
+    """Hold the retrain lock while a version is published by hand: a retrain finishing
+    meanwhile would otherwise publish its own version over it a moment later."""
+    from gnn.retrain import RetrainLockedError, retrain_lock
+    from graph.cli import CommandError
+
+    try:
+        with retrain_lock(settings.models_dir):
+            yield
+    except RetrainLockedError as e:
+        raise CommandError(f"refused: {e}; try again when it has finished") from e
+
+
 def cmd_models_promote(args: argparse.Namespace, settings: Settings) -> int:
     from gnn.artifacts import ArtifactError
     from gnn.pipeline import promote
     from graph.cli import CommandError
     from graph.driver import open_driver
 
-    with open_driver(settings) as driver:
+    with _publishing(settings), open_driver(settings) as driver:
         try:
             replaced = promote(driver, settings.models_dir, args.version,
                                database=settings.neo4j_database, force=args.force,
@@ -264,7 +280,7 @@ def cmd_models_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from graph.cli import CommandError
     from graph.driver import open_driver
 
-    with open_driver(settings) as driver:
+    with _publishing(settings), open_driver(settings) as driver:
         try:
             restored, rolled_back = rollback(driver, settings.models_dir,
                                              database=settings.neo4j_database,

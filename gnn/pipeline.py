@@ -30,7 +30,7 @@ from gnn.metrics import (
     novelty,
     ranking_metrics,
 )
-from gnn.train import TrainConfig, fit, recommend, split_positives
+from gnn.train import TrainConfig, fit, pair_keys, recommend, split_positives
 from graph.queries import query
 
 HOLDOUT_FRACTION = 0.1
@@ -66,10 +66,16 @@ def train_version(
     pairs = torch.as_tensor(
         np.stack([exported.positives["user"], exported.positives["program"]]), dtype=torch.long
     )
-    generator = torch.Generator().manual_seed(train_config.seed)
-    train_mask, holdout_mask = split_positives(
-        pairs, fraction=holdout_fraction, generator=generator
+    # The holdout is a function of the (user, program) ids: a retrain on a graph that has
+    # grown holds out the same pairs again (plus its share of the new ones), so the gate
+    # finds pairs neither version was trained on.
+    ids = exported.id_map.ids
+    keys = pair_keys(
+        ids["User"][exported.positives["user"] - exported.id_map.offsets["User"]],
+        ids["Program"][exported.positives["program"] - exported.id_map.offsets["Program"]],
+        seed=train_config.seed,
     )
+    train_mask, holdout_mask = split_positives(pairs, fraction=holdout_fraction, keys=keys)
     train_positives = exported.positives[train_mask.numpy()]
     result = fit(exported.train_graph(train_positives), train_config, progress=progress)
     embeddings = result.embeddings.numpy().astype(np.float32)

@@ -223,7 +223,10 @@ def run_retrain(
         except Exception as e:  # Neo4j unreachable: a failed run, recorded like the others
             outcome = RetrainOutcome("failed", f"{type(e).__name__}: {e}",
                                      seconds=time.perf_counter() - t0)  # fmt: skip
-        metrics = metrics or RetrainMetrics.from_textfile(models_dir / METRICS_FILE)
+        if metrics is None:
+            metrics = RetrainMetrics.from_textfile(models_dir / METRICS_FILE)
+        else:  # the scheduler's, held since it started: catch up with runs made meanwhile
+            metrics.catch_up(models_dir / METRICS_FILE)
         metrics.observe(outcome)
         metrics.write(models_dir / METRICS_FILE)
     log.info(outcome.log_line())
@@ -273,19 +276,33 @@ class RetrainMetrics:
     def from_textfile(cls, path: Path) -> RetrainMetrics:
         """New metrics that continue the counters and last success time found in ``path``."""
         metrics = cls()
+        metrics.catch_up(path)
+        return metrics
+
+    def catch_up(self, path: Path) -> None:
+        """Raise the counters and last success time to those in ``path`` where it has more:
+        runs another process recorded there since (a ``graphrails retrain`` by hand next
+        to the scheduler) count here too, so no counter ever goes back. A file that does
+        not parse is logged and ignored: metrics never fail a retrain."""
         try:
-            text = path.read_text()
+            families = list(text_string_to_metric_families(path.read_text()))
         except FileNotFoundError:
-            return metrics
-        for family in text_string_to_metric_families(text):
+            return
+        except (OSError, ValueError) as e:  # parse errors are ValueErrors (and subclasses)
+            log.warning("%s: not a Prometheus textfile (%s); counting from here", path, e)
+            return
+        for family in families:
             for sample in family.samples:
                 if sample.name == "graphrails_retrain_runs_total":
                     outcome = sample.labels.get("outcome", "")
                     if outcome in EXIT_CODES:
-                        metrics.runs.labels(outcome).inc(sample.value)
-                elif sample.name == "graphrails_retrain_last_success_timestamp_seconds":
-                    metrics.last_success.set(sample.value)
-        return metrics
+                        here = self.registry.get_sample_value(sample.name, sample.labels) or 0
+                        if sample.value > here:
+                            self.runs.labels(outcome).inc(sample.value - here)
+                elif sample.name == "graphrails_retrain_last_success_timestamp_seconds" and (
+                    sample.value > (self.registry.get_sample_value(sample.name) or 0)
+                ):
+                    self.last_success.set(sample.value)
 
     def observe(self, outcome: RetrainOutcome) -> None:
         self.runs.labels(outcome.status).inc()

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from gnn.retrain import (
@@ -36,17 +38,27 @@ DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 """Crontab's day-of-week numbers: 0 (and 7) is Sunday."""
 
 
-def parse_cron(expression: str) -> CronTrigger:
+def parse_cron(expression: str) -> BaseTrigger:
     """A trigger for a 5-field crontab line (minute hour day month weekday), in UTC.
 
     Day-of-week numbers mean what they mean in crontab (0 or 7 Sunday, 1 Monday).
     APScheduler 3 reads them as 0 = Monday, so they are turned into day names
-    first. Raises ``ValueError`` naming the expression and what is wrong with it.
+    first. When both day of month and day of week are restricted, crontab runs on
+    either (``0 3 1 * 1``: the 1st of the month and every Monday) where one
+    APScheduler trigger needs both: such a line becomes two triggers, OR-ed.
+    Raises ``ValueError`` naming the expression and what is wrong with it.
     """
     try:
         fields = expression.split()
         if len(fields) == 5:
             fields[4] = crontab_weekdays(fields[4])
+            if fields[2] != "*" and fields[4] != "*":
+                by_day = " ".join([*fields[:4], "*"])
+                by_weekday = " ".join([*fields[:2], "*", fields[3], fields[4]])
+                return OrTrigger(
+                    [CronTrigger.from_crontab(by_day, timezone=UTC),
+                     CronTrigger.from_crontab(by_weekday, timezone=UTC)]
+                )  # fmt: skip
         return CronTrigger.from_crontab(" ".join(fields), timezone=UTC)
     except ValueError as e:
         raise ValueError(

@@ -28,11 +28,13 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
@@ -199,9 +201,17 @@ class FitResult:
 
 
 def split_positives(
-    positives: Tensor, *, fraction: float, generator: torch.Generator
+    positives: Tensor,
+    *,
+    fraction: float,
+    generator: torch.Generator | None = None,
+    keys: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Hold out ``round(fraction * n_u)`` random positives of each user (keeping one at least).
+    """Hold out ``round(fraction * n_u)`` positives of each user (keeping one at least).
+
+    Which ones: those with the smallest ``keys`` when given (one per column, e.g.
+    :func:`pair_keys`, so the same pairs are held out again in a graph that has
+    grown), else a random draw from ``generator``.
 
     Returns:
         Boolean masks ``(train, val)`` over the columns of ``positives``.
@@ -210,7 +220,10 @@ def split_positives(
     val = torch.zeros(n, dtype=torch.bool)
     if fraction <= 0:
         return ~val, val
-    perm = torch.randperm(n, generator=generator)
+    if keys is not None:
+        perm = torch.argsort(keys, stable=True)
+    else:
+        perm = torch.randperm(n, generator=generator)
     users = positives[0, perm]
     order = torch.argsort(users, stable=True)  # random order within each user
     sorted_users = users[order]
@@ -220,6 +233,16 @@ def split_positives(
     quota = torch.clamp(torch.round(counts * fraction), max=counts - 1)
     val[perm[order]] = rank < torch.repeat_interleave(quota, counts)
     return ~val, val
+
+
+def pair_keys(user_ids: Iterable[Any], program_ids: Iterable[Any], *, seed: int) -> Tensor:
+    """A pseudo-random key per (user, program) pair that depends on the two ids and
+    ``seed`` only: not on row numbers or on the other pairs, so it survives a re-export
+    of a graph that has grown (the retrain gate compares versions on held-out pairs)."""
+    users = pd.Series(user_ids, dtype=str)
+    pairs = f"{seed}\x1f" + users + "\x1f" + pd.Series(program_ids, dtype=str, index=users.index)
+    hashed = pd.util.hash_array(pairs.to_numpy(dtype=object))  # fixed key: same on every run
+    return torch.from_numpy(hashed.view(np.int64).copy())
 
 
 def _message_edges(graph: TrainGraph, positive_mask: Tensor) -> Tensor:

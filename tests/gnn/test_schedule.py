@@ -64,6 +64,21 @@ def test_a_second_retrain_is_refused_while_one_holds_the_lock(
     assert str(tmp_path / LOCK_FILE) in err
 
 
+@pytest.mark.parametrize("command", [["models", "promote", "v1"], ["models", "rollback"]])
+def test_no_version_is_published_by_hand_while_a_retrain_runs(
+    tmp_path: Path,
+    holder: subprocess.Popen[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.setattr("graph.cli.Settings", lambda: unreachable(tmp_path))
+    assert main(command) == 2  # refused at once, before touching Neo4j
+    err = capsys.readouterr().err
+    lock = tmp_path / LOCK_FILE
+    assert f"another retrain is running (lock {lock} held by pid {holder.pid}" in err
+
+
 def test_a_scheduled_run_is_skipped_and_logged_while_the_lock_is_held(
     tmp_path: Path, holder: subprocess.Popen[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -71,6 +86,29 @@ def test_a_scheduled_run_is_skipped_and_logged_while_the_lock_is_held(
         assert scheduled_run(unreachable(tmp_path), RetrainMetrics()) is None
     line = json.loads(caplog.records[-1].getMessage())
     assert line["status"] == "skipped" and "another retrain is running" in line["reason"]
+
+
+def test_runs_by_hand_next_to_the_scheduler_never_send_its_counters_back(
+    tmp_path: Path,
+) -> None:
+    settings = unreachable(tmp_path)
+    held = RetrainMetrics()  # the scheduler's, held since it started
+    scheduled_run(settings, held)
+    scheduled_run(settings, RetrainMetrics.from_textfile(tmp_path / "retrain.prom"))  # by hand
+    scheduled_run(settings, held)
+    text = (tmp_path / "retrain.prom").read_text()
+    assert 'graphrails_retrain_runs_total{outcome="failed"} 3.0' in text
+
+
+def test_a_corrupt_metrics_textfile_never_fails_a_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "retrain.prom").write_text("graphrails_retrain_runs_total{outcome= garbage\n")
+    with caplog.at_level(logging.WARNING, logger="graphrails.retrain"):
+        outcome = scheduled_run(unreachable(tmp_path), RetrainMetrics())
+    assert outcome is not None and outcome.status == "failed"  # Neo4j's fault, not the file's
+    assert "not a Prometheus textfile" in caplog.text
+    assert 'outcome="failed"} 1.0' in (tmp_path / "retrain.prom").read_text()
 
 
 def test_a_lock_left_by_a_killed_process_does_not_block_the_next_run(
@@ -108,6 +146,11 @@ def test_cron_expressions_are_parsed_in_utc_with_crontab_weekdays() -> None:
     assert next_fire("0 11 * * 7") == datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
     assert next_fire("0 3 * * 5-6") == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     assert next_fire("0 3 * * */3") == datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # sun, wed, sat
+    # Both days restricted: crontab runs on either (the 1st, or a Monday), not on both.
+    assert next_fire("0 3 1 * 1") == datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # a Monday
+    assert next_fire("0 3 1,30 * 3") == datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # Wednesday
+    assert next_fire("0 3 24 * 6") == datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # the 24th
+    assert next_fire("0 3 1 * *") == datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     assert crontab_weekdays("1-5") == "mon,tue,wed,thu,fri"
     assert crontab_weekdays("sat,0") == "sun,sat"
 
