@@ -20,7 +20,10 @@ async def get_now(
     request: Request,
     now: Annotated[
         datetime | None,
-        Query(description="Compute the rail as of this time (ISO 8601); default: now."),
+        Query(
+            description="Compute the rail as of this time (ISO 8601; without an offset, "
+            "UTC); default: now."
+        ),
     ] = None,
 ) -> datetime:
     return utc_now(request.app.state.settings, now)

@@ -181,7 +181,8 @@ class Explainer:
         week = int(audience["watchers_week"]) if audience else 0
         return Reason(
             "popular_on_channel",
-            f"Popular{where} in your bundle: {week} viewers this week",
+            f"Popular{where} in your bundle: {week} {'viewer' if week == 1 else 'viewers'} "
+            "this week",
             {"channel_id": o.channel_id, "bundle_id": o.bundle_id, "watchers_week": week},
         )
 

@@ -228,7 +228,8 @@ class RailsService:
 
     async def because_you_watched(
         self, user_id: str, *, program_id: str | None, now: datetime, limit: int, rails: int = 3
-    ) -> list[Rail]:
+    ) -> tuple[list[Rail], str | None]:
+        """The rails, and why there are none when there are none."""
         model = self.model  # one version for every rail of the request (see swap_model)
         ctx = await self.context(user_id, now)
         # The user's anchors are their well-completed watches. A program the caller names
@@ -247,7 +248,21 @@ class RailsService:
                 watched_anchor=watched, model=model,
             )  # fmt: skip
             out.append(rail)
-        return out
+        return out, None if out else self._no_anchor_reason(ctx)
+
+    def _no_anchor_reason(self, ctx: UserContext) -> str:
+        share = f"{self.settings.completion_threshold:.0%}"
+        if not ctx.known:
+            return (
+                f"user {ctx.user_id} is unknown, so has no watches to start from: "
+                "the home rail has their bundle's default"
+            )
+        if not ctx.watched:
+            return f"user {ctx.user_id} has watched nothing yet: the home rail has their default"
+        return (
+            f"none of the {ctx.watched} programs user {ctx.user_id} watched was watched to "
+            f"{share} or more, which a watch needs to start a rail"
+        )
 
     async def similar(
         self, program_id: str, *, user_id: str | None, now: datetime, limit: int
@@ -273,7 +288,15 @@ class RailsService:
         if bundle_id is None:
             chain += [s for s in self._defaults(ctx, now) if s[0] != name]
         title = "Best of your bundle" if best else "Popular in your bundle this week"
-        return await self._assemble(name, title, ctx, chain, now=now, limit=limit, model=model)
+        rail = await self._assemble(name, title, ctx, chain, now=now, limit=limit, model=model)
+        if not rail.items and bundle_id and bundle_id not in ctx.bundles:
+            who = f"user {user_id}" if user_id else "an anonymous user"
+            held = ", ".join(ctx.bundles) or "none"
+            rail.empty_reason = (
+                f"{who} does not hold bundle {bundle_id} (bundles held: {held}), and none of "
+                "its programs is on a channel of those"
+            )
+        return rail
 
     # ------------------------------------------------------------ sources
     def _personal(
@@ -335,7 +358,8 @@ class RailsService:
 
     async def popularity(self, bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
         """Audience of the programs of a bundle (None: the whole catalogue), cached."""
-        key = (bundle_id, int(now.timestamp()) // 3600)
+        hour = int(now.timestamp()) // 3600
+        key = (bundle_id, hour)
         cached = self._fresh_popularity(key)
         if cached is not None:
             return cached
@@ -345,8 +369,11 @@ class RailsService:
             if cached is not None:
                 return cached
             statement = "rails/bundle_popularity" if bundle_id else "rails/catalogue_popularity"
+            end = datetime.fromtimestamp((hour + 1) * 3600, UTC)
             records, _, _ = await self.driver.execute_query(
-                query(statement), bundle_id=bundle_id, since=now - WEEK,
+                # "This week" ends with the hour of now: one list serves the whole hour,
+                # whichever request fills it, and never counts a watch after that hour.
+                query(statement), bundle_id=bundle_id, since=end - WEEK, until=end,
                 database_=self.db, routing_=RoutingControl.READ,
             )  # fmt: skip
             rows = [r.data() for r in records]
@@ -400,7 +427,11 @@ class RailsService:
             if len(rail.items) >= limit:
                 break
             proposed = [c for c in await candidates() if c[0] not in seen_programs]
-            proposed = proposed[: self.settings.candidates]
+            # A source proposes its first `candidates`; the ones that hold everything the
+            # user's bundles carry (popular in the bundle, and the chain's last) are read to
+            # the end if need be, so an empty rail means nothing is eligible, as it says.
+            if source != "popular_in_bundle" and index < len(chain) - 1:
+                proposed = proposed[: self.settings.candidates]
             if not proposed:
                 continue
             scores = dict(proposed)

@@ -51,6 +51,9 @@ class RailOut(BaseModel):
 
 class RailsOut(BaseModel):
     rails: list[RailOut]
+    empty_reason: str | None = Field(
+        default=None, description="Why there is no rail, when there is none."
+    )
 
 
 class GraphNode(BaseModel):

@@ -151,25 +151,34 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from loaders.tv import graph_counts, load_tv
     from loaders.writer import format_summaries
 
+    print("[1/5] Starting Neo4j and applying the schema")
     if settings.managed:
         print(_server(settings).start().describe())
-    # The EPG week starts three days ago, so "now" falls in the middle of it.
-    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3)
+    else:
+        print(f"  using {settings.neo4j_uri} (not managed by graphrails)")
+    # The EPG week starts three days ago, so "now" falls in the middle of it; every
+    # generated watch happens before now, so new watches sort after them.
+    now = dt.datetime.now(dt.UTC)
+    start = now.date() - dt.timedelta(days=3)
     folder = settings.home / "demo" / f"tv-{args.users}u-{args.programs}p-{start.isoformat()}"
-    if not (folder / "watch_events.csv").exists():
-        print(f"\n[1/4] Generating {args.users:,} users and {args.programs:,} programs in {folder}")
-        generate_tv(folder, users=args.users, programs=args.programs, seed=1, start=start)
+    if (folder / "watch_events.csv").exists():
+        print(f"\n[2/5] Reusing today's data set in {folder} (delete the folder to regenerate)")
+    else:
+        print(f"\n[2/5] Generating {args.users:,} users and {args.programs:,} programs in {folder}")
+        generate_tv(
+            folder, users=args.users, programs=args.programs, seed=1, start=start, until=now
+        )
     db = settings.neo4j_database
     with open_driver(settings) as driver:
         init_schema(driver, database=db)
-        print("\n[2/4] Loading it into Neo4j (idempotent: a second run changes nothing)")
+        print("\n[3/5] Loading it into Neo4j (idempotent: a second run changes nothing)")
         report = load_tv(driver, folder, database=db)
         print(format_summaries(report.files))
         print(
             "  graph: "
             + ", ".join(f"{k} {n:,}" for k, n in graph_counts(driver, database=db).items())
         )
-        print("\n[3/4] Training LightGCN and publishing the embeddings")
+        print("\n[4/5] Training LightGCN and publishing the embeddings")
         outcome = train_version(driver, database=db, models_dir=settings.models_dir)
         print(f"  version {outcome.path.name}: fit {outcome.fit_seconds:.0f} s")
         print(describe(outcome.metrics))
@@ -179,7 +188,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         )
     example = records[0]["user_id"] if records else "u0000000"
     url = f"http://{args.host}:{args.port}"
-    print("\n[4/4] Serving the rails API")
+    print("\n[5/5] Serving the rails API")
     print(f"  API docs:      {url}/docs")
     print(f"  a home rail:   {url}/v1/users/{example}/rails/home")
     print(f"  its reasons:   {url}/v1/users/{example}/rails/because-you-watched")

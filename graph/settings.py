@@ -104,7 +104,8 @@ class Settings(BaseSettings):
         gt=0,
         le=5000,
         validation_alias="GRAPHRAILS_CANDIDATES",
-        description="Programs scored by the embeddings before eligibility filters a rail.",
+        description="Candidates each source of a rail proposes to eligibility (the "
+        "popular-in-bundle list and a chain's last source go on when the rail is short).",
     )
     max_per_genre: int = Field(
         default=4, gt=0, validation_alias="GRAPHRAILS_MAX_PER_GENRE",

@@ -346,13 +346,20 @@ def generate_tv(
     seed: int = 0,
     fmt: str = "csv",
     start: date = DEFAULT_START,
+    until: datetime | None = None,
     progress: bool = True,
 ) -> GenerateSummary:
     """Write a synthetic data set of ``users`` users and ``programs`` programs to ``out``.
 
+    Watches fall anywhere in the EPG week unless ``until`` (an aware datetime
+    inside the week) is given: then every watch happens before it, and programs
+    first available later have no watches yet. The demo passes its "now" so
+    that no watch lies in the future.
+
     Every contract file is written as ``NAME.csv`` or ``NAME.parquet`` (``fmt``),
     replacing earlier ones. Raises ``ValueError`` for non-positive sizes, an
-    unknown format, or a folder already holding contract files of the other format.
+    unknown format, ``until`` naive or outside the week, or a folder already
+    holding contract files of the other format.
     """
     if users < 1:
         raise ValueError(f"users (--users) must be >= 1, got {users}")
@@ -369,9 +376,19 @@ def generate_tv(
             f"{clash[0]} exists: a folder must not hold both formats (validation would reject "
             "the file as ambiguous); remove it or choose another --out"
         )
+    epoch = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
+    until_s = WEEK_S
+    if until is not None:
+        if until.tzinfo is None:
+            raise ValueError(f"until must carry a time zone, got {until.isoformat()}")
+        until_s = int(until.timestamp()) - epoch
+        if not 0 < until_s <= WEEK_S:
+            raise ValueError(
+                f"until ({until.isoformat()}) must fall inside the EPG week that starts on "
+                f"{start.isoformat()}"
+            )
     began = time.perf_counter()
     summary = GenerateSummary(out=out, format=fmt)
-    epoch = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
 
     world = _Catalogue.build(programs=programs, rng=_rng(seed, 0), epoch=epoch, progress=progress)
     for name, columns in world.files().items():
@@ -387,7 +404,9 @@ def generate_tv(
         with tqdm(total=users, unit="user", desc="users", disable=not progress) as bar:
             for block, first in enumerate(range(0, users, USER_BLOCK)):
                 n = min(USER_BLOCK, users - first)
-                files = _user_block(world, first, n, width, next_event, _rng(seed, 1, block))
+                files = _user_block(
+                    world, first, n, width, next_event, _rng(seed, 1, block), until_s
+                )
                 for name, columns in files.items():
                     writers[name].write(columns)
                 next_event += len(files["watch_events"]["event_id"])
@@ -790,7 +809,13 @@ def _schedule(
 
 # ------------------------------------------------------------------ users and events
 def _user_block(
-    world: _Catalogue, first: int, n: int, width: int, next_event: int, rng: np.random.Generator
+    world: _Catalogue,
+    first: int,
+    n: int,
+    width: int,
+    next_event: int,
+    rng: np.random.Generator,
+    until_s: int = WEEK_S,
 ) -> dict[str, dict[str, Any]]:
     n_g, n_ch, n_b = len(_GENRES), len(world.channel_ids), len(_BUNDLES)
     user_ids = np.array([f"u{i:0{width}d}" for i in range(first, first + n)], dtype=object)
@@ -868,9 +893,13 @@ def _user_block(
     finished = rng.random(len(who)) < 0.1 + 0.4 / (1.0 + np.exp(-np.log(like)))
     completion = np.round(np.where(finished, 1.0, completion), 4)
     duration = world.duration[programs]
-    span = world.watch_to[programs] - world.watch_from[programs]
+    # Watches happen before until_s; one drawn for a program not yet available is dropped
+    # after every draw, so the other draws (and the files without until) stay the same.
+    watch_to = np.minimum(world.watch_to[programs], until_s)
+    span = watch_to - world.watch_from[programs]
     ts = world.watch_from[programs] + (rng.random(len(who)) * span).astype(np.int64)
     order = np.lexsort((ts, who))
+    order = order[world.watch_from[programs[order]] < until_s]
     who, programs, ts, completion = who[order], programs[order], ts[order], completion[order]
     duration = duration[order]
 

@@ -108,10 +108,10 @@ async def because_you_watched(
     """One rail per recent well-completed watch, or one for the given program."""
     async with rails.turn():
         with unknown_program_is_404():
-            found = await rails.because_you_watched(
+            found, reason = await rails.because_you_watched(
                 user_id, program_id=program_id, now=now, limit=limit
             )
-    return RailsOut(rails=served(request, found, user_id=user_id, now=now))
+    return RailsOut(rails=served(request, found, user_id=user_id, now=now), empty_reason=reason)
 
 
 @router.get("/programs/{program_id}/similar", response_model=RailOut)

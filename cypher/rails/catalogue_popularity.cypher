@@ -2,7 +2,7 @@
 // (MovieLens) where "your bundle" is not applicable.
 MATCH (p:Program)
 CALL (p) {
-  OPTIONAL MATCH (p)<-[w:WATCHED]-(:User)
+  OPTIONAL MATCH (p)<-[w:WATCHED]-(:User) WHERE w.last_ts < $until
   RETURN count(CASE WHEN w.last_ts >= $since THEN 1 END) AS watchers_week,
          count(w) AS watchers,
          avg(w.completion) AS completion

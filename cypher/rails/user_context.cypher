@@ -18,7 +18,7 @@ CALL (u) {
   OPTIONAL MATCH (u)-[w:WATCHED]->(p:Program)
   WITH w, p ORDER BY w.last_ts DESC
   RETURN count(w) AS watched,
-         collect(CASE WHEN coalesce(w.completion, 1.0) >= $anchor_completion
+         collect(CASE WHEN w IS NOT NULL AND coalesce(w.completion, 1.0) >= $anchor_completion
                  THEN {id: p.id, title: p.title} END)[..$anchors] AS anchors,
          collect(CASE WHEN w IS NOT NULL
                  THEN [p.id, w.completion, w.last_ts.epochSeconds] END)[..$recent] AS recent

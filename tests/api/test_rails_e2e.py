@@ -138,6 +138,39 @@ def test_nothing_available_gives_an_empty_rail_with_a_reason(
     assert "nothing in bundles" in body["empty_reason"]
 
 
+def test_no_because_you_watched_rail_without_a_finished_watch_and_says_why(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, folder, settings = served
+    check = RulesCheck(folder, completion=settings.completion_threshold, anonymous_ceiling="-10")
+    best = check.best.groupby(level=0).max()
+    idle = sorted(set(check.users.index) - set(best.index))[0]
+    unfinished = sorted(best[best < settings.completion_threshold].index)[0]
+    expected = {"never-seen": "is unknown", idle: "has watched nothing yet",
+                unfinished: "watched to 90% or more"}  # fmt: skip
+    for user, reason in expected.items():
+        body = _get(client, f"/v1/users/{user}/rails/because-you-watched")
+        assert body["rails"] == [], (user, body)  # never "Because you watched None"
+        assert reason in body["empty_reason"] and user in body["empty_reason"]
+
+
+def test_popular_in_a_bundle_the_user_lacks_says_so(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, folder, _ = served
+    check = RulesCheck(folder, completion=0.9, anonymous_ceiling="-10")
+    user = sorted(check.users.index)[0]
+    held = set(check.subs[check.subs["user_id"] == user]["bundle_id"]) | check.free
+    lacking = [b for b in check.bundles["bundle_id"] if b not in held]
+    reasons = []
+    for bundle in lacking:
+        rail = _get(client, "/v1/rails/popular", user_id=user, bundle_id=bundle)
+        if not rail["items"]:
+            reasons.append(rail["empty_reason"])
+    assert reasons, "some bundle the user lacks shares no channel with theirs"
+    assert all(f"user {user} does not hold bundle" in r for r in reasons)
+
+
 def test_errors_name_the_unknown_id_and_bad_parameters(
     served: tuple[TestClient, Path, Settings],
 ) -> None:

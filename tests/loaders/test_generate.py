@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -183,6 +183,29 @@ def test_start_date_moves_the_week(tmp_path: Path) -> None:
     dataset = validate_dataset(tmp_path)
     first = dataset["availability"].frame.query("kind == 'live'")["start"].min()
     assert first == pd.Timestamp("2024-09-02T00:00:00Z")
+
+
+def test_until_keeps_every_watch_before_it(folder: Path, data: Dataset, tmp_path: Path) -> None:
+    until = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)  # the week starts 2025-01-06 00:00
+    generate_tv(tmp_path, seed=3, progress=False, until=until, **SIZE)
+    clipped = validate_dataset(tmp_path)
+    assert clipped.rejects == []
+    events = clipped["watch_events"].frame
+    whole = data["watch_events"].frame
+    assert (events["ts"] < pd.Timestamp(until)).all()
+    assert (whole["ts"] >= pd.Timestamp(until)).any()  # without until, the week's end
+    # Same catalogue and users; a watch of a program first available later is dropped.
+    assert files(tmp_path)["programs.csv"] == files(folder)["programs.csv"]
+    assert files(tmp_path)["users.csv"] == files(folder)["users.csv"]
+    opens = clipped["availability"].frame.groupby("program_id")["start"].min()
+    later = opens[opens >= pd.Timestamp(until)].index
+    assert len(later) and not events["program_id"].isin(later).any()
+    assert len(events) < len(whole)
+    with pytest.raises(ValueError, match="time zone"):
+        generate_tv(tmp_path, users=2, programs=10, until=datetime(2025, 1, 9), progress=False)
+    with pytest.raises(ValueError, match="inside the EPG week"):
+        generate_tv(tmp_path, users=2, programs=10, until=datetime(2026, 1, 9, tzinfo=UTC),
+                    progress=False)  # fmt: skip
 
 
 def test_rejects_bad_arguments(tmp_path: Path) -> None:
