@@ -423,15 +423,10 @@ class RailsService:
         offered_series: set[str] = set()
         genres: Counter[str] = Counter()
         channels: Counter[str] = Counter()
-        for index, (source, candidates) in enumerate(chain):
-            if len(rail.items) >= limit:
-                break
-            proposed = [c for c in await candidates() if c[0] not in seen_programs]
-            # A source proposes its first `candidates`; the ones that hold everything the
-            # user's bundles carry (popular in the bundle, and the chain's last) are read to
-            # the end if need be, so an empty rail means nothing is eligible, as it says.
-            if source != "popular_in_bundle" and index < len(chain) - 1:
-                proposed = proposed[: self.settings.candidates]
+        if not ctx.bundles and "availability" not in ctx.not_applicable:
+            rail.empty_reason = self._empty_reason(ctx)  # no channel reaches this user
+            return rail
+        async for index, source, proposed in self._pages(chain, seen_programs):
             if not proposed:
                 continue
             scores = dict(proposed)
@@ -486,9 +481,33 @@ class RailsService:
                     for (o, s), r in zip(added, reasons, strict=True)
                 ]
             seen_programs.update(p for p, _ in proposed)
+            if len(rail.items) >= limit:
+                break  # before the next page: a later source is never even asked
         if not rail.items:
             rail.empty_reason = self._empty_reason(ctx)
         return rail
+
+    async def _pages(
+        self, chain: list[Source], seen: set[str]
+    ) -> AsyncIterator[tuple[int, str, Candidates]]:
+        """The candidates the rail considers, source by source, leaving out ``seen`` ones.
+
+        A source proposes its first ``candidates``. The sources that hold everything the
+        user's bundles carry (popular in the bundle, and the chain's last) go on to the
+        end of their list while the rail is short, in pages that double, so an empty
+        rail means nothing is eligible, as its reason says, without evaluating a whole
+        catalogue for a rail that one more page fills.
+        """
+        n = self.settings.candidates
+        for index, (source, candidates) in enumerate(chain):
+            found = await candidates()
+            if source != "popular_in_bundle" and index < len(chain) - 1:
+                yield index, source, [c for c in found if c[0] not in seen][:n]
+                continue
+            first, size = 0, n
+            while first < len(found):
+                yield index, source, [c for c in found[first : first + size] if c[0] not in seen]
+                first, size = first + size, 2 * size
 
     def ceiling_level(self, ctx: UserContext) -> int:
         """The CSA level eligibility allows ``ctx``'s user (the anonymous ceiling when the
