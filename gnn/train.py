@@ -239,8 +239,11 @@ def pair_keys(user_ids: Iterable[Any], program_ids: Iterable[Any], *, seed: int)
     """A pseudo-random key per (user, program) pair that depends on the two ids and
     ``seed`` only: not on row numbers or on the other pairs, so it survives a re-export
     of a graph that has grown (the retrain gate compares versions on held-out pairs)."""
-    users = pd.Series(user_ids, dtype=str)
-    pairs = f"{seed}\x1f" + users + "\x1f" + pd.Series(program_ids, dtype=str, index=users.index)
+    users = pd.Series(np.asarray(list(user_ids), dtype=object), dtype=str)
+    programs = pd.Series(np.asarray(list(program_ids), dtype=object), dtype=str)
+    if len(users) != len(programs):
+        raise ValueError(f"{len(users)} user ids but {len(programs)} program ids")
+    pairs = f"{seed}\x1f" + users + "\x1f" + programs
     hashed = pd.util.hash_array(pairs.to_numpy(dtype=object))  # fixed key: same on every run
     return torch.from_numpy(hashed.view(np.int64).copy())
 
