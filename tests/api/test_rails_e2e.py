@@ -171,6 +171,29 @@ def test_popular_in_a_bundle_the_user_lacks_says_so(
     assert all(f"user {user} does not hold bundle" in r for r in reasons)
 
 
+def test_popularity_counts_the_week_before_now_and_no_later_watch(
+    served: tuple[TestClient, Path, Settings],
+) -> None:
+    client, folder, _ = served
+    check = RulesCheck(folder, completion=0.9, anonymous_ceiling="-10")
+    h = check.history
+    end = pd.Timestamp("2025-01-09T21:00:00Z")  # the end of the hour of NOW
+    assert (h["last"] >= end).any()  # the generated week goes on after NOW
+    before = h[h["last"] < end]
+    week = before[before["last"] >= end - pd.Timedelta(days=7)]
+    expected = pd.DataFrame({
+        "watchers_week": week.groupby("program_id")["user_id"].nunique(),
+        "watchers": before.groupby("program_id")["user_id"].nunique(),
+    }).fillna(0).astype(int)  # fmt: skip
+    rails = client.app.state.rails  # type: ignore[attr-defined]
+    for bundle in ("essentiel", "sport"):
+        rows = client.portal.call(rails.popularity, bundle, NOW_DT)  # type: ignore[union-attr]
+        found = pd.DataFrame(rows).set_index("program_id")[["watchers_week", "watchers"]]
+        assert found["watchers"].sum() > 0
+        want = expected.reindex(found.index, fill_value=0)
+        pd.testing.assert_frame_equal(found, want, check_dtype=False, check_names=False)
+
+
 def test_errors_name_the_unknown_id_and_bad_parameters(
     served: tuple[TestClient, Path, Settings],
 ) -> None:
