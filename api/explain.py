@@ -88,7 +88,7 @@ class Explainer:
         return [
             self._reason(ctx, o, source=source, now=now, anchor=anchor, model=model,
                          watched_anchor=watched_anchor, co_watch=co_watch, sample=sample,
-                         audience=popularity.get(o.program_id))
+                         counted=audience_of(o, popularity))
             for o in offers
         ]  # fmt: skip
 
@@ -119,7 +119,7 @@ class Explainer:
         watched_anchor: bool,
         co_watch: dict[str, int],
         sample: int,
-        audience: dict[str, Any] | None,
+        counted: tuple[str, dict[str, Any]] | None,
     ) -> Reason:
         where = f" on {o.channel_name}" if o.channel_name else ""
         if o.series_id and o.follows_series and o.series_title and o.episode is not None:
@@ -162,13 +162,22 @@ class Explainer:
                 return Reason("you_like_genre",
                               f"You like {name}: {share:.0%} of your watch time",
                               {"genre_id": genre_id, "share": round(share, 4)})  # fmt: skip
+        # An episode offered in place of another of its series (the next one to watch) is
+        # there for the episode the source ranked: its audience, and the sentence says so.
+        audience = counted[1] if counted else None
+        of_series = (
+            f" for {o.series_title}"
+            if counted and counted[0] != o.program_id and o.series_title
+            else ""
+        )
+        evidence_of = {"counted_program_id": counted[0]} if counted and of_series else {}
         if source == "best_of_bundle" and audience and audience.get("completion") is not None:
             return Reason(
                 "best_of_bundle",
-                f"Among the most completed in your bundle: "
+                f"Among the most completed in your bundle{of_series}: "
                 f"{audience['completion']:.0%} average completion",
                 {"completion": audience["completion"], "watchers": audience["watchers"],
-                 "bundle_id": o.bundle_id},
+                 "bundle_id": o.bundle_id, **evidence_of},
             )  # fmt: skip
         if (
             o.available_from is not None
@@ -179,12 +188,27 @@ class Explainer:
                           {"available_from": o.available_from.isoformat(),
                            "channel_id": o.channel_id})  # fmt: skip
         week = int(audience["watchers_week"]) if audience else 0
+        viewers = "1 viewer" if week == 1 else f"{week} viewers"
+        if of_series:
+            viewers += f" of an episode of {o.series_title}"
         return Reason(
             "popular_on_channel",
-            f"Popular{where} in your bundle: {week} {'viewer' if week == 1 else 'viewers'} "
-            "this week",
-            {"channel_id": o.channel_id, "bundle_id": o.bundle_id, "watchers_week": week},
-        )
+            f"Popular{where} in your bundle: {viewers} this week",
+            {"channel_id": o.channel_id, "bundle_id": o.bundle_id, "watchers_week": week,
+             **evidence_of},
+        )  # fmt: skip
+
+
+def audience_of(
+    offer: Offer, popularity: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
+    """The program whose audience stands behind ``offer``, and that audience: the candidate
+    the source ranked (for an episode offered in its place, the next one of its series),
+    else the program offered; None when neither is in ``popularity``."""
+    for program_id in (offer.candidate_id, offer.program_id):
+        if (audience := popularity.get(program_id)) is not None:
+            return program_id, audience
+    return None
 
 
 def cypher_literal(value: Any) -> str:

@@ -1,0 +1,67 @@
+"""Reason sentences and evidence for audience-based items (pure, no Neo4j)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from neo4j import AsyncDriver
+
+from api.eligibility import Offer
+from api.explain import Explainer, Reason, audience_of
+from api.rails import UserContext
+from graph.settings import Settings
+
+NOW = datetime(2025, 1, 9, 20, tzinfo=UTC)
+CTX = UserContext(
+    user_id="u1", known=True, csa_ceiling="-12", csa_ceiling_level=3, bundles=["b1"],
+    free_bundles=[], watched=0, anchors=[], recent=[], genre_share={}, not_applicable=[],
+)  # fmt: skip
+
+
+def offer(candidate_id: str, program_id: str, *, series: str | None = None) -> Offer:
+    return Offer(
+        rank=0, candidate_id=candidate_id, program_id=program_id, title="T", csa="TP",
+        genres=("drame",), series_id="s1" if series else None, series_title=series,
+        season=1 if series else None, episode=1 if series else None, channel_id="c1",
+        channel_name="Canal 1", bundle_id="b1", kind="replay",
+        available_from=datetime(2024, 12, 1, tzinfo=UTC), available_until=None,
+    )  # fmt: skip
+
+
+def reasons(
+    offers: list[Offer], popularity: dict[str, dict[str, Any]], source: str
+) -> list[Reason]:
+    explainer = Explainer(cast(AsyncDriver, None), Settings())
+    return [
+        explainer._reason(CTX, o, source=source, now=NOW, anchor=None, model=None,
+                          watched_anchor=False, co_watch={}, sample=0,
+                          counted=audience_of(o, popularity))
+        for o in offers
+    ]  # fmt: skip
+
+
+def test_an_episode_offered_for_a_popular_one_counts_and_names_the_episode_ranked() -> None:
+    # The popular list ranked episode p5; the user has not started the series, so p1 is offered.
+    popularity = {"p5": {"watchers_week": 120, "watchers": 300, "completion": 0.8}}
+    (r,) = reasons([offer("p5", "p1", series="Lupin")], popularity, "popular_in_bundle")
+    assert r.type == "popular_on_channel"
+    assert (
+        r.text == "Popular on Canal 1 in your bundle: 120 viewers of an episode of Lupin this week"
+    )
+    assert r.evidence["watchers_week"] == 120 and r.evidence["counted_program_id"] == "p5"
+    (best,) = reasons([offer("p5", "p1", series="Lupin")], popularity, "best_of_bundle")
+    assert best.text == "Among the most completed in your bundle for Lupin: 80% average completion"
+    assert best.evidence["counted_program_id"] == "p5"
+
+
+def test_a_program_offered_for_itself_counts_its_own_audience() -> None:
+    popularity = {"p1": {"watchers_week": 1, "watchers": 4, "completion": None}}
+    (own,) = reasons([offer("p1", "p1")], popularity, "popular_in_bundle")
+    assert own.text == "Popular on Canal 1 in your bundle: 1 viewer this week"
+    assert "counted_program_id" not in own.evidence
+    # The candidate has no audience row but the episode offered does: that one is counted.
+    (fallback,) = reasons([offer("p9", "p1", series="Lupin")], popularity, "popular_in_bundle")
+    assert fallback.text == "Popular on Canal 1 in your bundle: 1 viewer this week"
+    (none,) = reasons([offer("p9", "p8")], popularity, "popular_in_bundle")
+    assert none.evidence["watchers_week"] == 0
