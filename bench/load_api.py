@@ -176,8 +176,16 @@ async def run_phase(
 
 
 def start_api(
-    settings: Settings, models_dir: Path, *, port: int, workers: int, blas_threads: int | None
+    settings: Settings,
+    models_dir: Path,
+    *,
+    port: int,
+    workers: int,
+    blas_threads: int | None,
+    app: str = "api.main:create_app",
 ) -> subprocess.Popen[bytes]:
+    """uvicorn serving ``app`` (an app factory, ``module:function``, imported from the
+    repository root) on 127.0.0.1:``port``, pointed at ``settings``' instance."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             # Another server there would answer /ready and the load, and be measured instead.
@@ -196,7 +204,7 @@ def start_api(
         # burning a core that Neo4j needs; one thread gives the same scores bit for bit.
         env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
     cmd = [
-        sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", app, "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "5",
     ]  # fmt: skip

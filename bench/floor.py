@@ -1,0 +1,221 @@
+"""The floor under the home rail's p99: what N closed-loop clients get on this machine when a
+request does next to nothing, and what they get from the home rail itself.
+
+    .venv/bin/python bench/floor.py [--clients 32] [--duration 30] [--workers 1]
+                                    [--kinds http,bolt,bolt2,home]
+
+Each kind is served by uvicorn (uvloop/httptools, as ``bench/load_api.py`` serves the API)
+on 127.0.0.1 and loaded from this process by a bare HTTP/1.1 keep-alive client on uvloop
+(a few tens of microseconds of CPU per request, where ``load_api.py``'s httpx clients cost
+about 2 ms), so that the CPU of the 2 cores goes to the server:
+
+- ``http``: a FastAPI route that returns a canned 20-item rail (no Neo4j at all);
+- ``bolt``: the same after one ``RETURN 1`` round trip through the async driver;
+- ``bolt2``: after two, the fewest a personalised home rail makes (the user's context,
+  then eligibility), each doing no work;
+- ``home``: the real API's home rail on the ``bench`` graph (the model
+  ``bench/train_tv.py`` published), 10 % of its users unknown, as in ``load_api.py``.
+
+Each kind runs a warm-up (``--warmup`` requests from ``--clients`` clients, not recorded),
+then one client, then ``--clients`` clients, each phase for ``--duration`` seconds. The
+percentiles are of every request's own latency (no coordinated-omission correction, as in
+``load_api.py``). Prints one Markdown row per phase for docs/benchmarks.md, with the CPU
+time per request of the server processes, of Neo4j and of this load generator (all on the
+same cores). Starts the ``bench`` instance if it is stopped, and stops what it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvloop
+from load_api import (  # bench/ is on sys.path
+    NOW,
+    bench_settings,
+    children,
+    cpu_seconds,
+    known_users,
+    load_averages,
+    start_api,
+    wait_ready,
+)
+
+from graph.server import LocalServer
+
+KINDS = ("http", "bolt", "bolt2", "home")
+PATHS = {
+    "http": "/floor/0/{}",
+    "bolt": "/floor/1/{}",
+    "bolt2": "/floor/2/{}",
+    "home": "/v1/users/{}/rails/home?limit=20&now=" + NOW,
+}
+APPS = {"home": "api.main:create_app"}
+FLOOR_APP = "bench.floor_app:create_floor_app"
+
+
+@dataclass
+class Phase:
+    kind: str
+    clients: int
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+    load: str = ""
+
+    def row(self) -> str:
+        lat = sorted(self.latencies_ms)
+        done = len(lat) + self.errors
+
+        def pct(p: float) -> str:
+            return f"{lat[min(len(lat) - 1, round(p / 100 * (len(lat) - 1)))]:.1f}" if lat else "-"
+
+        cpu = " | ".join(f"{self.cpu.get(k, 0) / max(done, 1) * 1000:.2f}"
+                         for k in ("server", "neo4j", "loadgen"))  # fmt: skip
+        return (
+            f"| {self.kind} | {self.clients} | {done:,} | {pct(50)} | {pct(95)} | {pct(99)} | "
+            f"{max(lat, default=0):.1f} | {done / self.seconds:,.1f} | {self.errors} | {cpu} | "
+            f"{self.load} |"
+        )
+
+
+HEADER = (
+    "| kind | clients | requests | p50 ms | p95 ms | p99 ms | max ms | req/s | errors "
+    "| CPU ms/req server | Neo4j | load gen | load avg 1/5/15 |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> int:
+    """One keep-alive GET; the status code (the body is read and dropped)."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return int(head[9:12])
+
+
+async def run_phase(
+    phase: Phase,
+    port: int,
+    path: Callable[[], str],
+    *,
+    duration: float,
+    requests: int | None = None,
+    pids: dict[str, list[int]],
+) -> Phase:
+    """``phase.clients`` closed-loop clients, each on its own connection, for ``duration`` s
+    (or until ``requests`` are done)."""
+    deadline = time.perf_counter() + duration
+    issued = 0
+
+    async def client() -> None:
+        nonlocal issued
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < deadline and (requests is None or issued < requests):
+                issued += 1
+                t0 = time.perf_counter()
+                status = await _get(reader, writer, path())
+                if status == 200:
+                    phase.latencies_ms.append((time.perf_counter() - t0) * 1000)
+                else:
+                    phase.errors += 1
+        finally:
+            writer.close()
+
+    before = {k: cpu_seconds(v) for k, v in pids.items()}
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(phase.clients)))
+    phase.seconds = time.perf_counter() - t0
+    phase.cpu = {k: cpu_seconds(v) - before[k] for k, v in pids.items()}
+    phase.load = load_averages()
+    return phase
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
+    parser.add_argument("--warmup", type=int, default=1000, help="requests, not recorded")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--kinds", default=",".join(KINDS), help=f"among {', '.join(KINDS)}")
+    parser.add_argument("--unknown-share", type=float, default=0.1)
+    parser.add_argument("--port", type=int, default=38000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--models-dir", type=Path, default=None)
+    args = parser.parse_args()
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if unknown := sorted(set(kinds) - set(KINDS)):
+        parser.error(f"--kinds: unknown {', '.join(unknown)} (choose among {', '.join(KINDS)})")
+
+    settings = bench_settings()
+    models_dir = args.models_dir or settings.home / "bench-models"
+    server = LocalServer(settings)
+    rows: list[Phase] = []
+    with server.running():
+        users = known_users(settings)
+        rng = random.Random(args.seed)
+
+        def user() -> str:
+            if rng.random() < args.unknown_share:
+                return f"bench-unknown-{rng.randrange(1_000_000)}"
+            return rng.choice(users)
+
+        neo4j_pid = server.pid()
+        for kind in kinds:
+            api = start_api(settings, models_dir, port=args.port, workers=args.workers,
+                            blas_threads=1, app=APPS.get(kind, FLOOR_APP))  # fmt: skip
+            try:
+                wait_ready(f"http://127.0.0.1:{args.port}", api)
+                time.sleep(1.0)  # every worker up, not only the one that answered /ready
+                pids = {
+                    "server": children(api.pid),
+                    "neo4j": [neo4j_pid] if neo4j_pid else [],
+                    "loadgen": [os.getpid()],
+                }
+
+                def path(template: str = PATHS[kind]) -> str:
+                    return template.format(user())
+
+                async def phases(kind: str = kind, pids: dict[str, list[int]] = pids) -> None:
+                    common = {"pids": pids, "duration": args.duration}
+                    await run_phase(Phase(kind, args.clients), args.port, path,
+                                    requests=args.warmup, **common)  # fmt: skip
+                    for clients in (1, args.clients):
+                        phase = await run_phase(Phase(kind, clients), args.port, path,
+                                                **common)  # fmt: skip
+                        rows.append(phase)
+                        print(phase.row(), flush=True)
+
+                uvloop.run(phases())
+            finally:
+                api.terminate()
+                try:
+                    api.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    api.kill()
+                    api.wait()
+            time.sleep(2)  # the port is free again before the next kind binds it
+    print(HEADER)
+    for phase in rows:
+        print(phase.row())
+    print(f"uvicorn workers {args.workers}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+if __name__ == "__main__":
+    main()
