@@ -289,14 +289,25 @@ class RailsService:
             chain += [s for s in self._defaults(ctx, now) if s[0] != name]
         title = "Best of your bundle" if best else "Popular in your bundle this week"
         rail = await self._assemble(name, title, ctx, chain, now=now, limit=limit, model=model)
-        if not rail.items and bundle_id and bundle_id not in ctx.bundles:
-            who = f"user {user_id}" if user_id else "an anonymous user"
-            held = ", ".join(ctx.bundles) or "none"
-            rail.empty_reason = (
-                f"{who} does not hold bundle {bundle_id} (bundles held: {held}), and none of "
-                "its programs is on a channel of those"
-            )
+        if not rail.items and bundle_id:
+            rail.empty_reason = await self._bundle_empty_reason(ctx, bundle_id, now=now, best=best)
         return rail
+
+    async def _bundle_empty_reason(
+        self, ctx: UserContext, bundle_id: str, *, now: datetime, best: bool
+    ) -> str:
+        """Why the rail of ``bundle_id`` alone (no backfill) is empty: it names that bundle,
+        not the user's others, which the rail did not search."""
+        if bundle_id not in ctx.bundles:
+            who = f"user {ctx.user_id}" if ctx.user_id else "an anonymous user"
+            held = ", ".join(ctx.bundles) or "none"
+            return f"{who} does not hold bundle {bundle_id} (bundles held: {held})"
+        if best and not (await self._merged([bundle_id], now)).ranked(best=True):
+            return (
+                f"no program of bundle {bundle_id} has the {BEST_OF_MIN_WATCHERS} watchers or "
+                "more that best of bundle needs"
+            )
+        return self._empty_reason(ctx, bundles=[bundle_id], best=best)
 
     # ------------------------------------------------------------ sources
     def _personal(
@@ -546,12 +557,23 @@ class RailsService:
         bundles: list[str | None] = list(ctx.bundles) or [None]
         return (await self._merged(bundles, now)).by_program
 
-    def _empty_reason(self, ctx: UserContext) -> str:
+    def _empty_reason(
+        self, ctx: UserContext, *, bundles: Sequence[str] | None = None, best: bool = False
+    ) -> str:
+        """Why a rail that searched ``bundles`` (default: all the user's) is empty; ``best``:
+        it searched only their programs with ``BEST_OF_MIN_WATCHERS`` watchers or more."""
         if not ctx.bundles:
             return "no bundle is available to this user (no subscription and no free bundle)"
         ceiling = ctx.csa_ceiling or self.settings.anonymous_csa_ceiling
+        searched = list(ctx.bundles if bundles is None else bundles)
+        what = f"bundle {searched[0]}" if len(searched) == 1 else f"bundles {', '.join(searched)}"
+        among = (
+            f"among the programs of {what} with {BEST_OF_MIN_WATCHERS} watchers or more"
+            if best
+            else f"in {what}"
+        )
         return (
-            f"nothing in bundles {', '.join(ctx.bundles)} is available in the next "
+            f"nothing {among} is available in the next "
             f"{self.settings.window_days:g} days within CSA ceiling {ceiling} that this user "
             "has not already watched or blacklisted"
         )

@@ -135,7 +135,7 @@ def test_nothing_available_gives_an_empty_rail_with_a_reason(
     rail = client.get(f"/v1/users/{user}/rails/home", params={"now": "2031-01-01T00:00:00Z"})
     body = rail.json()
     assert body["items"] == []
-    assert "nothing in bundles" in body["empty_reason"]
+    assert "nothing in bundle" in body["empty_reason"]
 
 
 def test_no_because_you_watched_rail_without_a_finished_watch_and_says_why(

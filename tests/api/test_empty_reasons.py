@@ -1,0 +1,86 @@
+"""What an empty rail says it searched and why nothing came back (pure: the graph is stubbed)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from neo4j import AsyncDriver
+
+from api.eligibility import Offer
+from api.rails import BEST_OF_MIN_WATCHERS, Rail, RailsService, UserContext
+from graph.settings import Settings
+
+NOW = datetime(2025, 1, 9, 20, tzinfo=UTC)
+
+
+def audience(program_id: str, watchers: int) -> dict[str, Any]:
+    return {"program_id": program_id, "watchers_week": watchers, "watchers": watchers,
+            "completion": 0.8, "first_available": None}  # fmt: skip
+
+
+def bundle_rail(
+    lists: dict[str, list[dict[str, Any]]], *, bundle_id: str | None, best: bool
+) -> Rail:
+    """The popular (``best``: best-of-bundle) rail of user u1, who holds free and premium,
+    for whom nothing is eligible; ``lists`` is each bundle's popularity list."""
+    service = RailsService(cast(AsyncDriver, None), Settings(), None)
+
+    async def context(user_id: str | None, now: datetime) -> UserContext:
+        return UserContext(
+            user_id=user_id, known=True, csa_ceiling="-12", csa_ceiling_level=12,
+            bundles=["free", "premium"], free_bundles=["free"], watched=0, anchors=[],
+            recent=[], genre_share={}, not_applicable=[],
+        )  # fmt: skip
+
+    async def popularity(bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
+        return lists.get(str(bundle_id), [])
+
+    async def offers(ctx: UserContext, program_ids: list[str], **_: object) -> list[Offer]:
+        return []
+
+    service.context = context  # type: ignore[method-assign]
+    service.popularity = popularity  # type: ignore[method-assign]
+    service.offers = offers  # type: ignore[method-assign]
+    return asyncio.run(
+        service.popular(user_id="u1", bundle_id=bundle_id, now=NOW, limit=5, best=best)
+    )
+
+
+LISTS = {
+    "free": [audience("f1", 50)],
+    "premium": [audience("p1", BEST_OF_MIN_WATCHERS), audience("p2", 1)],
+    "quiet": [audience("q1", BEST_OF_MIN_WATCHERS - 1)],
+}
+
+
+def test_a_rail_of_one_bundle_names_only_that_bundle() -> None:
+    for best in (False, True):
+        reason = str(bundle_rail(LISTS, bundle_id="premium", best=best).empty_reason)
+        assert "bundle premium " in reason and "free" not in reason, reason
+    popular = bundle_rail(LISTS, bundle_id="premium", best=False).empty_reason
+    assert str(popular).startswith("nothing in bundle premium is available")
+    best_of = bundle_rail(LISTS, bundle_id="premium", best=True).empty_reason
+    assert str(best_of).startswith(
+        f"nothing among the programs of bundle premium with {BEST_OF_MIN_WATCHERS} watchers "
+        "or more is available"
+    )
+    # Without a bundle the rail searched all the user's bundles, and says so.
+    everything = bundle_rail(LISTS, bundle_id=None, best=False).empty_reason
+    assert str(everything).startswith("nothing in bundles free, premium is available")
+
+
+def test_best_of_a_quiet_bundle_blames_the_watcher_threshold() -> None:
+    rail = bundle_rail({**LISTS, "premium": LISTS["quiet"]}, bundle_id="premium", best=True)
+    assert rail.empty_reason == (
+        f"no program of bundle premium has the {BEST_OF_MIN_WATCHERS} watchers or more that "
+        "best of bundle needs"
+    )
+
+
+def test_a_bundle_the_user_lacks_says_only_that() -> None:
+    for best in (False, True):
+        rail = bundle_rail(LISTS, bundle_id="quiet", best=best)
+        held = "free, premium"
+        assert rail.empty_reason == f"user u1 does not hold bundle quiet (bundles held: {held})"
