@@ -572,10 +572,17 @@ class RailsService:
             if best
             else f"in {what}"
         )
+        # Fatigue leaves programs out too (unless it is off): the sentence says so.
+        left_out = (
+            "already watched, blacklisted or recently abandoned (the program, its series or "
+            "its channel)"
+            if self.fatigue.programs
+            else "already watched or blacklisted"
+        )
         return (
             f"nothing {among} is available in the next "
             f"{self.settings.window_days:g} days within CSA ceiling {ceiling} that this user "
-            "has not already watched or blacklisted"
+            f"has not {left_out}"
         )
 
 

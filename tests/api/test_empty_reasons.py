@@ -21,11 +21,15 @@ def audience(program_id: str, watchers: int) -> dict[str, Any]:
 
 
 def bundle_rail(
-    lists: dict[str, list[dict[str, Any]]], *, bundle_id: str | None, best: bool
+    lists: dict[str, list[dict[str, Any]]],
+    *,
+    bundle_id: str | None,
+    best: bool,
+    settings: Settings | None = None,
 ) -> Rail:
     """The popular (``best``: best-of-bundle) rail of user u1, who holds free and premium,
     for whom nothing is eligible; ``lists`` is each bundle's popularity list."""
-    service = RailsService(cast(AsyncDriver, None), Settings(), None)
+    service = RailsService(cast(AsyncDriver, None), settings or Settings(), None)
 
     async def context(user_id: str | None, now: datetime) -> UserContext:
         return UserContext(
@@ -84,3 +88,15 @@ def test_a_bundle_the_user_lacks_says_only_that() -> None:
         rail = bundle_rail(LISTS, bundle_id="quiet", best=best)
         held = "free, premium"
         assert rail.empty_reason == f"user u1 does not hold bundle quiet (bundles held: {held})"
+
+
+def test_the_reason_names_every_rule_that_leaves_programs_out() -> None:
+    reason = str(bundle_rail(LISTS, bundle_id=None, best=False).empty_reason)
+    assert reason.endswith(
+        "that this user has not already watched, blacklisted or recently abandoned "
+        "(the program, its series or its channel)"
+    ), reason
+    # Fatigue off: the sentence does not claim it.
+    off = Settings().model_copy(update={"fatigue_programs": 0})
+    reason = str(bundle_rail(LISTS, bundle_id=None, best=False, settings=off).empty_reason)
+    assert reason.endswith("that this user has not already watched or blacklisted"), reason
