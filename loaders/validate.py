@@ -279,7 +279,7 @@ def iter_validated(
     try:
         header = _read_header(path)
     except (ValueError, OSError) as e:
-        yield _failed(spec, path, "unreadable", str(e))
+        yield _failed(spec, path, "unreadable", str(e).strip())
         return
     problems = _header_problems(spec, header)
     if problems:
@@ -295,7 +295,7 @@ def iter_validated(
         except StopIteration:
             return
         except (ValueError, OSError) as e:
-            yield _failed(spec, path, "unreadable", str(e))
+            yield _failed(spec, path, "unreadable", str(e).strip())
             return
         frame, rejects = _validate_chunk(spec, raw, first_row, id_sets, seen)
         yield Validated(name, path, frame, rejects, len(raw))
@@ -378,12 +378,26 @@ def _read_header(path: Path) -> list[str]:
 
         names: list[str] = list(pq.ParquetFile(path).schema_arrow.names)
         return names
-    # Decoding reads ahead of the header line: a bad byte further down is for its row.
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
-        header = next(csv.reader(f), None)
-    if header is None:
-        raise ValueError("empty file, no header line")
-    return [h.strip() for h in header]
+    # The header and the first data row are read by the parser that reads the chunks,
+    # so that both agree on quoting and blank lines (skipped before the header too).
+    # With header=None the header line sets the number of fields: a first row with one
+    # more is a ParserError here, as a longer row further down is for the chunk reader
+    # (which would otherwise take the header for one column short of the data).
+    try:
+        top = pd.read_csv(
+            path,
+            header=None,
+            nrows=2,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            # Decoding reads ahead of the header line: a bad byte further down is for its row.
+            encoding_errors="replace",
+        )
+    except pd.errors.EmptyDataError:
+        raise ValueError("empty file, no header line") from None
+    return [str(h).strip() for h in top.iloc[0]]
 
 
 def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -402,6 +416,9 @@ def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         keep_default_na=False,
         na_filter=False,
         chunksize=chunk_rows,
+        # Never the first column as the index: a first row with one more field than the
+        # header would shift every column by one (the header check rejects that row).
+        index_col=False,
         encoding="utf-8-sig",
         # A byte that is not UTF-8 becomes U+FFFD, and validation rejects that row alone
         # (naming its row and column) instead of the rest of the file.

@@ -309,10 +309,29 @@ def test_both_formats_of_one_file_is_an_error(tmp_path: Path) -> None:
     assert codes(dataset["genres"].rejects) == [("genres", 0, None, "ambiguous_file")]
 
 
-def test_a_ragged_csv_is_unreadable(tmp_path: Path) -> None:
-    dataset = validate_dataset(write(tmp_path, with_row("genres", "polar,Polar,extra")))
+@pytest.mark.parametrize("position", [1, 2, 3])
+def test_a_row_with_too_many_fields_makes_the_file_unreadable_wherever_it_is(
+    tmp_path: Path, position: int
+) -> None:
+    # First (1), middle (2) or last (3) data row. A first row one field longer than the
+    # header used to make pandas take the first column as the index: every column
+    # shifted by one, a wrong row kept and the valid ones rejected.
+    files = {k: list(v) for k, v in BASE.items()}
+    files["genres"].insert(position, "polar,Polar,extra")
+    dataset = validate_dataset(write(tmp_path, files))
     [reject] = dataset["genres"].rejects
     assert (reject.row, reject.code) == (0, "unreadable")
+    assert "saw 3" in reject.reason
+    assert dataset["genres"].frame.empty
+
+
+def test_blank_lines_before_the_header_are_skipped(tmp_path: Path) -> None:
+    folder = write(tmp_path, BASE)
+    genres = folder / "genres.csv"
+    genres.write_text("\n\n" + genres.read_text(encoding="utf-8"), encoding="utf-8")
+    dataset = validate_dataset(folder)
+    assert dataset.rejects == []
+    assert list(dataset["genres"].frame["genre_id"]) == ["film", "serie"]
 
 
 def test_folder_must_exist(tmp_path: Path) -> None:
