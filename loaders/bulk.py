@@ -23,7 +23,7 @@ from graph.driver import open_driver
 from graph.schema import init_schema
 from graph.server import LocalServer, ServerError
 from loaders.tv import LoadReport, graph_counts
-from loaders.validate import Validated, iter_watch_events, validate_dataset
+from loaders.validate import Validated, empty_frame, iter_watch_events, validate_dataset
 from loaders.writer import BatchWriter, FileSummary
 
 ARRAY_DELIMITER = ";"
@@ -56,27 +56,27 @@ def bulk_load_tv(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     args: list[str] = []
+    frames = {n: _take(v, report) for n, v in dataset.files.items() if n != "watch_events"}
 
     for name, label, id_column, props in NODE_FILES:
-        v = _take(dataset[name], report)
-        frame = v.frame.rename(columns={id_column: "id"})[["id", *props]]
+        frame = frames[name].rename(columns={id_column: "id"})[["id", *props]]
         args.append(f"--nodes={label}={_write(work, name, frame, 'id', label, props)}")
 
     rels: list[tuple[str, str, pd.DataFrame, tuple[str, str], dict[str, str]]] = []
-    bc = _take(dataset["bundle_channels"], report).frame
+    bc = frames["bundle_channels"]
     rels.append(("INCLUDES", "bundle_channels", bc, ("Bundle", "Channel"), {}))
-    subs = _take(dataset["subscriptions"], report).frame
+    subs = frames["subscriptions"]
     rels.append(("SUBSCRIBES_TO", "subscriptions", subs[["user_id", "bundle_id", "since", "until"]],
                  ("User", "Bundle"), {"since": "datetime", "until": "datetime"}))  # fmt: skip
-    programs = dataset["programs"].frame
+    programs = frames["programs"]
     genres = programs[["program_id", "genres"]].explode("genres")
     rels.append(("HAS_GENRE", "program_genres", genres, ("Program", "Genre"), {}))
     episodes = programs.loc[programs["series_id"].notna(), ["program_id", "series_id"]]
     rels.append(("EPISODE_OF", "program_series", episodes, ("Program", "Series"), {}))
-    avail = _take(dataset["availability"], report).frame
+    avail = frames["availability"]
     rels.append(("AVAILABLE_ON", "availability", avail, ("Program", "Channel"),
                  {"start": "datetime", "end": "datetime", "kind": "string"}))  # fmt: skip
-    black = _take(dataset["blacklists"], report).frame
+    black = frames["blacklists"]
     for target, label in (("program", "Program"), ("channel", "Channel"), ("genre", "Genre")):
         subset = black.loc[black["target_type"] == target, ["user_id", "target_id"]]
         rels.append(("BLACKLISTED", f"blacklists_{target}", subset, ("User", label), {}))
@@ -177,9 +177,11 @@ def _require_empty(driver: Driver, database: str) -> None:
         )
 
 
-def _take(v: Validated, report: LoadReport) -> Validated:
+def _take(v: Validated, report: LoadReport) -> pd.DataFrame:
+    """The rows of ``v`` to import (none when the file was rejected as a whole); its
+    rejects go to ``report``."""
     report.rejects += v.rejects
-    return v
+    return v.frame if v.ok else empty_frame(v.name)
 
 
 def _write(

@@ -67,7 +67,8 @@ def load_tv(
         summary.rejected = validated.rows_rejected
         if validated.path is None:
             summary.note = "absent (optional)" if validated.ok else "absent (required)"
-        rows = to_records(validated.frame)
+        # A file rejected as a whole writes nothing, whatever rows its frame holds.
+        rows = to_records(validated.frame) if validated.ok else []
         with bar(len(rows), spec.name, enabled=progress) as pbar:
             if spec.name == "blacklists":
                 summary.written = _write_blacklists(writer, rows, pbar)

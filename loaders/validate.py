@@ -225,12 +225,17 @@ def validate_file(
     """Validate one contract file (``name``, e.g. ``"programs"``) in memory.
 
     ``known`` maps each referenced file name to its valid ids (``Dataset.known``).
+    A file rejected as a whole keeps no row, even when the problem (an unreadable
+    line) was met after chunks of valid rows.
     """
     parts = list(iter_validated(name, path, known=known, chunk_rows=chunk_rows))
+    rejects = [r for p in parts for r in p.rejects]
+    read = sum(p.rows_read for p in parts)
+    if not all(p.ok for p in parts):
+        return Validated(name, Path(path), empty_frame(name), rejects, read)
     frames = [p.frame for p in parts]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames)
-    rejects = [r for p in parts for r in p.rejects]
-    return Validated(name, Path(path), frame, rejects, sum(p.rows_read for p in parts))
+    return Validated(name, Path(path), frame, rejects, read)
 
 
 def iter_watch_events(

@@ -325,6 +325,19 @@ def test_a_row_with_too_many_fields_makes_the_file_unreadable_wherever_it_is(
     assert dataset["genres"].frame.empty
 
 
+def test_a_file_unreadable_after_valid_chunks_keeps_no_row(tmp_path: Path) -> None:
+    files = {k: list(v) for k, v in BASE.items()}
+    files["channels"].append("c3,Trois,extra")  # line 4, after two chunks of one valid row
+    dataset = validate_dataset(write(tmp_path, files), chunk_rows=1)
+    channels = dataset["channels"]
+    assert not channels.ok
+    assert channels.frame.empty  # rejected as a whole: nothing of it is loaded
+    assert (channels.rows_read, channels.rows_rejected) == (2, 2)
+    assert list(dataset.known["channels"]) == []
+    rejected = {r.file for r in dataset.rejects if r.code == "dependency_rejected"}
+    assert rejected == {"bundle_channels", "availability", "blacklists", "watch_events"}
+
+
 def test_blank_lines_before_the_header_are_skipped(tmp_path: Path) -> None:
     folder = write(tmp_path, BASE)
     genres = folder / "genres.csv"
