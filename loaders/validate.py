@@ -409,7 +409,14 @@ def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+        parquet = pq.ParquetFile(path)
+        if parquet.metadata.num_rows == 0:
+            # No batch to iterate: one empty chunk with the file's columns, as a CSV
+            # holding only its header gives.
+            empty: pd.DataFrame = parquet.schema_arrow.empty_table().to_pandas()
+            yield empty
+            return
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
             frame: pd.DataFrame = batch.to_pandas()
             yield frame
         return

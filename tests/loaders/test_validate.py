@@ -400,6 +400,28 @@ def test_parquet_native_types_are_accepted(tmp_path: Path) -> None:
     assert events.loc[1, "ts"] == pd.Timestamp("2025-01-06T21:00:00Z")  # naive = UTC
 
 
+def test_an_empty_parquet_file_is_an_empty_file(tmp_path: Path) -> None:
+    folder = write(tmp_path, BASE)
+    (folder / "blacklists.csv").unlink()
+    columns = BASE["blacklists"][0].split(",")
+    pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).to_parquet(
+        folder / "blacklists.parquet", index=False
+    )
+    (folder / "watch_events.csv").unlink()
+    pd.DataFrame(  # native types, no rows
+        {"event_id": pd.Series([], dtype="str"), "user_id": pd.Series([], dtype="str"),
+         "program_id": pd.Series([], dtype="str"), "channel_id": pd.Series([], dtype="str"),
+         "ts": pd.Series([], dtype="datetime64[us, UTC]"),
+         "watched_s": pd.Series([], dtype="int64"), "completion": pd.Series([], dtype="float64")}
+    ).to_parquet(folder / "watch_events.parquet", index=False)  # fmt: skip
+    dataset = validate_dataset(folder)
+    assert dataset.ok and dataset.rejects == []
+    for name in ("blacklists", "watch_events"):
+        assert dataset[name].rows_read == 0
+        assert dataset[name].frame.empty
+    assert str(dataset["watch_events"].frame["ts"].dtype) == "datetime64[us, UTC]"
+
+
 # ------------------------------------------------------------------ chunked watch events
 def test_watch_events_stream_in_chunks_and_find_duplicates_across_them(tmp_path: Path) -> None:
     files = with_row("watch_events", "e3,u1,p2,c2,2025-01-08T10:00:00Z,60,0.5")
