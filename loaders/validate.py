@@ -757,13 +757,26 @@ def _check_range(col: Column, p: _Parsed, problems: _Problems, source: pd.Series
     problems.add(below | above, col.name, bounds, source)
 
 
+DATE_START = r"\d{4}-\d{2}-\d{2}|\d{8}"
+"""How a timestamp written as text opens: an ISO 8601 date, extended or basic."""
+
+
 def _parse_datetime(source: pd.Series, text: pd.Series, missing: BoolArray) -> _Parsed:
     if isinstance(source.dtype, pd.DatetimeTZDtype):
         values = source.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_dtype(source.dtype):
         values = source.dt.tz_localize("UTC")
     else:
-        values = pd.to_datetime(text.where(~missing), utc=True, format="ISO8601", errors="coerce")
+        # pandas' ISO 8601 parser also takes "now" and "today": a load would then depend on
+        # when it ran (and start / since are merge keys), so the text must open with a date.
+        dated = text.str.match(DATE_START).to_numpy(dtype=bool)
+        # With one cell finer than microseconds pandas parses the whole chunk in ns, where
+        # a valid 9999-12-31 overflows: cut fractions to microseconds (what the frame keeps
+        # anyway) so that a cell is accepted or not whatever the other rows hold.
+        text = text.str.replace(r"(\.\d{6})\d+", r"\1", regex=True)
+        values = pd.to_datetime(
+            text.where(~missing & dated), utc=True, format="ISO8601", errors="coerce"
+        )
     bad = ~missing & values.isna().to_numpy()
     values = values.astype("datetime64[us, UTC]")
     return _Parsed(values, missing, bad, "bad_type: not an ISO 8601 timestamp")

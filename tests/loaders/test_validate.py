@@ -123,6 +123,10 @@ CASES = [
         "unknown_reference",
     ),
     ("availability", "p1,c1,yesterday,2025-01-06T21:00:00Z,vod", "start", "bad_type"),
+    # pandas reads these as the time of the load: loading twice would not be idempotent.
+    ("availability", "p1,c1,now,2025-01-06T21:00:00Z,vod", "start", "bad_type"),
+    ("subscriptions", "u2,base,today,", "since", "bad_type"),
+    ("watch_events", "e3,u1,p1,c1,now,60,0.5", "ts", "bad_type"),
     (
         "availability",
         "p1,c1,2025-01-06T21:00:00Z,2025-01-06T21:00:00Z,vod",
@@ -208,6 +212,19 @@ def test_a_byte_that_is_not_utf8_rejects_its_row_only(tmp_path: Path) -> None:
     assert codes(dataset.rejects) == [("users", 3, "csa_ceiling", "bad_encoding"),
                                       ("users", 3, "csa_ceiling", "unknown_csa")]  # fmt: skip
     assert list(dataset["users"].frame["user_id"]) == ["u1", "u2"]  # both others kept
+
+
+def test_a_timestamp_is_read_the_same_whatever_the_other_rows_hold(tmp_path: Path) -> None:
+    # A cell finer than microseconds used to make pandas parse the column's chunk in ns,
+    # where 9999-12-31 (an open-ended subscription written as a far date) overflowed.
+    files = with_row("subscriptions", "u2,base,2024-06-01,2024-07-01T00:00:00.123456789Z")
+    files["subscriptions"].append("u2,cine,2024-06-01,9999-12-31")
+    dataset = validate_dataset(write(tmp_path, files))
+    assert dataset.rejects == []
+    until = dataset["subscriptions"].frame["until"]
+    assert until[NEXT_ROW] == pd.Timestamp("2024-07-01T00:00:00.123456Z")
+    assert until[NEXT_ROW + 1] == pd.Timestamp("9999-12-31T00:00:00Z")
+    assert str(until.dtype) == "datetime64[us, UTC]"
 
 
 def test_several_problems_in_one_row_are_all_reported(tmp_path: Path) -> None:
