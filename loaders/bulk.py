@@ -56,7 +56,8 @@ def bulk_load_tv(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     args: list[str] = []
-    frames = {n: _take(v, report) for n, v in dataset.files.items() if n != "watch_events"}
+    # watch_events is in files only when it is not to be read: then its reject is taken here.
+    frames = {n: _take(v, report) for n, v in dataset.files.items()}
 
     for name, label, id_column, props in NODE_FILES:
         frame = frames[name].rename(columns={id_column: "id"})[["id", *props]]
@@ -80,8 +81,8 @@ def bulk_load_tv(
     for target, label in (("program", "Program"), ("channel", "Channel"), ("genre", "Genre")):
         subset = black.loc[black["target_type"] == target, ["user_id", "target_id"]]
         rels.append(("BLACKLISTED", f"blacklists_{target}", subset, ("User", label), {}))
-    events_path = dataset.paths.get("watch_events")
-    if events_path is not None:
+    events_path = dataset.paths["watch_events"]
+    if "watch_events" not in frames and events_path is not None:
         chunks = iter_watch_events(events_path, known=dataset.known)
         watched = aggregate_watches(chunks, report)
         rels.append(("WATCHED", "watched", watched, ("User", "Program"), {

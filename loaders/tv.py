@@ -76,12 +76,14 @@ def load_tv(
                 summary.written = writer.write(f"load/{spec.name}", rows, progress=pbar)
         report.files.append(summary)
 
-    events_path = dataset.paths.get("watch_events")
-    if events_path is None:
-        # Only located, not read: a required file that is absent has its reject here.
-        absent = dataset.files.get("watch_events")
-        report.rejects += absent.rejects if absent is not None else []
-        report.files.append(FileSummary("watch_events", note="absent"))
+    events_path = dataset.paths["watch_events"]
+    rejected = dataset.files.get("watch_events")
+    if rejected is not None or events_path is None:
+        # Not to be read (absent, or users, programs or channels rejected as a whole): its
+        # one row-0 reject, not an unknown_reference per event.
+        report.rejects += rejected.rejects if rejected is not None else []
+        note = "absent" if events_path is None else "not read: a file it references was rejected"
+        report.files.append(FileSummary("watch_events", note=note))
     else:
         chunks = iter_watch_events(events_path, known=dataset.known)
         report.files.append(write_watch_events(writer, chunks, report, progress=progress))

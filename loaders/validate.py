@@ -136,7 +136,8 @@ class Dataset:
 
     ``files`` holds a :class:`Validated` per contract file in load order (an
     absent optional file gives an empty frame; ``watch_events`` is absent from
-    ``files`` when validation was asked to skip it). ``paths`` says where each
+    ``files`` when validation was asked to skip it, unless it is rejected as a
+    whole without being read). ``paths`` says where each
     file was found. ``known`` holds the valid ids of every single-key file, as
     :func:`iter_watch_events` wants them.
     """
@@ -184,7 +185,9 @@ def validate_dataset(
     References are checked against the valid rows of the referenced file. With
     ``include_watch_events=False`` the (possibly huge) ``watch_events`` file is
     only located, for the caller to stream through :func:`iter_watch_events`
-    with ``known=dataset.known``. Raises ``ValueError`` if ``folder`` is not a
+    with ``known=dataset.known``; it is in ``files`` only when it is not to be
+    read (absent, or a file it references was rejected as a whole), with that
+    reject. Raises ``ValueError`` if ``folder`` is not a
     directory; every problem with the data itself is a :class:`Reject`.
     """
     folder = Path(folder)
@@ -194,8 +197,6 @@ def validate_dataset(
     for spec in FILES:
         path, problems = find_file(folder, spec.name)
         dataset.paths[spec.name] = path
-        if spec.name == "watch_events" and not include_watch_events and not problems:
-            continue
         broken = sorted({r.target for r in spec.references if not dataset.files[r.target].ok})
         if broken and path is not None:
             problems.append(
@@ -205,6 +206,8 @@ def validate_dataset(
                     f"it references {', '.join(broken)}, rejected as a whole",
                 )
             )
+        if spec.name == "watch_events" and not include_watch_events and not problems:
+            continue  # left for the caller to stream; a rejected file is not to be read
         if problems or path is None:
             result = Validated(spec.name, path, empty_frame(spec.name), problems, 0)
         else:

@@ -1,13 +1,69 @@
-"""The bulk path's CSV files for the import tool (the import itself is tested against Neo4j)."""
+"""The bulk path's files for the import tool, with the server and the tool faked (the real
+import is compared with the UNWIND path against Neo4j in test_load_neo4j.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from loaders.bulk import _take
+import pandas as pd
+import pytest
+
+from loaders.bulk import _take, bulk_load_tv
 from loaders.tv import LoadReport
 from loaders.validate import validate_dataset
+from tests.loaders.test_tv import RecordingDriver
 from tests.loaders.test_validate import BASE, write
+
+
+class FakeServer:
+    """Keeps, per import-tool argument ``--nodes=...`` / ``--relationships=...``, the CSV
+    file the tool would have read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.settings = None
+        self.dir = folder
+        self.files: dict[str, pd.DataFrame] = {}
+
+    def stop(self) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def admin(self, java: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+        for arg in args:
+            if arg.startswith(("--nodes=", "--relationships=")):
+                kind, path = arg[2:].split("=", 1)[0], arg.rsplit("=", 1)[1]
+                self.files[f"{kind}:{Path(path).stem}"] = pd.read_csv(path, dtype=str)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+
+@pytest.fixture
+def bulk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    @contextlib.contextmanager
+    def open_driver(settings: Any) -> Iterator[RecordingDriver]:
+        yield RecordingDriver()
+
+    monkeypatch.setattr("loaders.bulk.open_driver", open_driver)
+    monkeypatch.setattr("loaders.bulk.graph_counts", lambda driver, database: {})
+    monkeypatch.setattr("loaders.bulk.init_schema", lambda driver, database: None)
+    monkeypatch.setattr("loaders.writer.query", lambda name: name)
+    yield FakeServer(tmp_path / "server")
+
+
+def run(server: FakeServer, folder: Path) -> LoadReport:
+    return bulk_load_tv(server, folder, database="neo4j", progress=False)  # type: ignore[arg-type]
+
+
+def test_the_fake_import_sees_every_file(bulk: FakeServer, tmp_path: Path) -> None:
+    report = run(bulk, write(tmp_path / "data", BASE))
+    assert report.rejects == []
+    assert len(bulk.files["nodes:users"]) == 2
+    assert len(bulk.files["relationships:watched"]) == 2
 
 
 def test_a_file_rejected_as_a_whole_gives_the_import_tool_no_row(tmp_path: Path) -> None:
@@ -21,3 +77,15 @@ def test_a_file_rejected_as_a_whole_gives_the_import_tool_no_row(tmp_path: Path)
     assert _take(genres, report).empty
     assert [r.code for r in report.rejects] == ["unreadable"]
     assert len(_take(dataset["users"], report)) == 2
+
+
+@pytest.mark.parametrize("broken", ["users", "programs", "channels"])
+def test_events_of_a_rejected_file_get_one_dependency_rejected(
+    bulk: FakeServer, tmp_path: Path, broken: str
+) -> None:
+    files = {k: list(v) for k, v in BASE.items()}
+    files[broken][0] += ",colour"  # extra_column: the whole file is rejected
+    report = run(bulk, write(tmp_path / "data", files))
+    events = [(r.row, r.code) for r in report.rejects if r.file == "watch_events"]
+    assert events == [(0, "dependency_rejected")]
+    assert "relationships:watched" not in bulk.files

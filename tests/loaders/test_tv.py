@@ -49,3 +49,15 @@ def test_a_file_unreadable_after_valid_chunks_writes_nothing(
     genres = next(f for f in report.files if f.name == "genres")
     assert (genres.read, genres.written, genres.rejected) == (2, 0, 2)
     assert [r.code for r in report.rejects if r.file == "genres"] == ["unreadable"]
+
+
+@pytest.mark.parametrize("broken", ["users", "programs", "channels"])
+def test_events_of_a_rejected_file_get_one_dependency_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    files = {k: list(v) for k, v in BASE.items()}
+    files[broken][0] += ",colour"  # extra_column: the whole file is rejected
+    driver, report = load(write(tmp_path, files), monkeypatch)
+    events = [(r.row, r.code) for r in report.rejects if r.file == "watch_events"]
+    assert events == [(0, "dependency_rejected")]  # not an unknown_reference per event
+    assert written(driver, "watch_events") == []

@@ -463,6 +463,17 @@ def test_watch_events_stream_in_chunks_and_find_duplicates_across_them(tmp_path:
     assert "watch_events" in summary and "duplicate_id 1" in summary
 
 
+def test_events_left_to_stream_are_rejected_when_a_file_they_reference_is(
+    tmp_path: Path,
+) -> None:
+    files = {k: list(v) for k, v in BASE.items()}
+    files["users"][0] += ",colour"  # extra_column: users rejected as a whole
+    dataset = validate_dataset(write(tmp_path, files), include_watch_events=False)
+    events = dataset["watch_events"]  # validated after all: it is not to be read
+    assert codes(events.rejects) == [("watch_events", 0, None, "dependency_rejected")]
+    assert events.frame.empty and events.rows_read == 0
+
+
 def test_streaming_needs_the_known_ids(tmp_path: Path) -> None:
     folder = write(tmp_path, BASE)
     with pytest.raises(ValueError, match="known ids of 'users'"):
