@@ -204,6 +204,8 @@ def _to_csv(path: Path, frame: pd.DataFrame, header: list[str]) -> Path:
     out = frame.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            # With the microseconds validation keeps: the UNWIND path stores them, and
+            # since / start / end are merge keys of a later load of the same folder.
+            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     out.to_csv(path, index=False, header=header)
     return path

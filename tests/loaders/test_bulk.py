@@ -89,3 +89,26 @@ def test_events_of_a_rejected_file_get_one_dependency_rejected(
     events = [(r.row, r.code) for r in report.rejects if r.file == "watch_events"]
     assert events == [(0, "dependency_rejected")]
     assert "relationships:watched" not in bulk.files
+
+
+def test_times_keep_their_microseconds(bulk: FakeServer, tmp_path: Path) -> None:
+    files = {k: list(v) for k, v in BASE.items()}
+    files["subscriptions"].append("u2,base,2024-03-01T10:00:00.123456Z,")
+    files["availability"][1] = "p1,c1,2025-01-06T20:50:00.5Z,2025-01-06T22:20:00Z,live"
+    files["watch_events"][1] = "e1,u1,p1,c1,2025-01-06T21:00:00.000001Z,5400,1"
+    folder = write(tmp_path / "data", files)
+    run(bulk, folder)
+    # As the UNWIND path writes them (to_records keeps the microseconds).
+    dataset = validate_dataset(folder)
+    for name, file, columns in (
+        ("subscriptions", "relationships:subscriptions", ["since", "until"]),
+        ("availability", "relationships:availability", ["start", "end"]),
+    ):
+        written = bulk.files[file]
+        for column in columns:
+            header = next(h for h in written.columns if h.startswith(f"{column}:"))
+            times = pd.to_datetime(written[header], utc=True, format="ISO8601")
+            expected = dataset[name].frame[column].reset_index(drop=True)
+            pd.testing.assert_series_equal(times, expected, check_names=False)
+    watched = bulk.files["relationships:watched"]
+    assert "2025-01-06T21:00:00.000001Z" in set(watched["first_ts:datetime"])
