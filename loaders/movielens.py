@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from neo4j import Driver
 
 from loaders.tv import LoadReport
-from loaders.validate import Reject, to_records
+from loaders.validate import INT_LIMIT, Reject, to_records
 from loaders.writer import DEFAULT_BATCH_ROWS, BatchWriter, FileSummary, bar
 
 NOT_APPLICABLE = ("bundles", "availability", "csa", "completion", "blacklists")
@@ -30,6 +31,9 @@ class AtomicFile:
     columns: dict[str, str]
     """Required column -> RecBole type (``token``, ``float``, ``token_seq``)."""
     key: tuple[str, ...]
+    integers: tuple[str, ...] = ()
+    """Columns stored as integers (``Int64``): text that is no number is a missing value
+    (ml-100k has the years ``unkonwn`` and ``V``), a number that is not whole a reject."""
 
 
 ATOMIC_FILES = {
@@ -37,6 +41,7 @@ ATOMIC_FILES = {
         ".user",
         dict.fromkeys(("user_id", "age", "gender", "occupation", "zip_code"), "token"),
         key=("user_id",),
+        integers=("age",),
     ),
     "item": AtomicFile(
         ".item",
@@ -47,6 +52,7 @@ ATOMIC_FILES = {
             "class": "token_seq",
         },
         key=("item_id",),
+        integers=("release_year",),
     ),
     "inter": AtomicFile(
         ".inter",
@@ -128,8 +134,14 @@ def find_atomic(folder: Path, name: str) -> Path:
 
 
 def read_atomic(path: Path, spec: AtomicFile) -> tuple[pd.DataFrame, list[Reject], int]:
-    """Read a RecBole atomic file: valid typed rows (index = line number), rejects, rows read."""
-    raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    """Read a RecBole atomic file: valid typed rows (index = line number), rejects, rows read.
+
+    Raises ``ValueError`` naming the file when it cannot be parsed at all.
+    """
+    try:
+        raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    except (ValueError, OSError) as e:  # a ragged line, a byte that is not UTF-8, ...
+        raise ValueError(f"{path}: cannot be read as a RecBole atomic file: {e}".strip()) from e
     header = {c.split(":", 1)[0]: c.split(":", 1)[-1] for c in raw.columns}
     missing = [c for c in spec.columns if c not in header]
     if missing:
@@ -157,7 +169,19 @@ def read_atomic(path: Path, spec: AtomicFile) -> tuple[pd.DataFrame, list[Reject
             reject(numbers[column].isna(), column, "bad_type: not a number")
     if "rating" in numbers:
         reject(numbers["rating"] < 0, "rating", "negative_value: a rating cannot be negative")
-    reject(raw.duplicated(list(spec.key)), spec.key[-1], "duplicate_id: repeats an earlier row")
+    for column in spec.integers:
+        numbers[column] = pd.to_numeric(raw[column], errors="coerce")
+        values = numbers[column].to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad_int = ~np.isnan(values) & ~(np.isfinite(values) & (values == np.floor(values)))
+            huge = np.isfinite(values) & (np.abs(values) >= INT_LIMIT)
+        reject(pd.Series(bad_int, index=raw.index), column, "bad_type: not an integer")
+        reject(pd.Series(huge, index=raw.index), column,
+               f"out_of_range: {column} must fit in 64 bits (below 2^63 in magnitude)")  # fmt: skip
+    # Among the rows still valid: an invalid row does not make a later valid one a duplicate.
+    dup = pd.Series(False, index=raw.index)
+    dup[~bad] = raw.loc[~bad].duplicated(list(spec.key)).to_numpy()
+    reject(dup, spec.key[-1], "duplicate_id: repeats an earlier valid row")
 
     good = raw[~bad]
     return _typed(good, numbers), rejects, len(raw)
@@ -168,8 +192,7 @@ def _typed(frame: pd.DataFrame, numbers: dict[str, pd.Series]) -> pd.DataFrame:
     if "movie_title" in frame:
         out["item_id"] = frame["item_id"]
         out["title"] = frame["movie_title"]
-        year = pd.to_numeric(frame["release_year"], errors="coerce")
-        out["year"] = year.astype("Int64")
+        out["year"] = numbers["release_year"].loc[frame.index].astype("Int64")
         out["genres"] = frame["class"].str.split()
     elif "rating" in frame:
         out["user_id"] = frame["user_id"]
@@ -180,7 +203,7 @@ def _typed(frame: pd.DataFrame, numbers: dict[str, pd.Series]) -> pd.DataFrame:
         out["event_id"] = frame["user_id"] + ":" + frame["item_id"] + ":" + frame["timestamp"]
     else:
         out["user_id"] = frame["user_id"]
-        out["age"] = pd.to_numeric(frame["age"], errors="coerce").astype("Int64")
+        out["age"] = numbers["age"].loc[frame.index].astype("Int64")
         for column in ("gender", "occupation", "zip_code"):
             out[column] = frame[column]
     return out
