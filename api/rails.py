@@ -56,7 +56,9 @@ class UserContext:
     recent: list[RecentWatch]
     """The last ``fold_in_watches`` watches, most recent first (the fold-in's input)."""
     genre_share: dict[str, tuple[str, float]]
-    """genre id -> (name, share of the user's watch time)."""
+    """genre id -> (name, share of the user's watch time): the seconds of the watches of
+    the genre's programs over those of all their watches (a program of two genres counts
+    for both, so the shares can add up to more than 1)."""
     not_applicable: list[str]
 
 
@@ -192,7 +194,9 @@ class RailsService:
             database_=self.db, routing_=RoutingControl.READ,
         )  # fmt: skip
         r = records[0]
-        total = sum(g["seconds"] for g in r["genre_time"]) or 1
+        # Of all the user's watch time, each watch once: summing the genres' seconds would
+        # count a program of two genres twice.
+        total = r["watched_seconds"] or 1
         return UserContext(
             user_id=user_id,
             known=r["known"],

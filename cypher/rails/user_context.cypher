@@ -2,7 +2,9 @@
 // bundles (active subscriptions plus free bundles), recent well-completed
 // watches (anchors for "because you watched"), the last $recent watches as
 // [program id, completion, last_ts epoch seconds] (the fold-in of the user's
-// vector, api/model.py), watch time per genre, and which rules some loaded
+// vector, api/model.py), watch time in all and per genre (a program of two
+// genres counts in both: the shares are of watched_seconds, each watch once,
+// and need not sum to 1), and which rules some loaded
 // data source cannot support (the union over DataSource nodes, each rule
 // once). With a TV data set and MovieLens in one database "availability" is
 // listed, yet eligible.cypher still applies it to every program that has
@@ -18,6 +20,7 @@ CALL (u) {
   OPTIONAL MATCH (u)-[w:WATCHED]->(p:Program)
   WITH w, p ORDER BY w.last_ts DESC
   RETURN count(w) AS watched,
+         sum(CASE WHEN w IS NOT NULL THEN coalesce(w.seconds, 1) END) AS watched_seconds,
          collect(CASE WHEN w IS NOT NULL AND coalesce(w.completion, 1.0) >= $anchor_completion
                  THEN {id: p.id, title: p.title} END)[..$anchors] AS anchors,
          collect(CASE WHEN w IS NOT NULL
@@ -34,6 +37,6 @@ CALL () {
 }
 RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling,
        u.csa_ceiling_level AS csa_ceiling_level, u.profile AS profile,
-       bundles, free_bundles, watched, anchors, recent, genre_time,
+       bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
        reduce(all = [], x IN not_applicable |
          all + [rule IN x WHERE NOT rule IN all]) AS not_applicable;
