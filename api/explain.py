@@ -8,9 +8,13 @@ Reason types:
 * ``similar_to`` -- close (ditto) to the anchor of a "similar programs" rail, or to an
   anchor the user is not known to have watched: the sentence never claims they did;
 * ``you_like_genre`` -- the genre's share of the user's watch time;
-* ``popular_on_channel`` -- watchers this week, on a channel of the user's bundle;
+* ``popular_on_channel`` -- watchers this week (one at least), on a channel of the user's
+  bundle (or in the catalogue, for a program no channel carries);
 * ``best_of_bundle`` -- mean completion among the bundle's programs;
-* ``new_this_week`` -- became available in the last seven days.
+* ``new_this_week`` -- became available in the last seven days;
+* ``recommended`` -- none of the above holds (say a personalised item close to no
+  anchor and of no genre the user watched, or the tail of a popular list, with no viewer
+  this week): "Picked for you", with the proposing source's score as evidence.
 """
 
 from __future__ import annotations
@@ -77,10 +81,12 @@ class Explainer:
         model: ServingModel | None,
         popularity: dict[str, dict[str, Any]],
         watched_anchor: bool = False,
+        scores: dict[str, float | None] | None = None,
     ) -> list[Reason]:
         """One reason per offer, chosen by the source that proposed it; similarities come
         from ``model``, the version that proposed the candidates. Items close to ``anchor``
-        say "because you watched" only when ``watched_anchor`` (else "similar to")."""
+        say "because you watched" only when ``watched_anchor`` (else "similar to").
+        ``scores`` are the source's, by candidate id (the evidence of ``recommended``)."""
         co_watch: dict[str, int] = {}
         sample = 0
         if anchor is not None and source == "similar":
@@ -88,7 +94,8 @@ class Explainer:
         return [
             self._reason(ctx, o, source=source, now=now, anchor=anchor, model=model,
                          watched_anchor=watched_anchor, co_watch=co_watch, sample=sample,
-                         counted=audience_of(o, popularity))
+                         counted=audience_of(o, popularity),
+                         score=(scores or {}).get(o.candidate_id))
             for o in offers
         ]  # fmt: skip
 
@@ -120,6 +127,7 @@ class Explainer:
         co_watch: dict[str, int],
         sample: int,
         counted: tuple[str, dict[str, Any]] | None,
+        score: float | None = None,
     ) -> Reason:
         where = f" on {o.channel_name}" if o.channel_name else ""
         if o.series_id and o.follows_series and o.series_title and o.episode is not None:
@@ -188,12 +196,19 @@ class Explainer:
                           {"available_from": o.available_from.isoformat(),
                            "channel_id": o.channel_id})  # fmt: skip
         week = int(audience["watchers_week"]) if audience else 0
+        if not week:
+            # Nobody watched it this week: popularity would be a false claim.
+            return Reason("recommended", f"Picked for you{where}",
+                          {"source": source, "score": score, "watchers_week": 0,
+                           "channel_id": o.channel_id, "bundle_id": o.bundle_id})  # fmt: skip
         viewers = "1 viewer" if week == 1 else f"{week} viewers"
         if of_series:
             viewers += f" of an episode of {o.series_title}"
+        # A program no channel carries (MovieLens) is counted over the whole catalogue.
+        in_bundle = " in your bundle" if o.bundle_id else ""
         return Reason(
             "popular_on_channel",
-            f"Popular{where} in your bundle: {viewers} this week",
+            f"Popular{where}{in_bundle}: {viewers} this week",
             {"channel_id": o.channel_id, "bundle_id": o.bundle_id, "watchers_week": week,
              **evidence_of},
         )  # fmt: skip

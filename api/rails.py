@@ -490,6 +490,7 @@ class RailsService:
                     ctx, [o for o, _ in added], source=source, now=now, anchor=anchor,
                     model=model, popularity=await self._audience(ctx, now),
                     watched_anchor=watched_anchor,
+                    scores={o.candidate_id: s for o, s in added},
                 )  # fmt: skip
                 rail.items += [
                     RailItem(o, s, source, backfill=index > 0 and rail_name != source, reason=r)

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Explanation(BaseModel):
     type: str = Field(description="next_episode, because_you_watched, similar_to, "
-                      "you_like_genre, popular_on_channel, best_of_bundle or "
-                      "new_this_week")  # fmt: skip
+                      "you_like_genre, popular_on_channel, best_of_bundle, "
+                      "new_this_week or recommended")  # fmt: skip
     text: str = Field(description="A sentence to show next to the item.")
     evidence: dict[str, Any] = Field(description="The graph facts behind the sentence.")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -9,6 +11,7 @@ from neo4j import AsyncDriver
 
 from api.eligibility import Offer
 from api.explain import Explainer, Reason, audience_of
+from api.model import ServingModel
 from api.rails import UserContext
 from graph.settings import Settings
 
@@ -65,3 +68,39 @@ def test_a_program_offered_for_itself_counts_its_own_audience() -> None:
     assert fallback.text == "Popular on Canal 1 in your bundle: 1 viewer this week"
     (none,) = reasons([offer("p9", "p8")], popularity, "popular_in_bundle")
     assert none.evidence["watchers_week"] == 0
+
+
+class FarModel:
+    """A model in which no anchor is close to anything."""
+
+    version = "v-test"
+
+    def similarity(self, a: str, b: str) -> float:
+        return 0.0
+
+
+def test_no_popularity_is_claimed_without_a_viewer_this_week() -> None:
+    explainer = Explainer(cast(AsyncDriver, None), Settings())
+    ctx = replace(
+        CTX, anchors=[{"id": "a1", "title": "Anchor"}], genre_share={"sport": ("Sport", 1.0)}
+    )
+    # Personalised, close to no anchor, of no genre the user watched, and nobody's this week.
+    (mine,) = asyncio.run(explainer.reasons(
+        ctx, [offer("p1", "p1")], source="personalised", now=NOW, anchor=None,
+        model=cast(ServingModel, FarModel()), popularity={"p1": {"watchers_week": 0}},
+        scores={"p1": 0.87},
+    ))  # fmt: skip
+    assert (mine.type, mine.text) == ("recommended", "Picked for you on Canal 1")
+    assert mine.evidence["score"] == 0.87 and mine.evidence["source"] == "personalised"
+    # The zero-viewer tail of a popular list.
+    for popularity in ({"p8": {"watchers_week": 0, "watchers": 3}}, {}):
+        (tail,) = reasons([offer("p8", "p8")], popularity, "popular_in_bundle")
+        assert tail.type == "recommended" and "Popular" not in tail.text, tail
+        assert "0 viewers" not in tail.text
+
+
+def test_a_program_no_channel_carries_is_popular_in_the_catalogue_not_a_bundle() -> None:
+    film = replace(offer("m1", "m1"), channel_id=None, channel_name=None, bundle_id=None,
+                   kind=None, available_from=None)  # fmt: skip
+    (r,) = reasons([film], {"m1": {"watchers_week": 3, "watchers": 9}}, "popular_free")
+    assert (r.type, r.text) == ("popular_on_channel", "Popular: 3 viewers this week")

@@ -106,7 +106,8 @@ def test_home_is_personalised_with_a_model_and_explained(
     assert not rail["items"][0]["backfill"]
     types = {i["explanation"]["type"] for i in rail["items"]}
     assert types <= {"next_episode", "because_you_watched", "you_like_genre",
-                     "popular_on_channel", "best_of_bundle", "new_this_week"}  # fmt: skip
+                     "popular_on_channel", "best_of_bundle", "new_this_week",
+                     "recommended"}  # fmt: skip
     series = [i["series_id"] for i in rail["items"] if i["series_id"]]
     assert len(series) == len(set(series)), "one episode per series"
     for item in rail["items"]:  # "next episode" only for a series the user has been watching
