@@ -131,9 +131,10 @@ class Explainer:
     ) -> Reason:
         where = f" on {o.channel_name}" if o.channel_name else ""
         if o.series_id and o.follows_series and o.series_title and o.episode is not None:
+            season = f"season {o.season}, " if o.season is not None else ""
             return Reason(
                 "next_episode",
-                f"Next episode of {o.series_title}: season {o.season}, episode {o.episode}",
+                f"Next episode of {o.series_title}: {season}episode {o.episode}",
                 {"series_id": o.series_id, "season": o.season, "episode": o.episode},
             )
         if anchor is not None and source == "similar":

@@ -104,3 +104,12 @@ def test_a_program_no_channel_carries_is_popular_in_the_catalogue_not_a_bundle()
                    kind=None, available_from=None)  # fmt: skip
     (r,) = reasons([film], {"m1": {"watchers_week": 3, "watchers": 9}}, "popular_free")
     assert (r.type, r.text) == ("popular_on_channel", "Popular: 3 viewers this week")
+
+
+def test_next_episode_names_the_season_only_when_there_is_one() -> None:
+    ep = replace(offer("p2", "p2", series="Lupin"), follows_series=True, episode=2)
+    (r,) = reasons([ep], {}, "personalised")
+    assert r.text == "Next episode of Lupin: season 1, episode 2"
+    (r,) = reasons([replace(ep, season=None)], {}, "personalised")
+    assert r.text == "Next episode of Lupin: episode 2"
+    assert r.evidence["season"] is None
