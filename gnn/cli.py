@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,9 +163,24 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
               f"{outcome.seconds_per_epoch:.3f} s/epoch")  # fmt: skip
         print(describe(outcome.metrics))
         if not args.no_publish:
+            from gnn.artifacts import write_gate
+            from gnn.gate import sanity_problem
+            from graph.cli import CommandError
+
             model = load_version(outcome.path)
+            # No comparison with the serving version (that is `retrain`'s gate), but never
+            # a broken one: NaN, collapsed embeddings, no finite holdout metric.
+            if problem := sanity_problem(model, outcome.metrics, min_users=0):
+                write_gate(outcome.path, {  # the API's start-up fallback skips it too
+                    "outcome": "refused", "reason": problem, "by": "graphrails train",
+                    "decided_at": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
+                raise CommandError(
+                    f"not published: {problem}. The version is saved in {outcome.path}; "
+                    f"'graphrails models promote {outcome.path.name} --force' publishes it anyway"
+                )
             db = settings.neo4j_database
-            written = publish(driver, model, database=db, progress=not args.quiet)
+            with _publishing(settings):  # a retrain finishing meanwhile would publish over it
+                written = publish(driver, model, database=db, progress=not args.quiet)
             print("Published to Neo4j: " + ", ".join(f"{n:,} {k}" for k, n in written.items())
                   + " embeddings, vector index program_embedding")  # fmt: skip
     return 0
