@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from neo4j import Driver
+
     from gnn.train import TrainConfig
     from graph.settings import Settings
 
@@ -148,8 +150,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
-    from gnn.artifacts import load_version
-    from gnn.pipeline import describe, publish, train_version
+    from gnn.pipeline import describe, train_version
     from graph.driver import open_driver
 
     config = _train_config(args)
@@ -163,27 +164,36 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
               f"{outcome.seconds_per_epoch:.3f} s/epoch")  # fmt: skip
         print(describe(outcome.metrics))
         if not args.no_publish:
-            from gnn.artifacts import write_gate
-            from gnn.gate import sanity_problem
-            from graph.cli import CommandError
-
-            model = load_version(outcome.path)
-            # No comparison with the serving version (that is `retrain`'s gate), but never
-            # a broken one: NaN, collapsed embeddings, no finite holdout metric.
-            if problem := sanity_problem(model, outcome.metrics, min_users=0):
-                write_gate(outcome.path, {  # the API's start-up fallback skips it too
-                    "outcome": "refused", "reason": problem, "by": "graphrails train",
-                    "decided_at": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
-                raise CommandError(
-                    f"not published: {problem}. The version is saved in {outcome.path}; "
-                    f"'graphrails models promote {outcome.path.name} --force' publishes it anyway"
-                )
-            db = settings.neo4j_database
-            with _publishing(settings):  # a retrain finishing meanwhile would publish over it
-                written = publish(driver, model, database=db, progress=not args.quiet)
+            written = publish_trained(driver, settings, outcome.path, outcome.metrics,
+                                      progress=not args.quiet)  # fmt: skip
             print("Published to Neo4j: " + ", ".join(f"{n:,} {k}" for k, n in written.items())
                   + " embeddings, vector index program_embedding")  # fmt: skip
     return 0
+
+
+def publish_trained(
+    driver: Driver, settings: Settings, path: Path, metrics: dict[str, Any], *, progress: bool
+) -> dict[str, int]:
+    """Publish a version just trained (`train`, the demo): no comparison with the serving
+    version (that is `retrain`'s gate), but never a broken one (NaN, collapsed embeddings,
+    no finite holdout metric; it is kept, marked refused), and under the retrain lock, since
+    a retrain finishing meanwhile would publish over it. What was written, per label."""
+    from gnn.artifacts import load_version, write_gate
+    from gnn.gate import sanity_problem
+    from gnn.pipeline import publish
+    from graph.cli import CommandError
+
+    model = load_version(path)
+    if problem := sanity_problem(model, metrics, min_users=0):
+        write_gate(path, {  # the API's start-up fallback skips it too
+            "outcome": "refused", "reason": problem, "by": "graphrails train",
+            "decided_at": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
+        raise CommandError(
+            f"not published: {problem}. The version is saved in {path}; "
+            f"'graphrails models promote {path.name} --force' publishes it anyway"
+        )
+    with _publishing(settings):
+        return publish(driver, model, database=settings.neo4j_database, progress=progress)
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:

@@ -142,8 +142,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """The README's main job: Neo4j, a synthetic TV data set, a model, the API."""
     import datetime as dt
 
-    from gnn.artifacts import load_version
-    from gnn.pipeline import describe, publish, train_version
+    from gnn.cli import publish_trained
+    from gnn.pipeline import describe, train_version
     from graph.driver import open_driver
     from graph.queries import query
     from graph.schema import init_schema
@@ -182,7 +182,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         outcome = train_version(driver, database=db, models_dir=settings.models_dir)
         print(f"  version {outcome.path.name}: fit {outcome.fit_seconds:.0f} s")
         print(describe(outcome.metrics))
-        publish(driver, load_version(outcome.path), database=db)
+        publish_trained(driver, settings, outcome.path, outcome.metrics, progress=True)
         records, _, _ = driver.execute_query(
             query("explore/most_active_users"), limit=1, database_=db
         )
