@@ -3,10 +3,11 @@ in a worker thread, a hop per dependency and request)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from pydantic import AfterValidator
 
 from api.rails import RailsService, utc_now
 
@@ -16,13 +17,32 @@ async def get_rails(request: Request) -> RailsService:
     return service
 
 
+EARLIEST_NOW = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_NOW = datetime(9000, 1, 1, tzinfo=UTC)
+"""A request's ``now`` is from ``EARLIEST_NOW`` to before ``LATEST_NOW``: the rails count
+a week before it and look a window ahead of it, which near the limits of a datetime
+(years 1 and 9999) would overflow."""
+
+
+def _within_range(now: datetime | None) -> datetime | None:
+    if now is None:
+        return None
+    if not EARLIEST_NOW <= (now if now.tzinfo else now.replace(tzinfo=UTC)) < LATEST_NOW:
+        raise ValueError(
+            f"now must be from {EARLIEST_NOW:%Y-%m-%d} to before {LATEST_NOW:%Y-%m-%d}, "
+            f"got {now.isoformat()}"
+        )
+    return now
+
+
 async def get_now(
     request: Request,
     now: Annotated[
         datetime | None,
+        AfterValidator(_within_range),
         Query(
             description="Compute the rail as of this time (ISO 8601; without an offset, "
-            "UTC); default: now."
+            "UTC; from 1900 to before 9000); default: now."
         ),
     ] = None,
 ) -> datetime:

@@ -1,0 +1,39 @@
+"""Bad query parameters and bodies are 422s naming the parameter, before any rail is computed
+(pure: the app is not started, and a request that got past validation would fail with 500)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from graph.settings import Settings
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    app = create_app(Settings())
+    app.state.settings = Settings()
+    app.state.rails = object()  # no rail can be computed: only validation answers
+    yield TestClient(app, raise_server_exceptions=False)
+
+
+def names(response: object, where: str, name: str) -> bool:
+    body = response.json()  # type: ignore[attr-defined]
+    return any(e["loc"] == [where, name] for e in body["detail"])
+
+
+@pytest.mark.parametrize(
+    "now", ["0001-01-01T00:00:00", "9999-12-25T00:00:00", "9999-12-31T23:59:59+00:00",
+            "1900-01-01T01:00:00+02:00"],
+)  # fmt: skip
+def test_a_now_near_the_limits_of_a_datetime_is_a_422_naming_now(
+    client: TestClient, now: str
+) -> None:
+    for url in ("/v1/users/u1/rails/home", "/v1/rails/popular", "/v1/programs/p1/similar",
+                "/v1/explain?user_id=u1&program_id=p1"):  # fmt: skip
+        r = client.get(url, params={"now": now})
+        assert r.status_code == 422, (url, now, r.status_code, r.text)
+        assert names(r, "query", "now"), r.text
