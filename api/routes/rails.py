@@ -102,7 +102,8 @@ async def because_you_watched(
     now: Now,
     limit: Limit,
     program_id: Annotated[
-        str | None, Query(description="The watched program; default: the user's recent watches.")
+        str | None,
+        Query(min_length=1, description="The watched program; default: the user's recent watches."),
     ] = None,
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
@@ -132,7 +133,7 @@ async def similar(
     return served(request, [rail], user_id=user_id, now=now)[0]
 
 
-BundleId = Annotated[str | None, Query(description="Default: the user's bundles.")]
+BundleId = Annotated[str | None, Query(min_length=1, description="Default: the user's bundles.")]
 UserFilter = Annotated[str | None, Query(description="Apply this user's rules.")]
 
 

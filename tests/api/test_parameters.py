@@ -37,3 +37,16 @@ def test_a_now_near_the_limits_of_a_datetime_is_a_422_naming_now(
         r = client.get(url, params={"now": now})
         assert r.status_code == 422, (url, now, r.status_code, r.text)
         assert names(r, "query", "now"), r.text
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [("/v1/users/u1/rails/because-you-watched", "program_id"),
+     ("/v1/rails/popular", "bundle_id"), ("/v1/rails/best-of-bundle", "bundle_id")],
+)  # fmt: skip
+def test_an_empty_id_is_a_422_not_none_or_an_unknown_one(
+    client: TestClient, url: str, name: str
+) -> None:
+    r = client.get(url, params={name: ""})
+    assert r.status_code == 422, (url, r.status_code, r.text)
+    assert names(r, "query", name), r.text

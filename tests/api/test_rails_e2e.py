@@ -212,6 +212,10 @@ def test_errors_name_the_unknown_id_and_bad_parameters(
                    headers={"X-Request-ID": "caller-42"})  # fmt: skip
     assert r.status_code == 422
     assert r.headers["x-request-id"] == "caller-42"  # errors carry it too, the caller's own
+    for url, name in (("/v1/users/u1/rails/because-you-watched", "program_id"),
+                      ("/v1/rails/popular", "bundle_id")):  # fmt: skip
+        r = client.get(url, params={name: ""})  # not "none given", nor an unknown id
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", name]
     for now in ("0001-01-01T00:00:00", "9999-12-25T00:00:00"):  # a week before, a window after
         for url in ("/v1/users/u1/rails/home", "/v1/rails/popular"):
             r = client.get(url, params={"now": now})
