@@ -9,6 +9,8 @@ on 127.0.0.1 and loaded from this process by a bare HTTP/1.1 keep-alive client o
 (a few tens of microseconds of CPU per request, where ``load_api.py``'s httpx clients cost
 about 2 ms), so that the CPU of the 2 cores goes to the server:
 
+- ``driver``: no HTTP and no API: this process sends ``RETURN 1`` through the async
+  driver itself, as the API does (the floor of any request that reads Neo4j);
 - ``http``: a FastAPI route that returns a canned 20-item rail (no Neo4j at all);
 - ``bolt``: the same after one ``RETURN 1`` round trip through the async driver;
 - ``bolt2``: after two, the fewest a personalised home rail makes (the user's context,
@@ -32,7 +34,8 @@ import os
 import random
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,10 +50,12 @@ from load_api import (  # bench/ is on sys.path
     start_api,
     wait_ready,
 )
+from neo4j import AsyncDriver, RoutingControl
 
+from graph.driver import open_async_driver
 from graph.server import LocalServer
 
-KINDS = ("http", "bolt", "bolt2", "home")
+KINDS = ("driver", "http", "bolt", "bolt2", "home")
 PATHS = {
     "http": "/floor/0/{}",
     "bolt": "/floor/1/{}",
@@ -107,42 +112,85 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path:
     return int(head[9:12])
 
 
+Send = Callable[[], Awaitable[bool]]
+"""One request of a client; whether it succeeded."""
+
+
+@asynccontextmanager
+async def http_client(port: int, path: Callable[[], str]) -> AsyncIterator[Send]:
+    """A client on its own keep-alive connection, GETting ``path()``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def send() -> bool:
+        return await _get(reader, writer, path()) == 200
+
+    try:
+        yield send
+    finally:
+        writer.close()
+
+
+@asynccontextmanager
+async def driver_client(driver: AsyncDriver, database: str) -> AsyncIterator[Send]:
+    """A client that sends ``RETURN 1`` through the async driver itself, as the API does."""
+
+    async def send() -> bool:
+        await driver.execute_query(
+            "RETURN 1 AS one", database_=database, routing_=RoutingControl.READ
+        )
+        return True
+
+    yield send
+
+
 async def run_phase(
     phase: Phase,
-    port: int,
-    path: Callable[[], str],
+    client: Callable[[], AbstractAsyncContextManager[Send]],
     *,
     duration: float,
     requests: int | None = None,
     pids: dict[str, list[int]],
 ) -> Phase:
-    """``phase.clients`` closed-loop clients, each on its own connection, for ``duration`` s
-    (or until ``requests`` are done)."""
+    """``phase.clients`` closed-loop clients for ``duration`` s (or until ``requests`` are
+    done)."""
     deadline = time.perf_counter() + duration
     issued = 0
 
-    async def client() -> None:
+    async def loop() -> None:
         nonlocal issued
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
+        async with client() as send:
             while time.perf_counter() < deadline and (requests is None or issued < requests):
                 issued += 1
                 t0 = time.perf_counter()
-                status = await _get(reader, writer, path())
-                if status == 200:
+                if await send():
                     phase.latencies_ms.append((time.perf_counter() - t0) * 1000)
                 else:
                     phase.errors += 1
-        finally:
-            writer.close()
 
     before = {k: cpu_seconds(v) for k, v in pids.items()}
     t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(phase.clients)))
+    await asyncio.gather(*(loop() for _ in range(phase.clients)))
     phase.seconds = time.perf_counter() - t0
     phase.cpu = {k: cpu_seconds(v) - before[k] for k, v in pids.items()}
     phase.load = load_averages()
     return phase
+
+
+async def run_kind(
+    kind: str,
+    client: Callable[[], AbstractAsyncContextManager[Send]],
+    args: argparse.Namespace,
+    pids: dict[str, list[int]],
+) -> list[Phase]:
+    """The warm-up (not kept), one client, then ``args.clients``; each row printed."""
+    await run_phase(Phase(kind, args.clients), client, requests=args.warmup,
+                    duration=args.duration, pids=pids)  # fmt: skip
+    out = []
+    for clients in (1, args.clients):
+        phase = await run_phase(Phase(kind, clients), client, duration=args.duration, pids=pids)
+        out.append(phase)
+        print(phase.row(), flush=True)
+    return out
 
 
 def main() -> None:
@@ -178,6 +226,18 @@ def main() -> None:
 
         neo4j_pid = server.pid()
         for kind in kinds:
+            if kind == "driver":  # no HTTP, no API: this process is the driver's client
+                pids = {"server": [os.getpid()], "neo4j": [neo4j_pid] if neo4j_pid else []}
+
+                async def direct(pids: dict[str, list[int]] = pids) -> list[Phase]:
+                    async with open_async_driver(settings) as driver:
+                        return await run_kind(
+                            "driver", lambda: driver_client(driver, settings.neo4j_database),
+                            args, pids,
+                        )  # fmt: skip
+
+                rows += uvloop.run(direct())
+                continue
             api = start_api(settings, models_dir, port=args.port, workers=args.workers,
                             blas_threads=1, app=APPS.get(kind, FLOOR_APP))  # fmt: skip
             try:
@@ -192,17 +252,9 @@ def main() -> None:
                 def path(template: str = PATHS[kind]) -> str:
                     return template.format(user())
 
-                async def phases(kind: str = kind, pids: dict[str, list[int]] = pids) -> None:
-                    common = {"pids": pids, "duration": args.duration}
-                    await run_phase(Phase(kind, args.clients), args.port, path,
-                                    requests=args.warmup, **common)  # fmt: skip
-                    for clients in (1, args.clients):
-                        phase = await run_phase(Phase(kind, clients), args.port, path,
-                                                **common)  # fmt: skip
-                        rows.append(phase)
-                        print(phase.row(), flush=True)
-
-                uvloop.run(phases())
+                rows += uvloop.run(
+                    run_kind(kind, lambda path=path: http_client(args.port, path), args, pids)
+                )
             finally:
                 api.terminate()
                 try:
