@@ -92,6 +92,12 @@ MAX_EVENTS = 1000
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 
+MAX_WATCHED_S = 366 * 24 * 3600
+"""Seconds in one watch event at most (a year: far above any viewing). The file loader only
+needs ``watched_s`` to fit in 64 bits (loaders/contract.py, >= 0); the graph adds a watch's
+events up, so a bound that fits is not enough: two events of 2^63 - 1 would overflow the sum,
+while billions of a year's each still fit."""
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -107,7 +113,7 @@ class WatchEvent(_Event):
     type: Literal["watch"]
     program_id: Id
     channel_id: Id = Field(description="The channel it was watched on (replay and VOD too).")
-    watched_s: int = Field(ge=0, description="Seconds watched.")
+    watched_s: int = Field(ge=0, le=MAX_WATCHED_S, description="Seconds watched (a year at most).")
     completion: float = Field(ge=0, le=1, description="Share of the program watched.")
 
 

@@ -8,8 +8,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auth import API_KEY_HEADER
 from api.main import create_app
+from api.schemas import MAX_WATCHED_S, EventsIn
 from graph.settings import Settings
+
+KEY = "parameters-key-0123456789"
 
 
 @pytest.fixture
@@ -50,3 +54,17 @@ def test_an_empty_id_is_a_422_not_none_or_an_unknown_one(
     r = client.get(url, params={name: ""})
     assert r.status_code == 422, (url, r.status_code, r.text)
     assert names(r, "query", name), r.text
+
+
+@pytest.mark.parametrize("watched_s", [99999999999999999999999, 2**63 - 1, MAX_WATCHED_S + 1])
+def test_seconds_watched_beyond_the_bound_are_a_422_naming_watched_s(
+    client: TestClient, watched_s: int
+) -> None:
+    client.app.state.api_keys = [KEY.encode()]  # type: ignore[attr-defined]
+    event = {"type": "watch", "event_id": "e1", "user_id": "u1", "program_id": "p1",
+             "channel_id": "c1", "ts": "2025-01-09T20:00:00Z", "watched_s": watched_s,
+             "completion": 1.0}  # fmt: skip
+    r = client.post("/v1/events", json={"events": [event]}, headers={API_KEY_HEADER: KEY})
+    assert r.status_code == 422, (r.status_code, r.text)
+    assert [e["loc"][-1] for e in r.json()["detail"]] == ["watched_s"], r.text
+    EventsIn.model_validate({"events": [{**event, "watched_s": MAX_WATCHED_S}]})  # the bound
