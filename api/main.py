@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -44,6 +45,22 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+GC_GEN0_THRESHOLD = 20_000
+"""Allocations between two young collections of the cyclic GC (Python's default: 700)."""
+
+
+def settle_garbage_collector() -> None:
+    """Once start-up has built what the process keeps (model, id maps, routes), take it out
+    of the cyclic garbage collector's sight (``gc.freeze``) and collect the young
+    generation less often. A full collection otherwise walks all of it while every
+    request in flight waits; reference counting still frees what is dropped later (an
+    old model after a hot swap). Measured in docs/benchmarks.md ("The garbage collector")."""
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new application; nothing connects until the lifespan starts."""
 
@@ -74,11 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.reloader = ModelReloader.started(driver, app.state.rails, s)  # hot swap
             async with open_served_log(driver, s, metrics=app.state.metrics) as served_log:
                 app.state.served_log = served_log
+                settle_garbage_collector()
                 yield
         finally:
             if reloader := getattr(app.state, "reloader", None):
                 await reloader.stop()
             await driver.close()
+            gc.unfreeze()  # a process that goes on (tests, an embedding server) frees it all
 
     app = FastAPI(
         title="graphrails",

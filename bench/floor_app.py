@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from neo4j import RoutingControl
 
-from api.main import RequestId
+from api.main import RequestId, settle_garbage_collector
 from graph.driver import open_async_driver
 from graph.settings import Settings
 
@@ -53,6 +53,7 @@ def create_floor_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.driver = open_async_driver(settings)
+        settle_garbage_collector()  # as the API does once it has started
         try:
             yield
         finally:
