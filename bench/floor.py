@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import subprocess
@@ -52,6 +53,7 @@ from load_api import (  # bench/ is on sys.path
 )
 from neo4j import AsyncDriver, RoutingControl
 
+from api.main import settle_garbage_collector
 from graph.driver import open_async_driver
 from graph.server import LocalServer
 
@@ -206,6 +208,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=38000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument(
+        "--gc", choices=("settled", "default", "off"), default="settled",
+        help="the cyclic GC of this process (the load generator, and the client of the "
+             "driver kind): as the API settles it after start-up, Python's default, or off",
+    )  # fmt: skip
     args = parser.parse_args()
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if unknown := sorted(set(kinds) - set(KINDS)):
@@ -217,6 +224,10 @@ def main() -> None:
     rows: list[Phase] = []
     with server.running():
         users = known_users(settings)
+        if args.gc == "settled":
+            settle_garbage_collector()
+        elif args.gc == "off":
+            gc.disable()
         rng = random.Random(args.seed)
 
         def user() -> str:
@@ -266,7 +277,8 @@ def main() -> None:
     print(HEADER)
     for phase in rows:
         print(phase.row())
-    print(f"uvicorn workers {args.workers}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"uvicorn workers {args.workers}; this process's GC {args.gc}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")  # fmt: skip
 
 
 if __name__ == "__main__":
