@@ -123,7 +123,8 @@ async def similar(
     now: Now,
     limit: Limit,
     user_id: Annotated[
-        str | None, Query(description="Filter for this user (default: anonymous rules).")
+        str | None,
+        Query(min_length=1, description="Filter for this user (default: anonymous rules)."),
     ] = None,
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
@@ -134,7 +135,7 @@ async def similar(
 
 
 BundleId = Annotated[str | None, Query(min_length=1, description="Default: the user's bundles.")]
-UserFilter = Annotated[str | None, Query(description="Apply this user's rules.")]
+UserFilter = Annotated[str | None, Query(min_length=1, description="Apply this user's rules.")]
 
 
 @router.get("/rails/popular", response_model=RailOut)

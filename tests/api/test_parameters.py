@@ -46,7 +46,9 @@ def test_a_now_near_the_limits_of_a_datetime_is_a_422_naming_now(
 @pytest.mark.parametrize(
     ("url", "name"),
     [("/v1/users/u1/rails/because-you-watched", "program_id"),
-     ("/v1/rails/popular", "bundle_id"), ("/v1/rails/best-of-bundle", "bundle_id")],
+     ("/v1/rails/popular", "bundle_id"), ("/v1/rails/best-of-bundle", "bundle_id"),
+     ("/v1/programs/p1/similar", "user_id"), ("/v1/rails/popular", "user_id"),
+     ("/v1/rails/best-of-bundle", "user_id")],
 )  # fmt: skip
 def test_an_empty_id_is_a_422_not_none_or_an_unknown_one(
     client: TestClient, url: str, name: str
