@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loaders.contract import MAX_WATCHED_S
+
 
 class Explanation(BaseModel):
     type: str = Field(description="next_episode, because_you_watched, similar_to, "
@@ -91,12 +93,6 @@ MAX_EVENTS = 1000
 """Events in one POST /v1/events (larger batches: send several)."""
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
-
-MAX_WATCHED_S = 366 * 24 * 3600
-"""Seconds in one watch event at most (a year: far above any viewing). The file loader only
-needs ``watched_s`` to fit in 64 bits (loaders/contract.py, >= 0); the graph adds a watch's
-events up, so a bound that fits is not enough: two events of 2^63 - 1 would overflow the sum,
-while billions of a year's each still fit."""
 
 
 class _Event(BaseModel):

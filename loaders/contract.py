@@ -17,6 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+MAX_WATCHED_S = 366 * 24 * 3600
+"""Seconds in one watch event at most, for files and POST /v1/events alike (a year: far
+above any viewing). Fitting in 64 bits is not enough: the graph adds a watch's events up,
+and two of 2^63 - 1 would overflow the sum, while billions of a year's each still fit."""
+
 CSA_LEVELS: Mapping[str, int] = {"TP": 0, "-10": 10, "-12": 12, "-16": 16, "-18": 18}
 """French CSA (Arcom) signalétique: rating -> integer level. A user may see a program iff
 ``program.csa_level <= user.csa_ceiling_level``."""
@@ -373,7 +378,14 @@ FILES: tuple[FileSpec, ...] = (
             Column("program_id", Kind.STR, doc="the program", example="p0001234"),
             Column("channel_id", Kind.STR, doc="the channel", example="c007"),
             Column("ts", Kind.DATETIME, doc="when viewing started", example="2025-01-07T21:03:12Z"),
-            Column("watched_s", Kind.INT, doc="seconds watched", example="2710", minimum=0),
+            Column(
+                "watched_s",
+                Kind.INT,
+                doc="seconds watched",
+                example="2710",
+                minimum=0,
+                maximum=MAX_WATCHED_S,
+            ),
             Column(
                 "completion",
                 Kind.FLOAT,
@@ -444,9 +456,9 @@ def _constraints(spec: FileSpec, c: Column) -> str:
     if c.allowed:
         parts.append("one of " + ", ".join(f"`{a}`" for a in c.allowed))
     if c.minimum is not None:
-        parts.append(f">= {c.minimum:g}")
+        parts.append(f">= {_number(c.minimum)}")
     if c.maximum is not None:
-        parts.append(f"<= {c.maximum:g}")
+        parts.append(f"<= {_number(c.maximum)}")
     if c.pattern:
         parts.append(f"matches `{c.pattern}`")
     for ref in spec.references:
@@ -457,3 +469,8 @@ def _constraints(spec: FileSpec, c: Column) -> str:
     if c.derived_level:
         parts.append(f"validation adds `{c.derived_level}` (int)")
     return "; ".join(parts)
+
+
+def _number(value: float) -> str:
+    """A bound as the docs show it: whole numbers in full (31622400, not 3.16224e+07)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -161,6 +161,8 @@ CASES = [
         "watched_s",
         "out_of_range",
     ),
+    # More than a year in one event: the API's bound too (a sum of them must fit in 64 bits).
+    ("watch_events", "e3,u1,p1,c1,2025-01-06T21:00:00Z,31622401,0.5", "watched_s", "out_of_range"),
     ("watch_events", "e3,u3,p1,c1,2025-01-06T21:00:00Z,60,0.5", "user_id", "unknown_reference"),
     ("watch_events", "e1,u1,p1,c1,2025-01-07T21:00:00Z,60,0.5", "event_id", "duplicate_id"),
 ]
