@@ -33,22 +33,21 @@ import asyncio
 import gc
 import os
 import random
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvloop
 from load_api import (  # bench/ is on sys.path
     NOW,
+    Phase,
     bench_settings,
     children,
-    cpu_seconds,
     known_users,
-    load_averages,
+    measured,
     start_api,
+    stop_api,
     wait_ready,
 )
 from neo4j import AsyncDriver, RoutingControl
@@ -66,32 +65,6 @@ PATHS = {
 }
 APPS = {"home": "api.main:create_app"}
 FLOOR_APP = "bench.floor_app:create_floor_app"
-
-
-@dataclass
-class Phase:
-    kind: str
-    clients: int
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-    cpu: dict[str, float] = field(default_factory=dict)
-    load: str = ""
-
-    def row(self) -> str:
-        lat = sorted(self.latencies_ms)
-        done = len(lat) + self.errors
-
-        def pct(p: float) -> str:
-            return f"{lat[min(len(lat) - 1, round(p / 100 * (len(lat) - 1)))]:.1f}" if lat else "-"
-
-        cpu = " | ".join(f"{self.cpu.get(k, 0) / max(done, 1) * 1000:.2f}"
-                         for k in ("server", "neo4j", "loadgen"))  # fmt: skip
-        return (
-            f"| {self.kind} | {self.clients} | {done:,} | {pct(50)} | {pct(95)} | {pct(99)} | "
-            f"{max(lat, default=0):.1f} | {done / self.seconds:,.1f} | {self.errors} | {cpu} | "
-            f"{self.load} |"
-        )
 
 
 HEADER = (
@@ -167,15 +140,9 @@ async def run_phase(
                 if await send():
                     phase.latencies_ms.append((time.perf_counter() - t0) * 1000)
                 else:
-                    phase.errors += 1
+                    phase.errors["not 200"] += 1
 
-    before = {k: cpu_seconds(v) for k, v in pids.items()}
-    t0 = time.perf_counter()
-    await asyncio.gather(*(loop() for _ in range(phase.clients)))
-    phase.seconds = time.perf_counter() - t0
-    phase.cpu = {k: cpu_seconds(v) - before[k] for k, v in pids.items()}
-    phase.load = load_averages()
-    return phase
+    return await measured(phase, pids, [loop() for _ in range(phase.clients)])
 
 
 async def run_kind(
@@ -185,11 +152,12 @@ async def run_kind(
     pids: dict[str, list[int]],
 ) -> list[Phase]:
     """The warm-up (not kept), one client, then ``args.clients``; each row printed."""
-    await run_phase(Phase(kind, args.clients), client, requests=args.warmup,
+    await run_phase(Phase(kind, args.clients, cpu_digits=2), client, requests=args.warmup,
                     duration=args.duration, pids=pids)  # fmt: skip
     out = []
     for clients in (1, args.clients):
-        phase = await run_phase(Phase(kind, clients), client, duration=args.duration, pids=pids)
+        phase = Phase(kind, clients, cpu_digits=2)
+        await run_phase(phase, client, duration=args.duration, pids=pids)
         out.append(phase)
         print(phase.row(), flush=True)
     return out
@@ -238,7 +206,7 @@ def main() -> None:
         neo4j_pid = server.pid()
         for kind in kinds:
             if kind == "driver":  # no HTTP, no API: this process is the driver's client
-                pids = {"server": [os.getpid()], "neo4j": [neo4j_pid] if neo4j_pid else []}
+                pids = {"api": [os.getpid()], "neo4j": [neo4j_pid] if neo4j_pid else []}
 
                 async def direct(pids: dict[str, list[int]] = pids) -> list[Phase]:
                     async with open_async_driver(settings) as driver:
@@ -255,7 +223,7 @@ def main() -> None:
                 wait_ready(f"http://127.0.0.1:{args.port}", api)
                 time.sleep(1.0)  # every worker up, not only the one that answered /ready
                 pids = {
-                    "server": children(api.pid),
+                    "api": children(api.pid),
                     "neo4j": [neo4j_pid] if neo4j_pid else [],
                     "loadgen": [os.getpid()],
                 }
@@ -267,12 +235,7 @@ def main() -> None:
                     run_kind(kind, lambda path=path: http_client(args.port, path), args, pids)
                 )
             finally:
-                api.terminate()
-                try:
-                    api.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    api.kill()
-                    api.wait()
+                stop_api(api)
             time.sleep(2)  # the port is free again before the next kind binds it
     print(HEADER)
     for phase in rows:

@@ -31,8 +31,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -92,6 +94,8 @@ class Phase:
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
     load: str = ""
+    cpu_digits: int = 1
+    """Decimals of the CPU ms per request (``bench/floor.py``'s are a tenth of a ms)."""
 
     def row(self) -> str:
         lat = sorted(self.latencies_ms)
@@ -102,7 +106,7 @@ class Phase:
                 return "-"
             return f"{lat[min(len(lat) - 1, round(p / 100 * (len(lat) - 1)))]:.1f}"
 
-        cpu = " | ".join(f"{self.cpu.get(k, 0) / max(done, 1) * 1000:.1f}"
+        cpu = " | ".join(f"{self.cpu.get(k, 0) / max(done, 1) * 1000:.{self.cpu_digits}f}"
                          for k in ("api", "neo4j", "loadgen"))  # fmt: skip
         return (
             f"| {self.name} | {self.clients} | {done:,} | {pct(50)} | {pct(95)} | {pct(99)} | "
@@ -166,9 +170,17 @@ async def run_phase(
                 body = r.json()
                 phase.sources[body["sources"][0] if body["sources"] else "empty"] += 1
 
+    return await measured(phase, pids, [client() for _ in range(phase.clients)])
+
+
+async def measured(
+    phase: Phase, pids: dict[str, list[int]], clients: list[Coroutine[Any, Any, None]]
+) -> Phase:
+    """Run ``clients`` together; ``phase`` gets their wall time, the CPU seconds each group
+    of ``pids`` spent meanwhile, and the load averages at the end."""
     before = {k: cpu_seconds(v) for k, v in pids.items()}
     t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(phase.clients)))
+    await asyncio.gather(*clients)
     phase.seconds = time.perf_counter() - t0
     phase.cpu = {k: cpu_seconds(v) - before[k] for k, v in pids.items()}
     phase.load = load_averages()
@@ -209,6 +221,16 @@ def start_api(
         "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "5",
     ]  # fmt: skip
     return subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parent.parent)
+
+
+def stop_api(api: subprocess.Popen[bytes]) -> None:
+    """Stop what :func:`start_api` started (killed if it is not gone within 30 s)."""
+    api.terminate()
+    try:
+        api.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        api.kill()
+        api.wait()
 
 
 def wait_ready(base_url: str, api: subprocess.Popen[bytes], timeout: float = 180.0) -> str:
@@ -302,12 +324,7 @@ def main() -> None:
                       f"errors {dict(phase.errors)}")  # fmt: skip
         finally:
             if api is not None:
-                api.terminate()
-                try:
-                    api.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    api.kill()
-                    api.wait()
+                stop_api(api)
 
 
 if __name__ == "__main__":
