@@ -39,6 +39,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import uvloop
+from floor_app import return_one  # bench/ is on sys.path
 from load_api import (  # bench/ is on sys.path
     NOW,
     Phase,
@@ -50,7 +51,7 @@ from load_api import (  # bench/ is on sys.path
     stop_api,
     wait_ready,
 )
-from neo4j import AsyncDriver, RoutingControl
+from neo4j import AsyncDriver
 
 from api.main import settle_garbage_collector
 from graph.driver import open_async_driver
@@ -110,9 +111,7 @@ async def driver_client(driver: AsyncDriver, database: str) -> AsyncIterator[Sen
     """A client that sends ``RETURN 1`` through the async driver itself, as the API does."""
 
     async def send() -> bool:
-        await driver.execute_query(
-            "RETURN 1 AS one", database_=database, routing_=RoutingControl.READ
-        )
+        await return_one(driver, database)
         return True
 
     yield send

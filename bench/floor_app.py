@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from neo4j import RoutingControl
+from neo4j import AsyncDriver, RoutingControl
 
 from api.main import RequestId, settle_garbage_collector
 from graph.driver import open_async_driver
@@ -44,6 +44,11 @@ def _canned_rail() -> dict[str, Any]:
             "sources": ["personalised"], "empty_reason": None}  # fmt: skip
 
 
+async def return_one(driver: AsyncDriver, database: str) -> None:
+    """One round trip that does no work: ``RETURN 1`` as the API sends its reads."""
+    await driver.execute_query("RETURN 1 AS one", database_=database, routing_=RoutingControl.READ)
+
+
 def create_floor_app() -> FastAPI:
     """``/floor/{round_trips}/{user_id}``: ``round_trips`` times ``RETURN 1``, then a canned
     rail; the API's request-id middleware and async driver, nothing else."""
@@ -70,9 +75,7 @@ def create_floor_app() -> FastAPI:
     @app.get("/floor/{round_trips}/{user_id}")
     async def floor(round_trips: int, user_id: str) -> dict[str, Any]:
         for _ in range(round_trips):
-            await app.state.driver.execute_query(
-                "RETURN 1 AS one", database_=settings.neo4j_database, routing_=RoutingControl.READ
-            )
+            await return_one(app.state.driver, settings.neo4j_database)
         return {**body, "user_id": user_id}
 
     return app
