@@ -1,4 +1,4 @@
-"""Command-line commands owned by ``api`` (registered by graph.cli)."""
+"""Command-line commands owned by ``api`` (registered by cli.main)."""
 
 from __future__ import annotations
 

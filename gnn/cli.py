@@ -1,17 +1,14 @@
-"""Command-line commands owned by `gnn` (registered by graph.cli)."""
+"""Command-line commands owned by `gnn` (registered by cli.main)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from neo4j import Driver
-
     from gnn.train import TrainConfig
     from graph.settings import Settings
 
@@ -119,7 +116,7 @@ def cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
     """Train on ``--train`` and write ``--out``; user errors raise ``CommandError``."""
     import warnings
 
-    from graph.cli import CommandError
+    from graph.errors import CommandError
 
     # torch_geometric's import emits a deprecation warning that is not ours to fix.
     warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
@@ -151,7 +148,9 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
     warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
     from gnn.pipeline import describe, train_version
+    from gnn.publish import PublishRefusedError, publish_trained
     from graph.driver import open_driver
+    from graph.errors import CommandError
 
     config = _train_config(args)
     with open_driver(settings) as driver:
@@ -164,42 +163,20 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
               f"{outcome.seconds_per_epoch:.3f} s/epoch")  # fmt: skip
         print(describe(outcome.metrics))
         if not args.no_publish:
-            written = publish_trained(driver, settings, outcome.path, outcome.metrics,
-                                      progress=not args.quiet)  # fmt: skip
+            try:
+                written = publish_trained(driver, settings, outcome.path, outcome.metrics,
+                                          progress=not args.quiet)  # fmt: skip
+            except PublishRefusedError as e:
+                raise CommandError(str(e)) from e
             print("Published to Neo4j: " + ", ".join(f"{n:,} {k}" for k, n in written.items())
                   + " embeddings, vector index program_embedding")  # fmt: skip
     return 0
 
 
-def publish_trained(
-    driver: Driver, settings: Settings, path: Path, metrics: dict[str, Any], *, progress: bool
-) -> dict[str, int]:
-    """Publish a version just trained (`train`, the demo): no comparison with the serving
-    version (that is `retrain`'s gate), but never a broken one (NaN, collapsed embeddings,
-    no finite holdout metric; it is kept, marked refused), and under the retrain lock, since
-    a retrain finishing meanwhile would publish over it. What was written, per label."""
-    from gnn.artifacts import load_version, write_gate
-    from gnn.gate import sanity_problem
-    from gnn.pipeline import publish
-    from graph.cli import CommandError
-
-    model = load_version(path)
-    if problem := sanity_problem(model, metrics, min_users=0):
-        write_gate(path, {  # the API's start-up fallback skips it too
-            "outcome": "refused", "reason": problem, "by": "graphrails train",
-            "decided_at": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
-        raise CommandError(
-            f"not published: {problem}. The version is saved in {path}; "
-            f"'graphrails models promote {path.name} --force' publishes it anyway"
-        )
-    with _publishing(settings):
-        return publish(driver, model, database=settings.neo4j_database, progress=progress)
-
-
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     """Score a saved version on its holdout."""
     from gnn.artifacts import list_versions
-    from graph.cli import CommandError
+    from graph.errors import CommandError
 
     versions = list_versions(settings.models_dir)
     if args.version is None:
@@ -274,7 +251,7 @@ def _publishing(settings: Settings) -> Iterator[None]:
     """Hold the retrain lock while a version is published by hand: a retrain finishing
     meanwhile would otherwise publish its own version over it a moment later."""
     from gnn.retrain import RetrainLockedError, retrain_lock
-    from graph.cli import CommandError
+    from graph.errors import CommandError
 
     try:
         with retrain_lock(settings.models_dir):
@@ -286,8 +263,8 @@ def _publishing(settings: Settings) -> Iterator[None]:
 def cmd_models_promote(args: argparse.Namespace, settings: Settings) -> int:
     from gnn.artifacts import ArtifactError
     from gnn.pipeline import promote
-    from graph.cli import CommandError
     from graph.driver import open_driver
+    from graph.errors import CommandError
 
     with _publishing(settings), open_driver(settings) as driver:
         try:
@@ -303,8 +280,8 @@ def cmd_models_promote(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_models_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from gnn.artifacts import ArtifactError
     from gnn.pipeline import rollback
-    from graph.cli import CommandError
     from graph.driver import open_driver
+    from graph.errors import CommandError
 
     with _publishing(settings), open_driver(settings) as driver:
         try:
@@ -323,7 +300,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     import warnings
 
     from gnn.schedule import parse_cron, run_schedule
-    from graph.cli import CommandError
+    from graph.errors import CommandError
 
     cron = args.cron or settings.retrain_cron
     try:

@@ -1,4 +1,4 @@
-"""Command-line commands owned by `loaders` (registered by graph.cli).
+"""Command-line commands owned by `loaders` (registered by cli.main).
 
 Handlers import pandas and the generator lazily, so ``graphrails --help`` stays fast.
 """
@@ -129,7 +129,7 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 def _bulk(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from graph.cli import CommandError
+    from graph.errors import CommandError
     from graph.server import LocalServer
     from loaders.bulk import bulk_load_tv
     from loaders.writer import format_summaries

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.cli import main
+from cli.main import main
 from graph.settings import Settings
 
 
@@ -22,7 +22,7 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 def use(monkeypatch: pytest.MonkeyPatch, **fields: object) -> None:
     settings = Settings.with_fields(**fields)
-    monkeypatch.setattr("graph.cli.Settings", lambda: settings)
+    monkeypatch.setattr("cli.main.Settings", lambda: settings)
 
 
 def test_evaluate_without_any_version_says_what_to_do(

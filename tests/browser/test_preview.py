@@ -22,10 +22,7 @@ from neo4j import Driver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from gnn.artifacts import load_version
-from gnn.pipeline import publish, train_version
-from gnn.train import TrainConfig
-from graph.screenshots import (
+from cli.screenshots import (
     ScreenshotError,
     browser_error,
     chrome,
@@ -42,6 +39,9 @@ from graph.screenshots import (
     style_diameters,
     wait_for,
 )
+from gnn.artifacts import load_version
+from gnn.pipeline import publish, train_version
+from gnn.train import TrainConfig
 from graph.server import API_URL
 from graph.settings import Settings
 from loaders.contract import CSA_LEVELS

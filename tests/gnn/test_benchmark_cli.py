@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graph.cli import main
+from cli.main import main
 
 
 def write_interactions(path: Path, *, users: int = 12, items: int = 16) -> pd.DataFrame:

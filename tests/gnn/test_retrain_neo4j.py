@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from neo4j import Driver
 
+from cli.main import main
 from gnn.artifacts import load_version, read_gate
 from gnn.pipeline import promote, rollback, serving_version, train_version
 from gnn.retrain import RetrainOutcome, retrain
 from gnn.train import TrainConfig
-from graph.cli import main
 from graph.settings import Settings
 from tests.loaders.neo4j_data import dataset_ids, loaded_tv_fixture
 
@@ -126,7 +126,7 @@ def test_a_better_candidate_is_published_a_worse_one_refused_and_rollback_restor
 
     # Listing: roles, gate outcomes and the refusal's reason.
     settings = neo4j_settings.model_copy(update={"models_path": models})
-    monkeypatch.setattr("graph.cli.Settings", lambda: settings)
+    monkeypatch.setattr("cli.main.Settings", lambda: settings)
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[1 if line.startswith("*") else 0]: line for line in out.splitlines()}
@@ -217,7 +217,7 @@ def test_corrupted_versions_are_refused_and_pruning_keeps_serving_and_rollback(
     # Rollback to a corrupted version is refused, naming the file; nothing changes.
     _corrupt(a.path / "embeddings.npy")
     settings = neo4j_settings.model_copy(update={"models_path": models})
-    monkeypatch.setattr("graph.cli.Settings", lambda: settings)
+    monkeypatch.setattr("cli.main.Settings", lambda: settings)
     assert main(["models", "rollback", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert str(a.path / "embeddings.npy") in err and "corrupted" in err
@@ -246,7 +246,7 @@ def test_the_retrain_command_publishes_logs_one_line_and_writes_metrics(
                          progress=False)  # fmt: skip
     promote(driver, models, weak.path.name, database=db, progress=False)
     settings = neo4j_settings.model_copy(update={"models_path": models, "gate_min_users": 20})
-    monkeypatch.setattr("graph.cli.Settings", lambda: settings)
+    monkeypatch.setattr("cli.main.Settings", lambda: settings)
     with caplog.at_level("INFO", logger="graphrails.retrain"):
         assert main(["retrain", "--quiet", "--epochs", "8", "--dim", "16"]) == 0
     new = serving_version(driver, database=db)

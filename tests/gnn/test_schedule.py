@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from gnn.retrain import LOCK_FILE, RetrainLockedError, RetrainMetrics, retrain_lock
 from gnn.schedule import crontab_weekdays, parse_cron, scheduled_run
-from graph.cli import main
 from graph.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def test_a_second_retrain_is_refused_while_one_holds_the_lock(
 ) -> None:
     with pytest.raises(RetrainLockedError, match=f"pid {holder.pid} since"), retrain_lock(tmp_path):
         pass
-    monkeypatch.setattr("graph.cli.Settings", lambda: unreachable(tmp_path))
+    monkeypatch.setattr("cli.main.Settings", lambda: unreachable(tmp_path))
     assert main(["retrain", "--quiet"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("graphrails retrain: another retrain is running")
@@ -72,7 +72,7 @@ def test_no_version_is_published_by_hand_while_a_retrain_runs(
     capsys: pytest.CaptureFixture[str],
     command: list[str],
 ) -> None:
-    monkeypatch.setattr("graph.cli.Settings", lambda: unreachable(tmp_path))
+    monkeypatch.setattr("cli.main.Settings", lambda: unreachable(tmp_path))
     assert main(command) == 2  # refused at once, before touching Neo4j
     err = capsys.readouterr().err
     lock = tmp_path / LOCK_FILE

@@ -18,7 +18,7 @@ from gnn import artifacts, pipeline
 from gnn.cli import cmd_train
 from gnn.retrain import retrain_lock
 from graph import driver as graph_driver
-from graph.cli import CommandError
+from graph.errors import CommandError
 from graph.settings import Settings
 from tests.gnn.test_retrain_gate import GOOD, random_embeddings, version
 

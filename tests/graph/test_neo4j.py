@@ -8,7 +8,7 @@ import pytest
 from neo4j import Driver
 from pydantic import SecretStr
 
-from graph.cli import format_table, main
+from cli.main import format_table, main
 from graph.driver import GraphConnectionError, open_driver
 from graph.schema import init_schema
 from graph.settings import Settings
@@ -95,4 +95,4 @@ def test_format_table_aligns_columns() -> None:
 
 
 def _use_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
-    monkeypatch.setattr("graph.cli.Settings", lambda: settings)
+    monkeypatch.setattr("cli.main.Settings", lambda: settings)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graph.cli import main
+from cli.main import main
 from loaders import generate
 from loaders.contract import FILES
 from loaders.generate import generate_tv

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from neo4j import Driver
 
-from graph.cli import main
+from cli.main import main
 from graph.queries import query
 from graph.settings import Settings
 from loaders.generate import generate_tv
@@ -216,7 +216,7 @@ def test_bad_rows_are_reported_and_the_valid_ones_loaded(
     programs = pd.read_csv(folder / "programs.csv", dtype=str)
     programs.loc[3, "csa"] = "-99"  # CSV line 5
     programs.to_csv(folder / "programs.csv", index=False)
-    monkeypatch.setattr("graph.cli.Settings", lambda: neo4j_settings)
+    monkeypatch.setattr("cli.main.Settings", lambda: neo4j_settings)
     monkeypatch.chdir(tmp_path)
 
     before = graph_counts(driver, database=db)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
+from graph.errors import CommandError
 from graph.server import API_URL
 from graph.settings import Settings
 
@@ -405,8 +406,6 @@ def _save(driver: WebDriver, path: Path) -> Path:
 
 
 def cmd_screenshots(args: argparse.Namespace, settings: Settings) -> int:
-    from graph.cli import CommandError
-
     try:
         return _screenshots(args, settings)
     except ScreenshotError as e:

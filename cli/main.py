@@ -12,13 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from graph.errors import CommandError
 from graph.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-class CommandError(RuntimeError):
-    """A command failed for a reason the user can fix; printed without a traceback."""
 
 
 # ------------------------------------------------------------------ neo4j
@@ -142,8 +139,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """The README's main job: Neo4j, a synthetic TV data set, a model, the API."""
     import datetime as dt
 
-    from gnn.cli import publish_trained
     from gnn.pipeline import describe, train_version
+    from gnn.publish import PublishRefusedError, publish_trained
     from graph.driver import open_driver
     from graph.queries import query
     from graph.schema import init_schema
@@ -182,7 +179,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         outcome = train_version(driver, database=db, models_dir=settings.models_dir)
         print(f"  version {outcome.path.name}: fit {outcome.fit_seconds:.0f} s")
         print(describe(outcome.metrics))
-        publish_trained(driver, settings, outcome.path, outcome.metrics, progress=True)
+        try:
+            publish_trained(driver, settings, outcome.path, outcome.metrics, progress=True)
+        except PublishRefusedError as e:
+            raise CommandError(str(e)) from e
         records, _, _ = driver.execute_query(
             query("explore/most_active_users"), limit=1, database_=db
         )
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_loader_commands(sub)
     add_gnn_commands(sub)
     add_api_commands(sub)
-    from graph.screenshots import add_command as add_screenshots_command
+    from cli.screenshots import add_command as add_screenshots_command
 
     add_screenshots_command(sub)
     return parser

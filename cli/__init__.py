@@ -1,0 +1,1 @@
+"""The ``graphrails`` command line: the composition root that wires every package."""
