@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from graph.errors import CommandError
-from graph.server import API_URL
+from graph.server import API_URL, resolve_password
 from graph.settings import Settings
 
 if TYPE_CHECKING:
@@ -240,7 +240,9 @@ def neo4j_browser_run(
         user = driver.find_element(By.CSS_SELECTOR, "[data-testid=username]")
         user.clear()
         user.send_keys(settings.neo4j_user)
-        driver.find_element(By.CSS_SELECTOR, "[data-testid=password]").send_keys(settings.password)
+        driver.find_element(By.CSS_SELECTOR, "[data-testid=password]").send_keys(
+            resolve_password(settings)
+        )
         driver.find_element(By.CSS_SELECTOR, "[data-testid=connect]").click()
         wait_for(
             driver,

@@ -17,6 +17,7 @@ from neo4j import (
 )
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
+from graph.server import resolve_password
 from graph.settings import Settings
 
 
@@ -37,7 +38,7 @@ def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
     """A sync driver for ``settings``; with ``verify``, fail now if Neo4j is unreachable."""
     driver = GraphDatabase.driver(
         settings.uri,
-        auth=(settings.neo4j_user, settings.password),
+        auth=(settings.neo4j_user, resolve_password(settings)),
         notifications_disabled_classifications=_QUIET,
     )
     if verify:
@@ -53,7 +54,7 @@ def open_async_driver(settings: Settings) -> AsyncDriver:
     """An async driver for ``settings`` (the API's); it connects lazily."""
     return AsyncGraphDatabase.driver(
         settings.uri,
-        auth=(settings.neo4j_user, settings.password),
+        auth=(settings.neo4j_user, resolve_password(settings)),
         notifications_disabled_classifications=_QUIET,
     )
 

@@ -238,7 +238,9 @@ client.allow_telemetry=false
         ):
             return
         # "--" ends the options: a password may start with "-".
-        done = self.admin(java, "dbms", "set-initial-password", "--", self.settings.password)
+        done = self.admin(
+            java, "dbms", "set-initial-password", "--", resolve_password(self.settings)
+        )
         if done.returncode != 0:
             raise ServerError(
                 "Could not set the initial password:\n" + _tail(done.stdout + done.stderr, 20)
@@ -266,7 +268,7 @@ client.allow_telemetry=false
                 )
             try:
                 with GraphDatabase.driver(
-                    s.uri, auth=(s.neo4j_user, s.password), connection_timeout=2
+                    s.uri, auth=(s.neo4j_user, resolve_password(s)), connection_timeout=2
                 ) as driver:
                     driver.verify_connectivity()
                 # HTTP (and the Browser) comes up a moment after Bolt.
@@ -331,6 +333,19 @@ client.allow_telemetry=false
         _terminate(pid, grace_s=grace_s)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def resolve_password(settings: Settings) -> str:
+    """The Neo4j password: ``NEO4J_PASSWORD``, else the local instance's, generated (and its
+    file written) on first use; an explicit step, so that reading settings never writes."""
+    if settings.neo4j_password is not None:
+        return settings.neo4j_password.get_secret_value()
+    if not settings.managed:
+        raise ValueError(
+            f"NEO4J_PASSWORD is not set, and NEO4J_URI={settings.neo4j_uri} points at an external "
+            "server whose password graphrails cannot know. Set NEO4J_PASSWORD."
+        )
+    return local_password(settings)
 
 
 def local_password(settings: Settings) -> str:

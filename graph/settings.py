@@ -10,7 +10,6 @@ official Docker image and drivers use (``NEO4J_URI``, ``NEO4J_USER``,
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -263,17 +262,3 @@ class Settings(BaseSettings):
             return f"http://127.0.0.1:{self.http_port}/browser/"
         host = urlsplit(self.uri).hostname or "localhost"
         return f"http://{host}:7474/browser/"
-
-    @cached_property
-    def password(self) -> str:
-        """The Neo4j password: ``NEO4J_PASSWORD``, else the local instance's generated one."""
-        if self.neo4j_password is not None:
-            return self.neo4j_password.get_secret_value()
-        if not self.managed:
-            raise ValueError(
-                f"NEO4J_PASSWORD is not set, and NEO4J_URI={self.neo4j_uri} points at an external "
-                "server whose password graphrails cannot know. Set NEO4J_PASSWORD."
-            )
-        from graph.server import local_password
-
-        return local_password(self)

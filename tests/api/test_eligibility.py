@@ -11,6 +11,7 @@ import pytest
 from neo4j import AsyncGraphDatabase, Driver
 
 from api.eligibility import NO_FATIGUE, Fatigue, Offer, eligible_offers
+from graph.server import resolve_password
 from graph.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.anyio]
@@ -46,7 +47,7 @@ async def offer_list(
 ) -> list[Offer]:
     """eligible_offers for ``user`` over ``candidates`` (ids without the prefix), in order."""
     async with AsyncGraphDatabase.driver(
-        settings.uri, auth=(settings.neo4j_user, settings.password)
+        settings.uri, auth=(settings.neo4j_user, resolve_password(settings))
     ) as driver:
         return await eligible_offers(
             driver, database=settings.neo4j_database, user_id=prefix + user,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.server import resolve_password
 from graph.settings import Settings
 
 
@@ -21,17 +22,17 @@ def test_local_server_is_managed_and_generates_a_password_once(tmp_path: Path) -
     settings = make(tmp_path)
     assert settings.managed
     assert settings.uri == "bolt://127.0.0.1:7687"
-    first = settings.password
+    first = resolve_password(settings)
     assert len(first) >= 16 and first.isalnum()
     assert settings.password_file.stat().st_mode & 0o777 == 0o600
-    assert make(tmp_path).password == first
+    assert resolve_password(make(tmp_path)) == first
 
 
 def test_external_uri_is_not_managed_and_needs_a_password(tmp_path: Path) -> None:
     settings = make(tmp_path, NEO4J_URI="neo4j+s://example.databases.neo4j.io")
     assert not settings.managed
     with pytest.raises(ValueError, match="NEO4J_PASSWORD is not set"):
-        _ = settings.password
+        _ = resolve_password(settings)
     assert not settings.password_file.exists()
 
 
@@ -43,7 +44,12 @@ def test_environment_names_match_the_docker_image(
     monkeypatch.setenv("NEO4J_PASSWORD", "s3cret-pass")
     monkeypatch.setenv("NEO4J_DATABASE", "tv")
     settings = Settings(_env_file=None)
-    assert (settings.uri, settings.neo4j_user, settings.password, settings.neo4j_database) == (
+    assert (
+        settings.uri,
+        settings.neo4j_user,
+        resolve_password(settings),
+        settings.neo4j_database,
+    ) == (
         "bolt://neo4j:7687",
         "alice",
         "s3cret-pass",
@@ -67,7 +73,7 @@ def test_a_lost_password_file_is_reported_not_regenerated(tmp_path: Path) -> Non
     from graph.server import ServerError
 
     with pytest.raises(ServerError, match=r"its file .* is gone"):
-        _ = settings.password
+        _ = resolve_password(settings)
 
 
 def test_fields_are_read_only_under_their_variable_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,3 +87,13 @@ def test_fields_are_read_only_under_their_variable_names(monkeypatch: pytest.Mon
         "2g",
     )
     assert settings.uri.endswith(":7687")
+
+
+def test_reading_settings_writes_nothing(tmp_path: Path) -> None:
+    settings = make(tmp_path)
+    for name in dir(type(settings)):
+        if isinstance(getattr(type(settings), name, None), property):
+            getattr(settings, name)
+    assert list(tmp_path.iterdir()) == []
+    resolve_password(settings)  # the explicit step that may write
+    assert settings.password_file.exists()
