@@ -5,7 +5,7 @@ the events name, creates the users the graph does not know, then folds
 
 * ``watch`` events into ``WATCHED`` with the file loader's own statement
   (``cypher/load/watch_events.cypher``, rows grouped by
-  :func:`loaders.tv.group_event_records`): one rule for files and the API;
+  :func:`graph.domain.group_event_records`): one rule for files and the API;
 * ``skip`` events into ``SKIPPED`` (``cypher/events/skips.cypher``);
 * ``dislike`` (a program blacklist), ``blacklist`` and ``unblacklist`` events
   into ``BLACKLISTED`` / ``UNBLACKLISTED``, in rounds that hold each (user,
@@ -27,9 +27,8 @@ from typing import Any
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from api.schemas import BlacklistEvent, DislikeEvent, Event, SkipEvent, WatchEvent
+from graph.domain import BLACKLIST_TARGETS, group_event_records
 from graph.queries import query
-from loaders.contract import BLACKLIST_TARGETS
-from loaders.tv import group_event_records
 
 
 @dataclass

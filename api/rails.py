@@ -25,9 +25,9 @@ from neo4j import AsyncDriver, RoutingControl
 from api.eligibility import Fatigue, Offer, eligible_offers
 from api.explain import Explainer, Reason
 from api.model import RecentWatch, ServingModel, UserVector
+from graph.domain import CSA_LEVELS
 from graph.queries import query
 from graph.settings import Settings
-from loaders.contract import CSA_LEVELS
 
 WEEK = timedelta(days=7)
 MIN_HISTORY = 3

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loaders.contract import MAX_WATCHED_S
+from graph.domain import MAX_WATCHED_S
 
 
 class Explanation(BaseModel):

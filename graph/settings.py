@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.domain import CsaRating
+
 NEO4J_VERSION = "5.26.30"
 """Newest Neo4j 5.26 LTS release on Maven Central when this was written."""
 BROWSER_VERSION = "5.24.0"
@@ -92,9 +94,8 @@ class Settings(BaseSettings):
         description="Live programs airing within this many days from now are eligible.",
     )
 
-    anonymous_csa_ceiling: str = Field(
+    anonymous_csa_ceiling: CsaRating = Field(
         default="-10",
-        pattern=r"^(TP|-10|-12|-16|-18)$",
         validation_alias="GRAPHRAILS_ANONYMOUS_CSA_CEILING",
         description="CSA ceiling for users the graph does not know (their profile is unknown).",
     )

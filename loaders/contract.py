@@ -17,34 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-MAX_WATCHED_S = 366 * 24 * 3600
-"""Seconds in one watch event at most, for files and POST /v1/events alike (a year: far
-above any viewing). Fitting in 64 bits is not enough: the graph adds a watch's events up,
-and two of 2^63 - 1 would overflow the sum, while billions of a year's each still fit."""
+from graph.domain import AVAILABILITY_KINDS, BLACKLIST_TARGETS, CSA_LEVELS, MAX_WATCHED_S, PROFILES
 
-CSA_LEVELS: Mapping[str, int] = {"TP": 0, "-10": 10, "-12": 12, "-16": 16, "-18": 18}
-"""French CSA (Arcom) signalétique: rating -> integer level. A user may see a program iff
-``program.csa_level <= user.csa_ceiling_level``."""
-
-PROFILES = ("adult", "teen", "kids")
-AVAILABILITY_KINDS = ("live", "replay", "vod")
-BLACKLIST_TARGETS = ("program", "channel", "genre")
 GENRE_SEPARATOR = "|"
 """Separator of the genre ids in ``programs.genres`` (a CSV cell holds a single string)."""
 
 TRUE_SPELLINGS = ("true", "t", "yes", "y", "1")
 FALSE_SPELLINGS = ("false", "f", "no", "n", "0")
 """Accepted boolean spellings, case-insensitive."""
-
-
-def csa_level(rating: str) -> int:
-    """The integer level of a CSA rating (``"-12"`` -> 12); raises ``ValueError`` naming it."""
-    try:
-        return CSA_LEVELS[rating]
-    except KeyError:
-        raise ValueError(
-            f"unknown CSA rating {rating!r}; expected one of {', '.join(CSA_LEVELS)}"
-        ) from None
 
 
 class Kind(StrEnum):

@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from loaders.contract import CSA_LEVELS, EXTENSIONS, FILE_SPECS, FILES, Kind
+from graph.domain import CSA_LEVELS
+from loaders.contract import EXTENSIONS, FILE_SPECS, FILES, Kind
 
 DEFAULT_START = date(2025, 1, 6)
 """Monday the EPG week starts on (00:00 UTC) unless told otherwise; fixed for reproducibility."""

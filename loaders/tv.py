@@ -9,7 +9,7 @@ overlapping events file adds only what is new.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 from neo4j import Driver
 
-from loaders.contract import BLACKLIST_TARGETS, FILES
+from graph.domain import BLACKLIST_TARGETS, WATCH_EVENT_FIELDS, group_event_records
+from loaders.contract import FILES
 from loaders.validate import (
     Reject,
     Validated,
@@ -26,8 +27,6 @@ from loaders.validate import (
     validate_dataset,
 )
 from loaders.writer import DEFAULT_BATCH_ROWS, BatchWriter, FileSummary, bar
-
-WATCH_EVENT_FIELDS = ("event_id", "ts", "watched_s", "completion", "channel_id")
 
 # Labels of the files whose ids later files (and incremental events) refer to.
 ID_LABELS = {"users": "User", "programs": "Program", "channels": "Channel"}
@@ -136,19 +135,6 @@ def group_events(frame: pd.DataFrame) -> list[dict[str, Any]]:
     if frame.empty:
         return []
     return group_event_records(to_records(frame[["user_id", "program_id", *WATCH_EVENT_FIELDS]]))
-
-
-def group_event_records(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """:func:`group_events` for plain records (``user_id``, ``program_id`` and
-    :data:`WATCH_EVENT_FIELDS`): the API's ``POST /v1/events`` folds watches through it."""
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in records:
-        event = {k: r[k] for k in WATCH_EVENT_FIELDS}
-        grouped.setdefault((r["user_id"], r["program_id"]), []).append(event)
-    return [
-        {"user_id": user, "program_id": program, "events": events}
-        for (user, program), events in grouped.items()
-    ]
 
 
 def _write_blacklists(writer: BatchWriter, rows: list[dict[str, Any]], pbar: Any) -> int:

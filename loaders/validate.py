@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graph.domain import CSA_LEVELS
 from loaders.contract import (
-    CSA_LEVELS,
     EXTENSIONS,
     FALSE_SPELLINGS,
     FILE_SPECS,

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.auth import API_KEY_HEADER
 from api.main import create_app
-from api.schemas import MAX_WATCHED_S, EventsIn
+from api.schemas import EventsIn
+from graph.domain import MAX_WATCHED_S
 from graph.settings import Settings
 
 KEY = "parameters-key-0123456789"

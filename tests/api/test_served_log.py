@@ -16,9 +16,9 @@ from neo4j import Driver
 
 from api.main import create_app
 from api.served import BATCH, ServedLog
+from graph.domain import CSA_LEVELS
 from graph.schema import init_schema
 from graph.settings import Settings
-from loaders.contract import CSA_LEVELS
 from tests.api.random_model import random_model
 from tests.api.served_requests import served_cleanup, tagged_get
 from tests.api.test_metrics import samples, value

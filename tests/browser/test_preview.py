@@ -42,9 +42,9 @@ from cli.screenshots import (
 from gnn.artifacts import load_version
 from gnn.pipeline import publish, train_version
 from gnn.train import TrainConfig
+from graph.domain import CSA_LEVELS
 from graph.server import API_URL
 from graph.settings import Settings
-from loaders.contract import CSA_LEVELS
 from tests.loaders.neo4j_data import generated_and_loaded
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]

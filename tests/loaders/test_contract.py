@@ -4,14 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from graph.domain import CSA_LEVELS, csa_level
 from loaders.contract import (
-    CSA_LEVELS,
     FILE_SPECS,
     FILES,
     LOAD_ORDER,
     Kind,
     contract_markdown,
-    csa_level,
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
