@@ -13,10 +13,10 @@ import html
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from api.explain import cypher_literal
 from graph.queries import CYPHER_DIR, query
 
 EXPLORE = "explore"
@@ -121,3 +121,21 @@ def _missing_note(missing: list[str]) -> str:
 def style_path() -> Path:
     """The Browser style sheet (GraSS) shipped with the API."""
     return Path(__file__).resolve().parent / "static" / "browser" / "graphrails.grass"
+
+
+def cypher_literal(value: Any) -> str:
+    """A Cypher literal for a parameter value, to show a replayable query (never executed here)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"datetime('{value.isoformat()}')"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"`{k}`: {cypher_literal(v)}" for k, v in value.items())
+        return "{" + inner + "}"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"

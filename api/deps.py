@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from pydantic import AfterValidator
 
-from api.rails import RailsService, utc_now
+from api.rails.service import RailsService, utc_now
 
 
 async def get_rails(request: Request) -> RailsService:

@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from api.model import load_serving_model
-        from api.rails import RailsService
+        from api.rails.service import RailsService
         from api.reload import ModelReloader
         from api.served import open_served_log
         from graph.driver import open_async_driver

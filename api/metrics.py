@@ -10,21 +10,19 @@ What is counted where:
 - request latency: :class:`RequestMetrics`, a plain ASGI middleware around the app;
 - rail sizes, items served and backfilled, empty rails: :meth:`Metrics.observe_rail`,
   called by the rail routes;
-- eligibility (candidates asked, offers returned): :func:`count_eligibility`, called by
-  :func:`api.eligibility.eligible_offers` and credited to the app whose request is
-  under way (a context variable the middleware sets);
+- eligibility (candidates asked, offers returned): read from each rail served
+  (:attr:`api.rails.types.Rail.eligibility`) by :meth:`Metrics.observe_rail`;
 - the model version: read from ``app.state.rails.model`` at every scrape;
 - the served log: queue size read at every scrape, writes, drops and flush errors
   counted by :class:`api.served.ServedLog`;
 - rail requests waiting for a turn and being computed: read from ``app.state.rails``
-  at every scrape (:meth:`api.rails.RailsService.turn`).
+  at every scrape (:meth:`api.rails.service.RailsService.turn`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -35,14 +33,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from api.rails import Rail
+    from api.rails.types import Rail
 
 UNMATCHED = "<unmatched>"
 """Route label of a request no route matched (404s on arbitrary paths stay one series)."""
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 RAIL_SIZE_BUCKETS = (0, 1, 5, 10, 15, 20, 30, 50, 100)
-
-_current: ContextVar[Metrics | None] = ContextVar("graphrails_metrics", default=None)
 
 
 class Metrics:
@@ -131,7 +127,9 @@ class Metrics:
         child.observe(seconds)
 
     def observe_rail(self, rail: Rail) -> None:
-        """Count one rail the API is about to return."""
+        """Count one rail the API is about to return, and the eligibility it cost."""
+        self.eligibility_candidates.inc(rail.eligibility.asked)
+        self.eligibility_offers.inc(rail.eligibility.offered)
         self.rail_size.labels(rail.rail).observe(len(rail.items))
         if not rail.items:
             self.rail_empty.labels(rail.rail).inc()
@@ -164,18 +162,8 @@ class _ModelInfo(Collector):
         yield info
 
 
-def count_eligibility(*, asked: int, offered: int) -> None:
-    """Count one eligibility round trip for the application whose request is under way
-    (nothing outside a request, e.g. in scripts)."""
-    metrics = _current.get()
-    if metrics is not None:
-        metrics.eligibility_candidates.inc(asked)
-        metrics.eligibility_offers.inc(offered)
-
-
 class RequestMetrics:
-    """ASGI middleware: times every HTTP request by route template and status class, and
-    makes the app's :class:`Metrics` current for the code the request runs."""
+    """ASGI middleware: times every HTTP request by route template and status class."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -185,7 +173,6 @@ class RequestMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = _current.set(self.metrics)
         root_path = scope.get("root_path", "")
         start = time.perf_counter()
         status = 500  # an exception before the response starts is answered with a 500
@@ -201,7 +188,6 @@ class RequestMetrics:
         finally:
             seconds = time.perf_counter() - start
             self.metrics.observe_request(route_template(scope, root_path), status, seconds)
-            _current.reset(token)
 
 
 def route_template(scope: Scope, root_path: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from neo4j import AsyncDriver, RoutingControl
 
 from api.model import ServingModel
-from api.rails import RailsService
+from api.rails.service import RailsService
 from gnn.artifacts import ArtifactError, load_version
 from graph.queries import query
 from graph.settings import Settings

@@ -33,7 +33,7 @@ from graph.settings import Settings
 
 if TYPE_CHECKING:
     from api.metrics import Metrics
-    from api.rails import Rail
+    from api.rails.types import Rail
 
 log = logging.getLogger("graphrails.api.served")
 

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import Limit, Now, Rails
-from api.explain import UnknownProgramError
 from api.metrics import Metrics
-from api.rails import Rail
+from api.rails.reasons import UnknownProgramError
+from api.rails.types import Rail
 from api.schemas import Explanation, Item, RailOut, RailsOut
 from api.served import ServedLog, served_row
 

@@ -134,7 +134,7 @@ CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, c
 WITH rank, candidate, series, last_done, p, c, a, b
 LIMIT $max_offers
 // One record holding every offer, each as a list in the order of the fields of
-// api.eligibility.Offer: the async driver pays a socket wait per record, and
+// api.rails.types.Offer: the async driver pays a socket wait per record, and
 // map keys would be decoded again for every offer. Times travel as
 // [epoch seconds, nanosecond, UTC offset seconds]: the API builds the
 // datetimes itself, far cheaper than the driver's temporal types.

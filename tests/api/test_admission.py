@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 from neo4j import AsyncDriver
 
-from api.rails import RailsService
+from api.rails.service import RailsService
 from graph.settings import Settings
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.rails import blend
+from api.rails.sources import blend
 from graph.settings import Settings
 
 NOW = datetime(2025, 1, 9, 20, tzinfo=UTC)

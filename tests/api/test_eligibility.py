@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from neo4j import AsyncGraphDatabase, Driver
 
-from api.eligibility import NO_FATIGUE, Fatigue, Offer, eligible_offers
+from api.rails.eligibility import NO_FATIGUE, Fatigue, eligible_offers
+from api.rails.types import Offer
 from graph.server import resolve_password
 from graph.settings import Settings
 

@@ -8,8 +8,9 @@ from typing import Any, cast
 
 from neo4j import AsyncDriver
 
-from api.eligibility import Offer
-from api.rails import BEST_OF_MIN_WATCHERS, Rail, RailsService, UserContext
+from api.rails.popularity import BEST_OF_MIN_WATCHERS
+from api.rails.service import RailsService
+from api.rails.types import Offer, Rail, UserContext
 from graph.settings import Settings
 
 NOW = datetime(2025, 1, 9, 20, tzinfo=UTC)

@@ -9,10 +9,9 @@ from typing import Any, cast
 
 from neo4j import AsyncDriver
 
-from api.eligibility import Offer
-from api.explain import Explainer, Reason, audience_of
 from api.model import ServingModel
-from api.rails import UserContext
+from api.rails.reasons import Explainer, audience_of
+from api.rails.types import Offer, Reason, UserContext
 from graph.settings import Settings
 
 NOW = datetime(2025, 1, 9, 20, tzinfo=UTC)

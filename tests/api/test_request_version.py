@@ -21,7 +21,7 @@ from neo4j import Driver
 
 from api.main import create_app
 from api.model import Floats, RecentWatch, ServingModel, UserVector
-from api.rails import RailsService
+from api.rails.service import RailsService
 from api.served import ServedLog
 from graph.settings import Settings
 from tests.api.random_model import random_model

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from neo4j import Driver
 
-from api.rails import RailsService, UserContext
+from api.rails.service import RailsService
+from api.rails.types import UserContext
 from graph.driver import open_async_driver
 from graph.settings import Settings
 

@@ -13,32 +13,8 @@ from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
 
-from api.metrics import count_eligibility
+from api.rails.types import EligibilityCount, Offer
 from graph.queries import query
-
-
-@dataclass(frozen=True)
-class Offer:
-    """An eligible program for a user: what to show and where it is available."""
-
-    rank: int
-    candidate_id: str
-    program_id: str
-    title: str
-    csa: str | None
-    genres: tuple[str, ...]
-    series_id: str | None
-    series_title: str | None
-    season: int | None
-    episode: int | None
-    channel_id: str | None
-    channel_name: str | None
-    bundle_id: str | None
-    kind: str | None
-    available_from: datetime | None
-    available_until: datetime | None
-    follows_series: bool = False
-    """The user completed an earlier episode of this program's series."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +48,7 @@ async def eligible_offers(
     fatigue: Fatigue = NO_FATIGUE,
     max_offers: int | None = None,
     skip_series: Collection[str] = (),
+    count: EligibilityCount | None = None,
 ) -> list[Offer]:
     """The offers for ``program_ids`` (kept in their order) that ``user_id`` is eligible for.
 
@@ -82,7 +59,8 @@ async def eligible_offers(
     first that many offers, in candidate order: the candidates after the last one
     are not evaluated (fewer offers than that means every candidate was). Only the
     best ranked candidate of a series is tested (they would all offer the same next
-    episode), and no candidate of the series in ``skip_series``.
+    episode), and no candidate of the series in ``skip_series``. The round trip is added
+    to ``count`` (the rail's), when given.
     """
     if not program_ids or max_offers == 0:
         return []
@@ -106,7 +84,8 @@ async def eligible_offers(
     )
     rows = sorted(records[0]["offers"], key=lambda row: row[0]) if records else []
     offers = [_offer(row) for row in rows if row[2] is not None]
-    count_eligibility(asked=len(program_ids), offered=len(offers))
+    if count is not None:
+        count.add(asked=len(program_ids), offered=len(offers))
     return offers
 
 

@@ -19,30 +19,19 @@ Reason types:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
 
-from api.eligibility import Offer
 from api.model import ServingModel
+from api.rails.types import Offer, Reason, UserContext
 from graph.queries import query
 from graph.settings import Settings
-
-if TYPE_CHECKING:
-    from api.rails import UserContext
 
 SIMILAR_ENOUGH = 0.3
 """Cosine similarity above which an anchor explains an item."""
 CO_WATCH_SAMPLE = 2000
-
-
-@dataclass
-class Reason:
-    type: str
-    text: str
-    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 class UnknownProgramError(LookupError):
@@ -225,21 +214,3 @@ def audience_of(
         if (audience := popularity.get(program_id)) is not None:
             return program_id, audience
     return None
-
-
-def cypher_literal(value: Any) -> str:
-    """A Cypher literal for a parameter value, to show a replayable query (never executed here)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return f"datetime('{value.isoformat()}')"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        inner = ", ".join(f"`{k}`: {cypher_literal(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,0 +1,235 @@
+"""Filling a rail: sources page by page, eligibility, caps per genre and channel, one
+episode per series, backfill, explanations, and the sentence an empty rail says."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Collection, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from api.model import ServingModel
+from api.rails.context import ceiling_level
+from api.rails.eligibility import Fatigue
+from api.rails.popularity import BEST_OF_MIN_WATCHERS, Audience
+from api.rails.reasons import Explainer
+from api.rails.types import (
+    Candidates,
+    EligibilityCount,
+    Offer,
+    Rail,
+    RailItem,
+    Source,
+    UserContext,
+)
+from graph.settings import Settings
+
+OFFERS_PER_ITEM = 2
+"""Eligibility is asked for the first ``OFFERS_PER_ITEM * limit`` offers among a source's
+candidates, then, if post-ranking (caps per genre and channel, one episode per series) left
+the rail short, for all the candidates after them."""
+
+
+class Backend(Protocol):
+    """What a rail is filled from (the rails service)."""
+
+    settings: Settings
+    fatigue: Fatigue
+    explainer: Explainer
+
+    async def offers(
+        self,
+        ctx: UserContext,
+        program_ids: list[str],
+        *,
+        now: datetime,
+        max_offers: int | None = None,
+        skip_series: Collection[str] = (),
+        count: EligibilityCount | None = None,
+    ) -> list[Offer]: ...
+
+    async def merged(self, bundles: Sequence[str | None], now: datetime) -> Audience: ...
+
+    async def audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]: ...
+
+
+async def assemble(
+    backend: Backend,
+    rail_name: str,
+    title: str,
+    ctx: UserContext,
+    chain: list[Source],
+    *,
+    now: datetime,
+    limit: int,
+    model: ServingModel | None,
+    anchor: dict[str, str] | None = None,
+    watched_anchor: bool = False,
+) -> Rail:
+    """The rail of ``chain``'s candidates, explained with ``model``: the version the
+    request started with, whatever is swapped in meanwhile. Items close to ``anchor``
+    are explained as "because you watched" it only when ``watched_anchor``."""
+    settings = backend.settings
+    rail = Rail(rail=rail_name, title=title, bundles=list(ctx.bundles),
+                csa_ceiling_level=ceiling_level(ctx, settings),
+                model_version=model.version if model is not None else None,
+                anchor_id=anchor["id"] if anchor else None)  # fmt: skip
+    # A rail about a program never offers that program (its backfill could).
+    seen_programs: set[str] = {anchor["id"]} if anchor else set()
+    seen_series: set[str] = set()
+    offered_series: set[str] = set()
+    genres: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
+    if not ctx.bundles and "availability" not in ctx.not_applicable:
+        rail.empty_reason = empty_reason(ctx, settings, backend.fatigue)  # no channel reaches
+        return rail
+    async for index, source, proposed in pages(chain, seen_programs, settings.candidates):
+        if not proposed:
+            continue
+        scores = dict(proposed)
+        added: list[tuple[Offer, float | None]] = []
+        ids = [p for p, _ in proposed]
+        start = 0
+        wanted: int | None = OFFERS_PER_ITEM * limit
+        while start < len(ids) and len(rail.items) + len(added) < limit:
+            # Candidates are independent in eligibility, so asking for the first offers
+            # of the rest of the list gives the same offers in the same order as asking
+            # for all of them; a rail that fills from its first offers never pays for
+            # evaluating the candidates after them. A rail still short takes all the
+            # rest at once (one more round trip, not one per doubling).
+            offers = await backend.offers(
+                ctx, ids[start:], now=now, max_offers=wanted, skip_series=offered_series,
+                count=rail.eligibility,
+            )  # fmt: skip
+            if wanted is not None and len(offers) == wanted:
+                start += offers[-1].rank + 1
+            else:
+                start = len(ids)
+            wanted = None
+            # A series offered once can only be dropped again: the rail keeps at most
+            # one episode per series, and its caps per genre and channel only fill up.
+            offered_series.update(o.series_id for o in offers if o.series_id)
+            for offer in offers:
+                if len(rail.items) + len(added) >= limit:
+                    break
+                if offer.program_id in seen_programs or (offer.series_id in seen_series):
+                    continue
+                if any(genres[g] >= settings.max_per_genre for g in offer.genres):
+                    continue
+                if offer.channel_id and (channels[offer.channel_id] >= settings.max_per_channel):
+                    continue
+                seen_programs.update({offer.program_id, offer.candidate_id})
+                if offer.series_id:
+                    seen_series.add(offer.series_id)
+                genres.update(offer.genres)
+                if offer.channel_id:
+                    channels[offer.channel_id] += 1
+                added.append((offer, scores.get(offer.candidate_id)))
+        if added:
+            rail.sources.append(source)
+            reasons = await backend.explainer.reasons(
+                ctx, [o for o, _ in added], source=source, now=now, anchor=anchor,
+                model=model, popularity=await backend.audience(ctx, now),
+                watched_anchor=watched_anchor,
+                scores={o.candidate_id: s for o, s in added},
+            )  # fmt: skip
+            rail.items += [
+                RailItem(o, s, source, backfill=index > 0 and rail_name != source, reason=r)
+                for (o, s), r in zip(added, reasons, strict=True)
+            ]
+        seen_programs.update(p for p, _ in proposed)
+        if len(rail.items) >= limit:
+            break  # before the next page: a later source is never even asked
+    if not rail.items:
+        rail.empty_reason = empty_reason(ctx, settings, backend.fatigue)
+    return rail
+
+
+async def pages(
+    chain: list[Source], seen: set[str], n: int
+) -> AsyncIterator[tuple[int, str, Candidates]]:
+    """The candidates the rail considers, source by source, leaving out ``seen`` ones.
+
+    A source proposes its first ``n``. The sources that hold everything the user's
+    bundles carry (popular in the bundle, and the chain's last) go on to the end of their
+    list while the rail is short, in pages that double, so an empty rail means nothing is
+    eligible, as its reason says, without evaluating a whole catalogue for a rail that
+    one more page fills.
+    """
+    for index, (source, candidates) in enumerate(chain):
+        found = await candidates()
+        if source != "popular_in_bundle" and index < len(chain) - 1:
+            yield index, source, [c for c in found if c[0] not in seen][:n]
+            continue
+        first, size = 0, n
+        while first < len(found):
+            yield index, source, [c for c in found[first : first + size] if c[0] not in seen]
+            first, size = first + size, 2 * size
+
+
+# ------------------------------------------------------------ empty reasons
+def empty_reason(
+    ctx: UserContext,
+    settings: Settings,
+    fatigue: Fatigue,
+    *,
+    bundles: Sequence[str] | None = None,
+    best: bool = False,
+) -> str:
+    """Why a rail that searched ``bundles`` (default: all the user's) is empty; ``best``:
+    it searched only their programs with ``BEST_OF_MIN_WATCHERS`` watchers or more."""
+    if not ctx.bundles:
+        return "no bundle is available to this user (no subscription and no free bundle)"
+    ceiling = ctx.csa_ceiling or settings.anonymous_csa_ceiling
+    searched = list(ctx.bundles if bundles is None else bundles)
+    what = f"bundle {searched[0]}" if len(searched) == 1 else f"bundles {', '.join(searched)}"
+    among = (
+        f"among the programs of {what} with {BEST_OF_MIN_WATCHERS} watchers or more"
+        if best
+        else f"in {what}"
+    )
+    # Fatigue leaves programs out too (unless it is off): the sentence says so.
+    left_out = (
+        "already watched, blacklisted or recently abandoned (the program, its series or "
+        "its channel)"
+        if fatigue.programs
+        else "already watched or blacklisted"
+    )
+    return (
+        f"nothing {among} is available in the next "
+        f"{settings.window_days:g} days within CSA ceiling {ceiling} that this user "
+        f"has not {left_out}"
+    )
+
+
+async def bundle_empty_reason(
+    backend: Backend, ctx: UserContext, bundle_id: str, *, now: datetime, best: bool
+) -> str:
+    """Why the rail of ``bundle_id`` alone (no backfill) is empty: it names that bundle,
+    not the user's others, which the rail did not search."""
+    if bundle_id not in ctx.bundles:
+        who = f"user {ctx.user_id}" if ctx.user_id else "an anonymous user"
+        held = ", ".join(ctx.bundles) or "none"
+        return f"{who} does not hold bundle {bundle_id} (bundles held: {held})"
+    if best and not (await backend.merged([bundle_id], now)).ranked(best=True):
+        return (
+            f"no program of bundle {bundle_id} has the {BEST_OF_MIN_WATCHERS} watchers or "
+            "more that best of bundle needs"
+        )
+    return empty_reason(ctx, backend.settings, backend.fatigue, bundles=[bundle_id], best=best)
+
+
+def no_anchor_reason(ctx: UserContext, settings: Settings) -> str:
+    """Why a user has no "because you watched" rail."""
+    share = f"{settings.completion_threshold:.0%}"
+    if not ctx.known:
+        return (
+            f"user {ctx.user_id} is unknown, so has no watches to start from: "
+            "the home rail has their bundle's default"
+        )
+    if not ctx.watched:
+        return f"user {ctx.user_id} has watched nothing yet: the home rail has their default"
+    return (
+        f"none of the {ctx.watched} programs user {ctx.user_id} watched was watched to "
+        f"{share} or more, which a watch needs to start a rail"
+    )

@@ -1,0 +1,54 @@
+"""Who the rails are for: the user's context, read from the graph in one round trip."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from neo4j import AsyncDriver, RoutingControl
+
+from api.model import RecentWatch
+from api.rails.types import UserContext
+from graph.domain import CSA_LEVELS
+from graph.queries import query
+from graph.settings import Settings
+
+ANCHORS = 5
+"""Recent well-completed watches used as "because you watched" anchors."""
+
+
+async def load_user_context(
+    driver: AsyncDriver, settings: Settings, user_id: str | None, now: datetime
+) -> UserContext:
+    """The context of ``user_id`` at ``now`` (``cypher/rails/user_context.cypher``); an
+    unknown or anonymous user gets an empty one with ``known`` false."""
+    records, _, _ = await driver.execute_query(
+        query("rails/user_context"),
+        user_id=user_id, now=now, anchors=ANCHORS, recent=settings.fold_in_watches,
+        anchor_completion=settings.completion_threshold,
+        database_=settings.neo4j_database, routing_=RoutingControl.READ,
+    )  # fmt: skip
+    r = records[0]
+    # Of all the user's watch time, each watch once: summing the genres' seconds would
+    # count a program of two genres twice.
+    total = r["watched_seconds"] or 1
+    return UserContext(
+        user_id=user_id,
+        known=r["known"],
+        csa_ceiling=r["csa_ceiling"],
+        csa_ceiling_level=r["csa_ceiling_level"],
+        bundles=sorted(r["bundles"]),
+        free_bundles=sorted(r["free_bundles"]),
+        watched=r["watched"],
+        anchors=[a for a in r["anchors"] if a],
+        recent=[RecentWatch(p, c, t) for p, c, t in r["recent"]],
+        genre_share={g["genre_id"]: (g["genre"], g["seconds"] / total) for g in r["genre_time"]},
+        not_applicable=list(r["not_applicable"] or []),
+    )
+
+
+def ceiling_level(ctx: UserContext, settings: Settings) -> int:
+    """The CSA level eligibility allows ``ctx``'s user (the anonymous ceiling when the
+    graph has none)."""
+    if ctx.csa_ceiling_level is not None:
+        return int(ctx.csa_ceiling_level)
+    return CSA_LEVELS[settings.anonymous_csa_ceiling]

@@ -1,0 +1,129 @@
+"""The audience lists the popular sources rank from, cached per bundle and hour."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from neo4j import AsyncDriver, RoutingControl
+
+from api.rails.types import Candidates
+from graph.queries import query
+from graph.settings import Settings
+
+WEEK = timedelta(days=7)
+BEST_OF_MIN_WATCHERS = 5
+
+
+class Audience:
+    """Popularity rows of several bundles merged by program (the first bundle's row wins),
+    with the rankings the popular and best-of-bundle sources draw from them."""
+
+    def __init__(self, lists: tuple[list[dict[str, Any]], ...]):
+        self.lists = lists
+        self.by_program: dict[str, dict[str, Any]] = {}
+        for rows in lists:
+            for row in rows:
+                self.by_program.setdefault(row["program_id"], row)
+        self._ranked: dict[bool, Candidates] = {}
+
+    def ranked(self, *, best: bool) -> Candidates:
+        """Most watched this week first; with ``best``, most completed first.
+
+        The list is shared between requests: callers must not modify it.
+        """
+        if best not in self._ranked:
+            rows = list(self.by_program.values())
+            if best:
+                rows = [r for r in rows if r["watchers"] >= BEST_OF_MIN_WATCHERS
+                        and r["completion"] is not None]  # fmt: skip
+                rows.sort(key=lambda r: (-r["completion"], -r["watchers"], r["program_id"]))
+                self._ranked[best] = [(r["program_id"], float(r["completion"])) for r in rows]
+            else:
+                rows.sort(key=lambda r: (-r["watchers_week"], -r["watchers"], r["program_id"]))
+                self._ranked[best] = [(r["program_id"], float(r["watchers_week"])) for r in rows]
+        return self._ranked[best]
+
+
+class PopularityCache:
+    """Audience lists and bundle ids, each kept ``popularity_ttl_s`` (a TTL cache)."""
+
+    def __init__(self, driver: AsyncDriver, settings: Settings):
+        self.driver = driver
+        self.settings = settings
+        self.db = settings.neo4j_database
+        self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
+        self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
+        self._audiences: dict[tuple[str | None, ...], Audience] = {}
+
+    async def bundles(self) -> set[str]:
+        """Ids of every bundle (cached like popularity)."""
+        key = ("__bundles__", 0)
+        cached = self._popularity.get(key)
+        if cached and time.monotonic() - cached[0] < self.settings.popularity_ttl_s:
+            return {r["bundle_id"] for r in cached[1]}
+        records, _, _ = await self.driver.execute_query(
+            query("rails/bundles"), database_=self.db, routing_=RoutingControl.READ
+        )
+        rows = [r.data() for r in records]
+        self._popularity[key] = (time.monotonic(), rows)
+        return {r["bundle_id"] for r in rows}
+
+    def merged(
+        self, bundles: Sequence[str | None], lists: tuple[list[dict[str, Any]], ...]
+    ) -> Audience:
+        """The popularity ``lists`` of ``bundles`` merged by program, cached while they are.
+
+        Merging and sorting thousands of rows cost more than the rest of a request, and
+        they only change when one of the cached lists is refreshed.
+        """
+        key = tuple(bundles)
+        cached = self._audiences.get(key)
+        if cached is not None and all(a is b for a, b in zip(cached.lists, lists, strict=True)):
+            return cached
+        merged = Audience(lists)
+        self._audiences[key] = merged
+        return merged
+
+    async def popularity(self, bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
+        """Audience of the programs of a bundle (None: the whole catalogue), cached."""
+        hour = int(now.timestamp()) // 3600
+        key = (bundle_id, hour)
+        cached = self._fresh_popularity(key)
+        if cached is not None:
+            return cached
+        # One query per list, however many requests find it missing at once.
+        async with self._loading.setdefault(key, asyncio.Lock()):
+            cached = self._fresh_popularity(key)
+            if cached is not None:
+                return cached
+            statement = "rails/bundle_popularity" if bundle_id else "rails/catalogue_popularity"
+            end = datetime.fromtimestamp((hour + 1) * 3600, UTC)
+            records, _, _ = await self.driver.execute_query(
+                # "This week" ends with the hour of now: one list serves the whole hour,
+                # whichever request fills it, and never counts a watch after that hour.
+                query(statement), bundle_id=bundle_id, since=end - WEEK, until=end,
+                database_=self.db, routing_=RoutingControl.READ,
+            )  # fmt: skip
+            rows = [r.data() for r in records]
+            self._forget_expired()
+            self._popularity[key] = (time.monotonic(), rows)
+        return rows
+
+    def _forget_expired(self) -> None:
+        """Drop expired lists (each hour of ``now`` has its own), so the cache stays bounded."""
+        limit = time.monotonic() - self.settings.popularity_ttl_s
+        for key in [k for k, (at, _) in self._popularity.items() if at < limit]:
+            del self._popularity[key]
+            lock = self._loading.get(key)
+            if lock is not None and not lock.locked():
+                del self._loading[key]
+
+    def _fresh_popularity(self, key: tuple[str | None, int]) -> list[dict[str, Any]] | None:
+        cached = self._popularity.get(key)
+        if cached and time.monotonic() - cached[0] < self.settings.popularity_ttl_s:
+            return cached[1]
+        return None

@@ -1,0 +1,198 @@
+"""The rails service: one method per rail, built once in the lifespan.
+
+It holds what requests share (the driver, the serving model, the popularity cache, the
+admission turns) and hands each rail to the pipeline: its context, its sources
+(:mod:`api.rails.sources`), its assembly (:mod:`api.rails.assembly`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Collection, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from neo4j import AsyncDriver
+
+from api.model import ServingModel
+from api.rails.assembly import assemble, bundle_empty_reason, no_anchor_reason
+from api.rails.context import load_user_context
+from api.rails.eligibility import Fatigue, eligible_offers
+from api.rails.popularity import Audience, PopularityCache
+from api.rails.reasons import Explainer
+from api.rails.sources import chain
+from api.rails.types import EligibilityCount, Offer, Rail, UserContext
+from graph.domain import CSA_LEVELS
+from graph.settings import Settings
+
+MIN_HISTORY = 3
+"""Users with fewer watches get the non-personalised rail of their bundle (for a user the
+model does not know: fewer watches of programs it knows, see :mod:`api.model`)."""
+
+
+class RailsService:
+    """Everything a request needs, built once in the lifespan."""
+
+    def __init__(self, driver: AsyncDriver, settings: Settings, model: ServingModel | None):
+        self.driver = driver
+        self.settings = settings
+        self.model = model
+        self.db = settings.neo4j_database
+        self.explainer = Explainer(driver, settings)
+        self.cache = PopularityCache(driver, settings)
+        # Admission: at most this many rail computations at once (see the setting).
+        self.waiting = 0
+        self.in_flight = 0
+        self._turns = (
+            asyncio.Semaphore(settings.max_concurrent_rails)
+            if settings.max_concurrent_rails
+            else None
+        )
+        self.fatigue = Fatigue(
+            completion=settings.fatigue_completion, programs=settings.fatigue_programs,
+            series=settings.fatigue_series, channels=settings.fatigue_channels,
+        )  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for one of the ``max_concurrent_rails`` turns, hold it while the block runs
+        (``waiting`` and ``in_flight`` count the requests at each stage, for the metrics)."""
+        self.waiting += 1
+        try:
+            if self._turns is not None:
+                await self._turns.acquire()
+        finally:
+            self.waiting -= 1
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if self._turns is not None:
+                self._turns.release()
+
+    def swap_model(self, model: ServingModel | None) -> None:
+        """Serve from ``model`` from the next request on. A request reads ``self.model``
+        once, when it starts, and computes everything from that version (candidates,
+        explanations and the version it reports), so requests under way finish on the
+        one they started with."""
+        self.model = model
+
+    # ------------------------------------------------------------ rails
+    async def home(self, user_id: str, *, now: datetime, limit: int) -> Rail:
+        model = self.model  # one version for the whole request, even if swapped meanwhile
+        ctx = await self.context(user_id, now)
+        vector = (
+            model.user_vector(user_id, ctx.recent, min_watches=MIN_HISTORY)
+            if model is not None and ctx.watched >= MIN_HISTORY
+            else None
+        )
+        sources = chain(self, "home", ctx, now, model=model, vector=vector)
+        title = "For you" if model is not None and vector is not None else "Popular in your bundle"
+        return await assemble(self, "home", title, ctx, sources, now=now, limit=limit, model=model)
+
+    async def because_you_watched(
+        self, user_id: str, *, program_id: str | None, now: datetime, limit: int, rails: int = 3
+    ) -> tuple[list[Rail], str | None]:
+        """The rails, and why there are none when there are none."""
+        model = self.model  # one version for every rail of the request (see swap_model)
+        ctx = await self.context(user_id, now)
+        # The user's anchors are their well-completed watches. A program the caller names
+        # may never have been watched: its rail then says "similar to", not "you watched".
+        anchors = [(a, True) for a in ctx.anchors[:rails]]
+        if program_id:
+            program = await self.explainer.program(program_id, user_id=user_id)
+            anchors = [({"id": program_id, "title": str(program["title"])}, program["watched"])]
+        out = []
+        for anchor, watched in anchors:
+            name = "because_you_watched"
+            sources = chain(self, name, ctx, now, model=model, program_id=anchor["id"])
+            title = f"{'Because you watched' if watched else 'Similar to'} {anchor['title']}"
+            rail = await assemble(
+                self, name, title, ctx, sources, now=now, limit=limit, anchor=anchor,
+                watched_anchor=watched, model=model,
+            )  # fmt: skip
+            out.append(rail)
+        return out, None if out else no_anchor_reason(ctx, self.settings)
+
+    async def similar(
+        self, program_id: str, *, user_id: str | None, now: datetime, limit: int
+    ) -> Rail:
+        model = self.model
+        ctx = await self.context(user_id, now)
+        anchor = {"id": program_id, "title": await self.explainer.title(program_id)}
+        sources = chain(self, "similar", ctx, now, model=model, program_id=program_id)
+        return await assemble(
+            self, "similar", f"Similar to {anchor['title']}", ctx, sources, now=now,
+            limit=limit, anchor=anchor, model=model,
+        )  # fmt: skip
+
+    async def popular(
+        self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool
+    ) -> Rail:
+        model = self.model
+        ctx = await self.context(user_id, now)
+        name = "best_of_bundle" if best else "popular_in_bundle"
+        sources = chain(self, name, ctx, now, model=model, bundle_id=bundle_id)
+        title = "Best of your bundle" if best else "Popular in your bundle this week"
+        rail = await assemble(self, name, title, ctx, sources, now=now, limit=limit, model=model)
+        if not rail.items and bundle_id:
+            rail.empty_reason = await bundle_empty_reason(self, ctx, bundle_id, now=now, best=best)
+        return rail
+
+    # ------------------------------------------------------------ what the rails draw on
+    async def context(self, user_id: str | None, now: datetime) -> UserContext:
+        return await load_user_context(self.driver, self.settings, user_id, now)
+
+    async def bundles(self) -> set[str]:
+        """Ids of every bundle (cached like popularity)."""
+        return await self.cache.bundles()
+
+    async def popularity(self, bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
+        """Audience of the programs of a bundle (None: the whole catalogue), cached."""
+        return await self.cache.popularity(bundle_id, now)
+
+    async def merged(self, bundles: Sequence[str | None], now: datetime) -> Audience:
+        """The popularity lists of ``bundles`` merged by program (cached while they are)."""
+        lists = tuple([await self.popularity(bundle, now) for bundle in bundles])
+        return self.cache.merged(bundles, lists)
+
+    async def audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:
+        """The audience of every program of ``ctx``'s bundles (the catalogue's if none)."""
+        bundles: list[str | None] = list(ctx.bundles) or [None]
+        return (await self.merged(bundles, now)).by_program
+
+    async def offers(
+        self,
+        ctx: UserContext,
+        program_ids: list[str],
+        *,
+        now: datetime,
+        max_offers: int | None = None,
+        skip_series: Collection[str] = (),
+        count: EligibilityCount | None = None,
+    ) -> list[Offer]:
+        """The eligible offers among ``program_ids`` for the user of ``ctx`` (the first
+        ``max_offers`` of them), with the settings' rules (rails and /v1/explain both
+        decide through this); the round trip is added to ``count`` when given."""
+        check_availability = "availability" not in ctx.not_applicable
+        if not ctx.bundles and check_availability:
+            # No active subscription and no free bundle: no channel can carry anything to
+            # this user, which eligible.cypher would find out candidate by candidate.
+            return []
+        return await eligible_offers(
+            self.driver, database=self.db, user_id=ctx.user_id or "", program_ids=program_ids,
+            now=now, window=timedelta(days=self.settings.window_days),
+            completion=self.settings.completion_threshold,
+            default_ceiling=CSA_LEVELS[self.settings.anonymous_csa_ceiling],
+            check_availability=check_availability,
+            fatigue=self.fatigue, max_offers=max_offers, skip_series=skip_series, count=count,
+        )  # fmt: skip
+
+
+def utc_now(settings: Settings, override: datetime | None = None) -> datetime:
+    """The time rails are computed for: the request's ``now``, else the clock (UTC)."""
+    if override is not None:
+        return override if override.tzinfo else override.replace(tzinfo=UTC)
+    return datetime.now(UTC)
