@@ -42,7 +42,8 @@ def _add_generate(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from loaders.generate import DEFAULT_START, generate_tv, parse_start
+    from loaders.generate import generate_tv, parse_start
+    from loaders.generate.world import DEFAULT_START
 
     start = parse_start(args.start) if args.start is not None else DEFAULT_START
     summary = generate_tv(
@@ -153,7 +154,7 @@ def _bulk(args: argparse.Namespace, settings: Settings) -> int:
 def _finish(args: argparse.Namespace, report: Any) -> int:
     import sys
 
-    from loaders.validate import write_rejects_report
+    from loaders.rejects import write_rejects_report
 
     for note in report.notes:
         print(note)

@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 from neo4j import Driver
 
+from loaders.chunks import INT_LIMIT
+from loaders.rejects import Reject
 from loaders.tv import LoadReport
-from loaders.validate import INT_LIMIT, Reject, to_records
+from loaders.validate import to_records
 from loaders.writer import DEFAULT_BATCH_ROWS, BatchWriter, FileSummary, bar
 
 NOT_APPLICABLE = ("bundles", "availability", "csa", "completion", "blacklists")

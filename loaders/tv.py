@@ -19,8 +19,8 @@ from neo4j import Driver
 
 from graph.domain import BLACKLIST_TARGETS, WATCH_EVENT_FIELDS, group_event_records
 from loaders.contract import FILES
+from loaders.rejects import Reject
 from loaders.validate import (
-    Reject,
     Validated,
     iter_watch_events,
     to_records,

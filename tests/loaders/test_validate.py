@@ -6,15 +6,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from loaders.rejects import REASON_CODES, Reject, write_rejects_report
 from loaders.validate import (
-    REASON_CODES,
     Dataset,
-    Reject,
     format_summary,
     iter_watch_events,
     to_records,
     validate_dataset,
-    write_rejects_report,
 )
 
 # A small data set every row of which is valid; each test breaks one thing.
