@@ -75,15 +75,12 @@ async def assemble(
                 model_version=model.version if model is not None else None,
                 anchor_id=anchor["id"] if anchor else None)  # fmt: skip
     # A rail about a program never offers that program (its backfill could).
-    seen_programs: set[str] = {anchor["id"]} if anchor else set()
-    seen_series: set[str] = set()
+    caps = _Caps(settings, seen_programs={anchor["id"]} if anchor else set())
     offered_series: set[str] = set()
-    genres: Counter[str] = Counter()
-    channels: Counter[str] = Counter()
     if not ctx.bundles and "availability" not in ctx.not_applicable:
         rail.empty_reason = empty_reason(ctx, settings, backend.fatigue)  # no channel reaches
         return rail
-    async for index, source, proposed in pages(chain, seen_programs, settings.candidates):
+    async for index, source, proposed in pages(chain, caps.seen_programs, settings.candidates):
         if not proposed:
             continue
         scores = dict(proposed)
@@ -112,19 +109,8 @@ async def assemble(
             for offer in offers:
                 if len(rail.items) + len(added) >= limit:
                     break
-                if offer.program_id in seen_programs or (offer.series_id in seen_series):
-                    continue
-                if any(genres[g] >= settings.max_per_genre for g in offer.genres):
-                    continue
-                if offer.channel_id and (channels[offer.channel_id] >= settings.max_per_channel):
-                    continue
-                seen_programs.update({offer.program_id, offer.candidate_id})
-                if offer.series_id:
-                    seen_series.add(offer.series_id)
-                genres.update(offer.genres)
-                if offer.channel_id:
-                    channels[offer.channel_id] += 1
-                added.append((offer, scores.get(offer.candidate_id)))
+                if caps.admit(offer):
+                    added.append((offer, scores.get(offer.candidate_id)))
         if added:
             rail.sources.append(source)
             reasons = await backend.explainer.reasons(
@@ -137,12 +123,40 @@ async def assemble(
                 RailItem(o, s, source, backfill=index > 0 and rail_name != source, reason=r)
                 for (o, s), r in zip(added, reasons, strict=True)
             ]
-        seen_programs.update(p for p, _ in proposed)
+        caps.seen_programs.update(p for p, _ in proposed)
         if len(rail.items) >= limit:
             break  # before the next page: a later source is never even asked
     if not rail.items:
         rail.empty_reason = empty_reason(ctx, settings, backend.fatigue)
     return rail
+
+
+class _Caps:
+    """Post-ranking: a program once, one episode per series, at most ``max_per_genre`` items
+    per genre and ``max_per_channel`` per channel."""
+
+    def __init__(self, settings: Settings, *, seen_programs: set[str]) -> None:
+        self.settings = settings
+        self.seen_programs = seen_programs
+        self.seen_series: set[str] = set()
+        self.genres: Counter[str] = Counter()
+        self.channels: Counter[str] = Counter()
+
+    def admit(self, offer: Offer) -> bool:
+        """Whether ``offer`` fits the rail; if it does, it is counted in."""
+        if offer.program_id in self.seen_programs or (offer.series_id in self.seen_series):
+            return False
+        if any(self.genres[g] >= self.settings.max_per_genre for g in offer.genres):
+            return False
+        if offer.channel_id and (self.channels[offer.channel_id] >= self.settings.max_per_channel):
+            return False
+        self.seen_programs.update({offer.program_id, offer.candidate_id})
+        if offer.series_id:
+            self.seen_series.add(offer.series_id)
+        self.genres.update(offer.genres)
+        if offer.channel_id:
+            self.channels[offer.channel_id] += 1
+        return True
 
 
 async def pages(
