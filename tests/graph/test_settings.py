@@ -91,8 +91,8 @@ def test_fields_are_read_only_under_their_variable_names(monkeypatch: pytest.Mon
 
 def test_reading_settings_writes_nothing(tmp_path: Path) -> None:
     settings = make(tmp_path)
-    for name in dir(type(settings)):
-        if isinstance(getattr(type(settings), name, None), property):
+    for name, attribute in vars(Settings).items():
+        if isinstance(attribute, property):
             getattr(settings, name)
     assert list(tmp_path.iterdir()) == []
     resolve_password(settings)  # the explicit step that may write
