@@ -24,7 +24,8 @@ def neo4j_test_settings(**overrides: object) -> Settings:
     if os.environ.get("NEO4J_URI"):
         return Settings.with_fields(**overrides)
     defaults: dict[str, object] = {
-        "instance": "test",
+        # A worktree of its own can run beside another test session on its own instance.
+        "instance": os.environ.get("GRAPHRAILS_TEST_INSTANCE", "test"),
         "bolt_port": int(os.environ.get("GRAPHRAILS_TEST_BOLT_PORT", "17687")),
         "http_port": int(os.environ.get("GRAPHRAILS_TEST_HTTP_PORT", "17474")),
         "heap": "1g",
