@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from gnn.data import TrainGraph
 from gnn.export import ExportConfig
 from gnn.idmap import IdMap
-from gnn.train import TrainConfig, TrainGraph, fit
+from gnn.train import TrainConfig, fit
 
 
 def read(folder: Path, name: str, columns: list[str]) -> pd.DataFrame:

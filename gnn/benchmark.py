@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from gnn.data import TrainGraph
 from gnn.metrics import PAD
-from gnn.train import FitResult, TrainConfig, TrainGraph, fit, recommend
+from gnn.model import recommend
+from gnn.train import FitResult, TrainConfig, fit
 
 USER_COL = "userID"
 ITEM_COL = "itemID"

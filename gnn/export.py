@@ -21,8 +21,8 @@ from neo4j import Driver
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
+from gnn.data import TrainGraph
 from gnn.idmap import IdMap
-from gnn.train import TrainGraph
 from graph.queries import query
 
 NODE_LABELS = ("User", "Program", "Genre", "Channel", "Bundle", "Series")

@@ -34,7 +34,7 @@ import torch
 
 from gnn.artifacts import ModelVersion
 from gnn.metrics import Ranking, ndcg_at_k
-from gnn.train import recommend
+from gnn.model import recommend
 
 COLLAPSE_SPREAD = 1e-3
 """Below this total variance of the unit vectors (0: all one direction, ~1: spread out),

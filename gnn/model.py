@@ -13,6 +13,7 @@ changed so that training is cheap on CPU:
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -20,6 +21,8 @@ import torch
 from torch import Tensor
 from torch_geometric.nn.conv import LGConv
 from torch_geometric.nn.models import LightGCN
+
+from gnn.metrics import PAD
 
 
 def normalized_adjacency(
@@ -137,8 +140,90 @@ class GraphLightGCN(LightGCN):  # type: ignore[misc]
         weights = None if alpha is None else torch.tensor(alpha, dtype=torch.float32)
         super().__init__(num_nodes, embedding_dim, num_layers, alpha=weights)
         self.convs = torch.nn.ModuleList([SymmetricLGConv() for _ in range(num_layers)])
+        self.bias = torch.nn.Parameter(torch.zeros(num_nodes))
+
+    def freeze_ego_(self, nodes: Tensor) -> None:
+        """Give ``nodes`` no embedding of their own: they become what they are linked to
+        (for users: their programs and bundles), so they have nothing to overfit."""
+        mask = torch.ones(self.embedding.num_embeddings, 1)
+        mask[nodes] = 0.0
+        self.register_buffer("ego_mask", mask)
+
+    def get_embedding(self, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        x: Tensor = self.embedding.weight
+        mask = getattr(self, "ego_mask", None)
+        if mask is not None:
+            x = x * mask
+        out: Tensor = x * self.alpha[0]
+        for i in range(self.num_layers):
+            x = self.convs[i](x, edge_index, edge_weight)
+            out = out + x * self.alpha[i + 1]
+        return out
 
     def reset_parameters_(self, *, std: float, generator: torch.Generator) -> None:
         """Draw the ego embeddings from ``N(0, std^2)`` with ``generator`` (reproducible)."""
         with torch.no_grad():
             self.embedding.weight.normal_(0.0, std, generator=generator)
+
+
+def recommend(
+    embeddings: Tensor,
+    *,
+    users: Tensor,
+    programs: Tensor,
+    exclude: Tensor | None = None,
+    k: int = 10,
+    max_scores: int = 1 << 24,
+) -> tuple[Tensor, Tensor]:
+    """Top-k programs per user by dot product, excluding given (user, program) pairs.
+
+    Users are scored in batches of at most ``max_scores`` user x program scores, so any
+    number of users fits in memory.
+
+    Args:
+        embeddings (torch.Tensor): ``[num_nodes, d]`` (``FitResult.embeddings``).
+        users (torch.Tensor): ``[U]`` user nodes to recommend for.
+        programs (torch.Tensor): ``[P]`` candidate program nodes.
+        exclude (torch.Tensor, optional): ``[2, S]`` (user node, program node) pairs never
+            to recommend, typically the training interactions. Pairs for other users or
+            other programs are ignored.
+        k (int, optional): list length (default: 10).
+        max_scores (int, optional): scores held in memory at once (default: 2**24).
+
+    Returns:
+        ``(program_nodes, scores)``, both ``[U, k]``, best first. When a user has fewer
+        than k candidates left, the row is padded with program ``-1`` and score ``-inf``.
+    """
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    num_nodes = embeddings.size(0)
+    users, programs = users.long(), programs.long()
+    k_eff = min(k, programs.numel())
+    user_row = torch.full((num_nodes,), -1, dtype=torch.long)
+    user_row[users] = torch.arange(users.numel())
+    program_col = torch.full((num_nodes,), -1, dtype=torch.long)
+    program_col[programs] = torch.arange(programs.numel())
+    if exclude is not None and exclude.numel():
+        rows, cols = user_row[exclude[0].long()], program_col[exclude[1].long()]
+        ok = (rows >= 0) & (cols >= 0)
+        rows, cols = rows[ok], cols[ok]
+        order = torch.argsort(rows, stable=True)
+        rows, cols = rows[order], cols[order]
+    else:
+        rows = cols = torch.empty(0, dtype=torch.long)
+    ptr = torch.searchsorted(rows, torch.arange(users.numel() + 1))
+
+    program_emb = embeddings[programs]
+    step = max(1, max_scores // max(programs.numel(), 1))
+    top_nodes = torch.full((users.numel(), k), PAD, dtype=torch.long)
+    top_scores = torch.full((users.numel(), k), -math.inf)
+    with torch.no_grad():
+        for a in range(0, users.numel(), step):
+            b = min(a + step, users.numel())
+            scores = embeddings[users[a:b]] @ program_emb.T
+            lo, hi = int(ptr[a]), int(ptr[b])
+            scores[rows[lo:hi] - a, cols[lo:hi]] = -math.inf
+            val, col = torch.topk(scores, k_eff, dim=1)
+            top_scores[a:b, :k_eff] = val
+            top_nodes[a:b, :k_eff] = torch.where(val > -math.inf, programs[col], PAD)
+    return top_nodes, top_scores

@@ -30,7 +30,8 @@ from gnn.metrics import (
     novelty,
     ranking_metrics,
 )
-from gnn.train import TrainConfig, fit, pair_keys, recommend, split_positives
+from gnn.model import recommend
+from gnn.train import TrainConfig, fit, pair_keys, split_positives
 from graph.queries import query
 
 HOLDOUT_FRACTION = 0.1

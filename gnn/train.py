@@ -39,75 +39,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
-from gnn.metrics import PAD, Ranking, ndcg_at_k
-from gnn.model import GraphLightGCN, normalized_adjacency
-
-
-@dataclass(frozen=True)
-class TrainGraph:
-    """A graph to train on. Node ids are ``0..num_nodes-1`` across all node types.
-
-    Attributes:
-        num_nodes (int): number of nodes of every type.
-        edge_index (torch.Tensor): ``[2, E]`` undirected message-passing edges other than
-            the positives (for example Program-Genre, User-Bundle); may be empty. Each
-            edge in either or both directions.
-        user_nodes (torch.Tensor): ``[U]`` node ids of the users (recommendation targets).
-        program_nodes (torch.Tensor): ``[P]`` node ids of the programs (the candidates).
-        positives (torch.Tensor): ``[2, N]`` (user node, program node) interactions. They
-            are the loss's positives *and* message-passing edges: :func:`fit` adds them
-            to the graph itself, minus the ones it holds out for validation.
-        edge_weight (torch.Tensor, optional): ``[E]`` positive weights of ``edge_index``
-            (default: 1). Positive pairs always weigh 1.
-    """
-
-    num_nodes: int
-    edge_index: Tensor
-    user_nodes: Tensor
-    program_nodes: Tensor
-    positives: Tensor
-    edge_weight: Tensor | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("edge_index", "positives"):
-            t = getattr(self, name)
-            if t.dim() != 2 or t.size(0) != 2:
-                raise ValueError(f"TrainGraph.{name} must have shape [2, n], got {list(t.shape)}")
-        for name in ("user_nodes", "program_nodes"):
-            t = getattr(self, name)
-            if t.dim() != 1 or t.numel() == 0:
-                raise ValueError(f"TrainGraph.{name} must be a non-empty 1-D tensor")
-            if t.min() < 0 or t.max() >= self.num_nodes:
-                raise ValueError(f"TrainGraph.{name} holds ids outside 0..{self.num_nodes - 1}")
-        if self.positives.size(1) == 0:
-            raise ValueError("TrainGraph.positives is empty: nothing to learn from")
-        is_user = torch.zeros(self.num_nodes, dtype=torch.bool)
-        is_user[self.user_nodes] = True
-        is_program = torch.zeros(self.num_nodes, dtype=torch.bool)
-        is_program[self.program_nodes] = True
-        if (is_user & is_program).any():
-            raise ValueError("a node cannot be both in user_nodes and program_nodes")
-        if not is_user[self.positives[0]].all():
-            raise ValueError("TrainGraph.positives[0] must hold user nodes only")
-        if not is_program[self.positives[1]].all():
-            raise ValueError("TrainGraph.positives[1] must hold program nodes only")
-
-    @classmethod
-    def bipartite(
-        cls, users: Tensor, programs: Tensor, *, num_users: int, num_programs: int
-    ) -> TrainGraph:
-        """Users ``0..num_users-1`` and programs ``0..num_programs-1`` linked by interactions.
-
-        Program ``j`` becomes node ``num_users + j``; ``users[i]`` interacted with
-        ``programs[i]``.
-        """
-        return cls(
-            num_nodes=num_users + num_programs,
-            edge_index=torch.empty(2, 0, dtype=torch.long),
-            user_nodes=torch.arange(num_users),
-            program_nodes=torch.arange(num_users, num_users + num_programs),
-            positives=torch.stack([users.long(), programs.long() + num_users]),
-        )
+from gnn.data import TrainGraph
+from gnn.loss import full_softmax_loss, sampled_softmax_loss
+from gnn.metrics import Ranking, ndcg_at_k
+from gnn.model import GraphLightGCN, normalized_adjacency, recommend
 
 
 class TrainConfig(BaseModel):
@@ -140,6 +75,19 @@ class TrainConfig(BaseModel):
         default=4096,
         gt=0,
         description="Programs sampled per step, shared by its pairs; >= programs: all of them.",
+    )
+    folds: int = Field(
+        default=1,
+        ge=1,
+        description="Split the positives in this many folds; a step scores one fold's "
+        "pairs on the graph without them, so no pair is its own message. 1: off.",
+    )
+    user_ego: bool = Field(
+        default=True,
+        description="Learn an embedding per user; False: a user is the sum of their links.",
+    )
+    program_bias: bool = Field(
+        default=False, description="Learn a score offset per program (its popularity)."
     )
     init_std: float = Field(default=0.1, gt=0, description="Std of the initial ego embeddings.")
     val_fraction: float = Field(
@@ -263,10 +211,26 @@ def _final_embeddings(model: GraphLightGCN, adj: Tensor, config: TrainConfig) ->
     return out
 
 
+def _served_embeddings(
+    model: GraphLightGCN, adj: Tensor, config: TrainConfig, programs: Tensor
+) -> Tensor:
+    """Embeddings whose dot products are the training scores (the bias as one more column:
+    1 on every node but programs, whose column holds their bias; users scaled by 1/tau)."""
+    emb = _final_embeddings(model, adj, config)
+    if not config.program_bias:
+        return emb
+    column = torch.ones(emb.size(0), 1)
+    column[programs, 0] = model.bias[programs]
+    scale = torch.full((emb.size(0), 1), 1.0 / config.temperature)
+    scale[programs] = 1.0
+    return torch.cat([emb * scale, column], dim=1)
+
+
 def _train_epoch(
     model: GraphLightGCN,
     optimizer: torch.optim.Optimizer,
-    adj: Tensor,
+    adjs: list[Tensor],
+    fold_of: Tensor,
     positives: Tensor,
     programs: Tensor,
     config: TrainConfig,
@@ -275,28 +239,39 @@ def _train_epoch(
     model.train()
     n = positives.size(1)
     perm = torch.randperm(n, generator=generator)
+    # Fold by fold: a step scores the pairs of one fold on the graph without them.
+    perm = perm[torch.argsort(fold_of[perm], stable=True)]
+    fold_starts = torch.searchsorted(fold_of[perm], torch.arange(len(adjs) + 1)).tolist()
+    batches = [
+        (k, perm[a : min(a + config.batch_size, fold_starts[k + 1])])
+        for k in range(len(adjs))
+        for a in range(fold_starts[k], fold_starts[k + 1], config.batch_size)
+    ]
     total, steps = 0.0, 0
     inv_tau = 1.0 / config.temperature
-    full = config.num_negatives >= programs.numel()
-    program_col = torch.full((adj.size(0),), -1, dtype=torch.long)
-    program_col[programs] = torch.arange(programs.numel())
-    for start in range(0, n, config.batch_size):
-        idx = perm[start : start + config.batch_size]
+    num_programs = programs.numel()
+    full = config.num_negatives >= num_programs
+    program_col = torch.full((adjs[0].size(0),), -1, dtype=torch.long)
+    program_col[programs] = torch.arange(num_programs)
+    log_weight = torch.full((config.num_negatives,), math.log(num_programs / config.num_negatives))
+    for k, idx in batches:
         users, pos = positives[0, idx], positives[1, idx]
-        emb = _final_embeddings(model, adj, config)
+        emb = _final_embeddings(model, adjs[k], config)
         uniq, inv, count = torch.unique(users, return_inverse=True, return_counts=True)
+        bias = model.bias if config.program_bias else None
         if full:
-            # Every program is a candidate: positives are read off the same score matrix,
-            # which avoids gathering a [batch, d] embedding pair per positive.
             scores = emb[uniq] @ emb[programs].T * inv_tau
-            pos_score = scores[inv, program_col[pos]]
-            loss = (torch.logsumexp(scores, dim=1)[inv] - pos_score).mean()
+            if bias is not None:
+                scores = scores + bias[programs]
+            loss = full_softmax_loss(scores, inv, program_col[pos])
         else:
-            pick = torch.randint(programs.numel(), (config.num_negatives,), generator=generator)
+            pick = torch.randint(num_programs, (config.num_negatives,), generator=generator)
             pos_score = (emb[users] * emb[pos]).sum(-1) * inv_tau
-            # One [unique users, negatives] product per step, shared by all of a user's pairs.
-            neg_lse = torch.logsumexp(emb[uniq] @ emb[programs[pick]].T * inv_tau, dim=1)[inv]
-            loss = (torch.logaddexp(pos_score, neg_lse) - pos_score).mean()
+            negative = emb[uniq] @ emb[programs[pick]].T * inv_tau
+            if bias is not None:
+                pos_score = pos_score + bias[pos]
+                negative = negative + bias[programs[pick]]
+            loss = sampled_softmax_loss(pos_score, negative, inv, log_weight=log_weight)
         if config.l2 > 0:
             # Squared norm of each pair's two ego embeddings, summed per distinct node.
             ego = model.embedding.weight
@@ -364,22 +339,34 @@ def _run(
         graph.num_nodes, config.embedding_dim, config.num_layers, alpha=config.layer_weights
     )
     model.reset_parameters_(std=config.init_std, generator=g)
+    if not config.user_ego:
+        model.freeze_ego_(graph.user_nodes)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     adj = _message_edges(graph, train_mask)
     positives = graph.positives[:, train_mask].long()
     programs = graph.program_nodes.long()
+    if config.folds > 1:
+        fold_of = torch.randint(config.folds, (positives.size(1),), generator=g)
+        where = torch.nonzero(train_mask).squeeze(1)
+        adjs = []
+        for k in range(config.folds):
+            mask = train_mask.clone()
+            mask[where[fold_of == k]] = False
+            adjs.append(_message_edges(graph, mask))
+    else:
+        fold_of, adjs = torch.zeros(positives.size(1), dtype=torch.long), [adj]
 
     best_score, best_epoch, best_emb, waited = -math.inf, epochs, None, 0
     bar = tqdm(range(1, epochs + 1), desc=f"LightGCN {phase}", disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
-        loss = _train_epoch(model, optimizer, adj, positives, programs, config, g)
+        loss = _train_epoch(model, optimizer, adjs, fold_of, positives, programs, config, g)
         t1 = time.perf_counter()
         score = None
         if validation is not None:
             model.eval()
             with torch.no_grad():
-                emb = _final_embeddings(model, adj, config)
+                emb = _served_embeddings(model, adj, config, programs)
             score = _val_ndcg(emb, graph, validation, config.val_k)
         t2 = time.perf_counter()
         history.append(
@@ -407,7 +394,7 @@ def _run(
     if best_emb is None:
         model.eval()
         with torch.no_grad():
-            best_emb = _final_embeddings(model, adj, config)
+            best_emb = _served_embeddings(model, adj, config, programs)
         best_epoch = epochs
     return best_emb, best_epoch
 
@@ -479,64 +466,6 @@ def fit(
         torch.set_num_threads(previous_threads)
 
 
-def recommend(
-    embeddings: Tensor,
-    *,
-    users: Tensor,
-    programs: Tensor,
-    exclude: Tensor | None = None,
-    k: int = 10,
-    max_scores: int = 1 << 24,
-) -> tuple[Tensor, Tensor]:
-    """Top-k programs per user by dot product, excluding given (user, program) pairs.
-
-    Users are scored in batches of at most ``max_scores`` user x program scores, so any
-    number of users fits in memory.
-
-    Args:
-        embeddings (torch.Tensor): ``[num_nodes, d]`` (``FitResult.embeddings``).
-        users (torch.Tensor): ``[U]`` user nodes to recommend for.
-        programs (torch.Tensor): ``[P]`` candidate program nodes.
-        exclude (torch.Tensor, optional): ``[2, S]`` (user node, program node) pairs never
-            to recommend, typically the training interactions. Pairs for other users or
-            other programs are ignored.
-        k (int, optional): list length (default: 10).
-        max_scores (int, optional): scores held in memory at once (default: 2**24).
-
-    Returns:
-        ``(program_nodes, scores)``, both ``[U, k]``, best first. When a user has fewer
-        than k candidates left, the row is padded with program ``-1`` and score ``-inf``.
-    """
-    if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
-    num_nodes = embeddings.size(0)
-    users, programs = users.long(), programs.long()
-    k_eff = min(k, programs.numel())
-    user_row = torch.full((num_nodes,), -1, dtype=torch.long)
-    user_row[users] = torch.arange(users.numel())
-    program_col = torch.full((num_nodes,), -1, dtype=torch.long)
-    program_col[programs] = torch.arange(programs.numel())
-    if exclude is not None and exclude.numel():
-        rows, cols = user_row[exclude[0].long()], program_col[exclude[1].long()]
-        ok = (rows >= 0) & (cols >= 0)
-        rows, cols = rows[ok], cols[ok]
-        order = torch.argsort(rows, stable=True)
-        rows, cols = rows[order], cols[order]
-    else:
-        rows = cols = torch.empty(0, dtype=torch.long)
-    ptr = torch.searchsorted(rows, torch.arange(users.numel() + 1))
-
-    program_emb = embeddings[programs]
-    step = max(1, max_scores // max(programs.numel(), 1))
-    top_nodes = torch.full((users.numel(), k), PAD, dtype=torch.long)
-    top_scores = torch.full((users.numel(), k), -math.inf)
-    with torch.no_grad():
-        for a in range(0, users.numel(), step):
-            b = min(a + step, users.numel())
-            scores = embeddings[users[a:b]] @ program_emb.T
-            lo, hi = int(ptr[a]), int(ptr[b])
-            scores[rows[lo:hi] - a, cols[lo:hi]] = -math.inf
-            val, col = torch.topk(scores, k_eff, dim=1)
-            top_scores[a:b, :k_eff] = val
-            top_nodes[a:b, :k_eff] = torch.where(val > -math.inf, programs[col], PAD)
-    return top_nodes, top_scores
+def default_config(graph: TrainGraph) -> TrainConfig:
+    """The configuration :func:`fit` uses for ``graph`` when given none."""
+    return TrainConfig()

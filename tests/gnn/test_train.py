@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from gnn.data import TrainGraph
 from gnn.metrics import Ranking, recall_at_k
-from gnn.model import GraphLightGCN, normalized_adjacency
-from gnn.train import TrainConfig, TrainGraph, fit, pair_keys, recommend, split_positives
+from gnn.model import GraphLightGCN, normalized_adjacency, recommend
+from gnn.train import TrainConfig, fit, pair_keys, split_positives
 
 FAST = TrainConfig(embedding_dim=16, epochs=40, batch_size=256, lr=0.05, patience=40, num_threads=1)
 
