@@ -17,6 +17,7 @@ that are newer (their last event after the version's ``created_at``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,12 +71,19 @@ class ServingModel:
     program_rows: dict[str, int]
     trained_at: float | None = None
     """Epoch seconds when the version was saved (its manifest's ``created_at``)."""
+    program_bias: Floats | None = None
+    """Each program's learned bias, added to every score, when the version has one; then
+    :attr:`programs` and :attr:`users` hold the other columns."""
 
     @classmethod
     def from_version(cls, model: ModelVersion) -> ServingModel:
         ids = model.id_map.ids
         p0, u0 = model.id_map.offsets["Program"], model.id_map.offsets["User"]
         programs = model.embeddings[p0 : p0 + len(ids["Program"])]
+        users = model.embeddings[u0 : u0 + len(ids["User"])]
+        bias = None
+        if model.bias_column:
+            programs, bias, users = programs[:, :-1], programs[:, -1].copy(), users[:, :-1]
         norms = np.linalg.norm(programs, axis=1, keepdims=True)
         return cls(
             version=model.version,
@@ -83,9 +91,10 @@ class ServingModel:
             programs=programs,
             programs_unit=programs / np.maximum(norms, 1e-12),
             user_rows={str(u): i for i, u in enumerate(ids["User"])},
-            users=model.embeddings[u0 : u0 + len(ids["User"])],
+            users=users,
             program_rows={str(p): i for i, p in enumerate(ids["Program"])},
             trained_at=_epoch(model.manifest.get("created_at")),
+            program_bias=bias,
         )
 
     def knows_user(self, user_id: str) -> bool:
@@ -96,11 +105,15 @@ class ServingModel:
         row = self.user_rows.get(user_id)
         if row is None:
             return []
-        return self._top(self.programs @ self.users[row], n)
+        return self._top(self._scores(self.users[row]), n)
 
     def for_vector(self, vector: Floats, n: int) -> list[tuple[str, float]]:
         """The ``n`` best programs for a user vector (see :meth:`user_vector`)."""
-        return self._top(self.programs @ vector, n)
+        return self._top(self._scores(vector), n)
+
+    def _scores(self, vector: Floats) -> Floats:
+        scores: Floats = self.programs @ vector
+        return scores if self.program_bias is None else scores + self.program_bias
 
     def fold_in(self, watches: Sequence[RecentWatch]) -> tuple[Floats, int] | None:
         """The weighted mean of the program vectors of ``watches`` (most recent first), and
@@ -117,6 +130,10 @@ class ServingModel:
         if not rows:
             return None
         mean = np.average(self.programs[rows], axis=0, weights=weights)
+        if self.program_bias is not None:
+            # Against a bias, a vector's length weighs taste against popularity: give the
+            # fold-in the length trained users have.
+            mean = _unit(mean) * self._typical_user_norm
         return mean.astype(np.float32), len(rows)
 
     def user_vector(
@@ -141,7 +158,13 @@ class ServingModel:
             return UserVector(trained, "trained", 0.0)
         share = newer / len(known)
         mixed = (1 - share) * _unit(trained) + share * _unit(folded[0])
+        if self.program_bias is not None:
+            mixed = _unit(mixed) * float(np.linalg.norm(trained))
         return UserVector(mixed.astype(np.float32), "trained+fold_in", share)
+
+    @functools.cached_property
+    def _typical_user_norm(self) -> float:
+        return float(np.median(np.linalg.norm(self.users, axis=1))) if len(self.users) else 1.0
 
     def similar(self, program_id: str, n: int) -> list[tuple[str, float]]:
         """The ``n`` programs most similar to ``program_id`` (itself excluded)."""

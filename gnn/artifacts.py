@@ -56,6 +56,13 @@ class ModelVersion:
     def version(self) -> str:
         return str(self.manifest["version"])
 
+    @property
+    def bias_column(self) -> bool:
+        """True when the last embedding column holds the programs' learned bias (and 1 for
+        every other node), so that a user-program dot product is the trained score."""
+        config = self.manifest.get("train_config") or {}
+        return bool(config.get("program_bias", False))
+
 
 def new_version_name(now: datetime | None = None) -> str:
     """A sortable, unique-per-second name such as ``v20261122T010203Z``."""

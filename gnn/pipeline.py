@@ -87,7 +87,7 @@ def train_version(
         train_pairs=train_pairs, holdout=holdout_pairs, k=k,
     )  # fmt: skip
     manifest = {
-        "train_config": train_config.model_dump(mode="json"),
+        "train_config": result.config.model_dump(mode="json"),
         "export_config": export_config.model_dump(mode="json"),
         "holdout_fraction": holdout_fraction,
         "metrics": metrics,

@@ -46,7 +46,9 @@ from gnn.model import GraphLightGCN, normalized_adjacency, recommend
 
 
 class TrainConfig(BaseModel):
-    """Hyperparameters of :func:`fit`; the defaults were tuned on ms100k (docs/benchmarks.md)."""
+    """Hyperparameters of :func:`fit`. These defaults are the dense recipe, tuned on ms100k;
+    :func:`fit` takes only the fields a caller sets and chooses the others from the graph's
+    size (:func:`default_config`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -98,7 +100,10 @@ class TrainConfig(BaseModel):
     )
     val_k: int = Field(default=10, gt=0, description="Cut-off of the validation nDCG.")
     val_max_users: int = Field(
-        default=20_000, gt=0, description="Users scored per validation (a fixed random sample)."
+        default=5_000,
+        gt=0,
+        description="Users some of whose positives are held out and scored for early stopping "
+        "(a random sample; every other user trains on all of theirs).",
     )
     patience: int = Field(
         default=30, gt=0, description="Epochs without a better validation nDCG before stopping."
@@ -295,6 +300,24 @@ class _Validation:
     truth_items: npt.NDArray[np.int64]
 
 
+def _holdout(graph: TrainGraph, config: TrainConfig, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """``(train, val)`` masks: ``val_fraction`` of the positives of at most ``val_max_users``
+    users (a random sample; the other users keep every positive for training)."""
+    users = torch.unique(graph.positives[0])
+    if users.numel() <= config.val_max_users:
+        return split_positives(graph.positives, fraction=config.val_fraction, generator=g)
+    sample = users[torch.randperm(users.numel(), generator=g)[: config.val_max_users]]
+    chosen = torch.zeros(graph.num_nodes, dtype=torch.bool)
+    chosen[sample] = True
+    where = torch.nonzero(chosen[graph.positives[0]]).squeeze(1)
+    _, sub_val = split_positives(
+        graph.positives[:, where], fraction=config.val_fraction, generator=g
+    )
+    val = torch.zeros(graph.positives.size(1), dtype=torch.bool)
+    val[where[sub_val]] = True
+    return ~val, val
+
+
 def _validation(
     graph: TrainGraph, train: Tensor, val: Tensor, config: TrainConfig, g: torch.Generator
 ) -> _Validation:
@@ -411,10 +434,11 @@ def fit(
 
     Args:
         graph (TrainGraph): the graph and its positives.
-        config (TrainConfig, optional): hyperparameters (default: ``TrainConfig()``).
+        config (TrainConfig, optional): hyperparameters; the fields it does not set are
+            chosen from the graph's size by :func:`default_config` (default: all of them).
         progress (bool, optional): show a tqdm bar with loss and validation nDCG.
     """
-    config = config or TrainConfig()
+    config = resolve_config(graph, config)
     if config.layer_weights is not None and len(config.layer_weights) != config.num_layers + 1:
         raise ValueError(
             f"layer_weights has {len(config.layer_weights)} values; "
@@ -426,9 +450,7 @@ def fit(
         start = time.perf_counter()
         history: list[dict[str, float | int | str | None]] = []
         g = torch.Generator().manual_seed(config.seed)
-        train_mask, val_mask = split_positives(
-            graph.positives, fraction=config.val_fraction, generator=g
-        )
+        train_mask, val_mask = _holdout(graph, config, g)
         validation = None
         if val_mask.any():
             validation = _validation(graph, train_mask, val_mask, config, g)
@@ -466,6 +488,54 @@ def fit(
         torch.set_num_threads(previous_threads)
 
 
+DENSE_POSITIVES_PER_USER = 20.0
+"""From this many positives per user on average, a graph is trained with the dense recipe."""
+STEPS_PER_EPOCH = 32
+"""Steps of the sparse recipe per pass over the positives, whatever the graph's size."""
+
+
 def default_config(graph: TrainGraph) -> TrainConfig:
-    """The configuration :func:`fit` uses for ``graph`` when given none."""
-    return TrainConfig()
+    """The configuration chosen from ``graph``'s size (docs/benchmarks.md has the runs).
+
+    * **Dense** graphs (at least :data:`DENSE_POSITIVES_PER_USER` positives per user, such as
+      MovieLens) keep the recipe tuned on ms100k: each user has an embedding of their own,
+      cosine scores, one full-batch step per epoch over an exact softmax, a refit on all
+      positives after early stopping.
+    * **Sparse** graphs (TV: a few positives per user) keep cosine scores but give users no
+      embedding of their own
+      (a user is the sum of their programs and bundles, so there is nothing per user to
+      overfit), learn a bias per program, score each fold of the positives on the graph
+      without it (a pair never carries its own message), and take
+      :data:`STEPS_PER_EPOCH` mini-batch steps per epoch against at most 1,024 sampled
+      programs with the logQ correction: an epoch costs the same number of propagations
+      at 20k users as at 1M.
+    """
+    users = graph.user_nodes.numel()
+    programs = graph.program_nodes.numel()
+    positives = graph.positives.size(1)
+    if positives / users >= DENSE_POSITIVES_PER_USER:
+        return TrainConfig()
+    return TrainConfig(
+        embedding_dim=64,
+        num_layers=3,
+        lr=0.01,
+        epochs=120,
+        batch_size=max(1_024, math.ceil(positives / STEPS_PER_EPOCH)),
+        num_negatives=min(programs, 1_024),
+        folds=10,
+        user_ego=False,
+        program_bias=True,
+        patience=8,
+        refit=False,
+        num_threads=None,
+    )
+
+
+def resolve_config(graph: TrainGraph, config: TrainConfig | None = None) -> TrainConfig:
+    """``config``'s explicitly set fields over :func:`default_config` of ``graph``."""
+    chosen = default_config(graph)
+    if config is None:
+        return chosen
+    return chosen.model_copy(
+        update={name: getattr(config, name) for name in config.model_fields_set}
+    )

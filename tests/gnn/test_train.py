@@ -9,7 +9,7 @@ import torch
 from gnn.data import TrainGraph
 from gnn.metrics import Ranking, recall_at_k
 from gnn.model import GraphLightGCN, normalized_adjacency, recommend
-from gnn.train import TrainConfig, fit, pair_keys, split_positives
+from gnn.train import TrainConfig, default_config, fit, pair_keys, resolve_config, split_positives
 
 FAST = TrainConfig(embedding_dim=16, epochs=40, batch_size=256, lr=0.05, patience=40, num_threads=1)
 
@@ -86,7 +86,9 @@ def test_extra_node_types_take_part_in_propagation() -> None:
         edge_weight=torch.full((40,), 2.0),
     )
     result = fit(with_genres, FAST, progress=False)
-    assert result.embeddings.shape == (84, 16)
+    # Six positives per user: the sparse recipe, whose last column holds the program bias.
+    assert result.config.program_bias
+    assert result.embeddings.shape == (84, 16 + 1)
     assert recall(result.embeddings, with_genres, test) > 0.8
 
 
@@ -169,3 +171,39 @@ def test_bad_graphs_and_configs_are_rejected() -> None:
         fit(graph, FAST.model_copy(update={"layer_weights": (0.5, 0.5)}), progress=False)
     with pytest.raises(ValueError, match="embedding_dim"):
         TrainConfig(embedding_dim=0)
+
+
+def test_defaults_follow_the_graph_density() -> None:
+    sparse, _ = planted()  # six positives per user
+    chosen = default_config(sparse)
+    assert (chosen.user_ego, chosen.program_bias, chosen.folds) == (False, True, 10)
+    assert chosen.num_negatives == 40  # never more than the programs: the exact softmax
+    assert chosen.batch_size == 1_024
+    users = torch.arange(2)
+    dense = TrainGraph(
+        num_nodes=32,
+        edge_index=torch.empty(2, 0, dtype=torch.long),
+        user_nodes=users,
+        program_nodes=torch.arange(2, 32),
+        positives=torch.stack([users.repeat_interleave(30), torch.arange(2, 32).repeat(2)]),
+    )
+    assert default_config(dense) == TrainConfig()  # the dense recipe, tuned on ms100k
+
+
+def test_the_fields_a_caller_sets_win_over_the_size_based_ones() -> None:
+    graph, _ = planted()
+    resolved = resolve_config(graph, TrainConfig(embedding_dim=8, folds=1))
+    assert (resolved.embedding_dim, resolved.folds) == (8, 1)
+    assert resolved.user_ego is False  # not set: chosen from the size
+
+
+def test_the_bias_column_makes_dot_products_the_training_scores() -> None:
+    graph, _ = planted()
+    result = fit(graph, FAST.model_copy(update={"epochs": 3}), progress=False)
+    emb = result.embeddings
+    assert torch.all(emb[graph.user_nodes, -1] == 1.0)
+    programs = emb[graph.program_nodes]
+    # The other columns are unit vectors for programs and 1/tau-long ones for users.
+    assert torch.allclose(programs[:, :-1].norm(dim=1), torch.ones(40), atol=1e-5)
+    user_norms = emb[graph.user_nodes, :-1].norm(dim=1)
+    assert torch.allclose(user_norms, torch.full((40,), 1 / result.config.temperature), atol=1e-4)
