@@ -15,7 +15,7 @@ from gnn.idmap import IdMap
 
 def version(embeddings: list[list[float]], *, bias: bool) -> ServingModel:
     model = ModelVersion(
-        path=Path("."),
+        path=Path(),
         manifest={"version": "v1", "train_config": {"program_bias": bias}},
         embeddings=np.array(embeddings, dtype=np.float32),
         id_map=IdMap({"User": pd.Index(["u1"]), "Program": pd.Index(["p1", "p2", "p3"])}),
