@@ -1,0 +1,123 @@
+"""Explanations true at every ``now``, on a small hand-built graph (``week_graph.cypher``):
+best of bundle counts the week before ``now``, an episode counted for another names it,
+"new this week" is first available within the week."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import Driver
+
+from graph.settings import Settings
+from tests.api.test_events import client_for
+
+pytestmark = pytest.mark.neo4j
+
+BEFORE = "2025-02-03T12:00:00Z"  # before most watches: only old_hit's first six are past
+MID = "2025-03-08T20:00:00Z"  # the day after the last watch
+LATE = "2025-03-19T12:00:00Z"  # twelve days after the last watch: a week without any
+
+
+@pytest.fixture(scope="module")
+def week(
+    driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, str]]:
+    prefix = f"wk{uuid.uuid4().hex[:8]}_"
+    scratch = f"Scratch_{prefix}"
+    db = neo4j_settings.neo4j_database
+    setup = (Path(__file__).parent / "week_graph.cypher").read_text()
+    driver.execute_query(setup, p=prefix, scratch=scratch, database_=db)
+    # No model (popularity only), no caps per genre or channel: every eligible program.
+    app = client_for(neo4j_settings, tmp_path_factory.mktemp("models"), max_per_genre=100,
+                     max_per_channel=100)  # fmt: skip
+    try:
+        with app as client:
+            yield client, prefix
+    finally:
+        driver.execute_query("MATCH (n:$($l)) DETACH DELETE n", l=scratch, database_=db)
+
+
+def rail(week: tuple[TestClient, str], name: str, now: str) -> dict[str, Any]:
+    client, p = week
+    response = client.get(f"/v1/rails/{name}", params={
+        "bundle_id": p + "pay", "user_id": p + "viewer", "now": now, "limit": 100})  # fmt: skip
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def items(week: tuple[TestClient, str], name: str, now: str) -> dict[str, dict[str, Any]]:
+    """The rail's items by program id (without the prefix)."""
+    return {i["program_id"].removeprefix(week[1]): i for i in rail(week, name, now)["items"]}
+
+
+def text(item: dict[str, Any]) -> str:
+    return str(item["explanation"]["text"])
+
+
+def test_best_of_bundle_counts_the_week_before_now(week: tuple[TestClient, str]) -> None:
+    before = items(week, "best-of-bundle", BEFORE)
+    assert list(before) == ["old_hit"]
+    assert text(before["old_hit"]) == (
+        "Among the most completed in your bundle: 6 viewers this week watched on average 95% of it"
+    )
+    # A month later old_hit has 8 viewers in all (84% on average), 2 of them this week.
+    mid = items(week, "best-of-bundle", MID)
+    assert list(mid) == ["e1", "fresh"]
+    assert text(mid["fresh"]).endswith("5 viewers this week watched on average 80% of it")
+    evidence = mid["fresh"]["explanation"]["evidence"]
+    assert (evidence["watchers_week"], evidence["completion_week"]) == (5, 0.8)
+    late = rail(week, "best-of-bundle", LATE)
+    assert late["items"] == []
+    assert late["empty_reason"] == (
+        f"no program of bundle {week[1]}pay has the 5 watchers this week or more that best "
+        "of bundle needs"
+    )
+    # Popular counts the same week.
+    popular = items(week, "popular", MID)
+    assert text(popular["old_hit"]) == "Popular on Pay One in your bundle: 2 viewers this week"
+    assert text(popular["fresh"]) == "Popular on Pay One in your bundle: 5 viewers this week"
+    assert items(week, "popular", LATE)["old_hit"]["explanation"]["type"] == "recommended"
+
+
+def test_an_episode_offered_for_another_names_the_episode_counted(
+    week: tuple[TestClient, str],
+) -> None:
+    # Episode 3 of Lupin is the most completed; the viewer has not started the series,
+    # so episode 1 (never watched) is offered with episode 3's numbers, named.
+    e1 = items(week, "best-of-bundle", MID)["e1"]
+    assert e1["episode"] == 1
+    assert text(e1) == (
+        "Among the most completed in your bundle: 5 viewers this week watched on average 90% "
+        "of season 1, episode 3 of Lupin"
+    )
+    assert e1["explanation"]["evidence"]["counted_program_id"] == week[1] + "e3"
+    popular = items(week, "popular", MID)["e1"]
+    assert text(popular) == (
+        "Popular on Pay One in your bundle: 5 viewers of an episode of Lupin this week"
+    )
+    assert popular["explanation"]["evidence"]["counted_program_id"] == week[1] + "e3"
+    # Before episode 3 was watched, episode 1 claims nothing.
+    assert items(week, "popular", BEFORE)["e1"]["explanation"]["type"] == "recommended"
+
+
+def test_new_this_week_is_first_available_within_the_week(week: tuple[TestClient, str]) -> None:
+    # not_new first aired 2025-02-27 00:48: new on 2025-03-05, not on 2025-03-08 20:00
+    # (9.8 days later), though its replay window opened on 2025-03-04.
+    early = items(week, "popular", "2025-03-05T12:00:00Z")
+    assert early["not_new"]["explanation"]["type"] == "new_this_week"
+    assert "brand_new" not in early  # not available yet
+    mid = items(week, "popular", MID)
+    assert mid["not_new"]["availability"] == "replay"
+    assert mid["not_new"]["explanation"]["type"] == "recommended"
+    assert text(mid["brand_new"]) == "New this week on Pay One"
+    assert mid["brand_new"]["explanation"]["evidence"]["first_available"] == (
+        "2025-03-06T00:00:00+00:00"
+    )
+    late = items(week, "popular", LATE)
+    assert late["brand_new"]["explanation"]["type"] == "recommended"
