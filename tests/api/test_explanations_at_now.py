@@ -1,11 +1,13 @@
 """Explanations true at every ``now``, on a small hand-built graph (``week_graph.cypher``):
 best of bundle counts the week before ``now``, an episode counted for another names it,
-"new this week" is first available within the week."""
+"new this week" is first available within the week, the airing offered is the one a
+viewer can best use."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +123,35 @@ def test_new_this_week_is_first_available_within_the_week(week: tuple[TestClient
     )
     late = items(week, "popular", LATE)
     assert late["brand_new"]["explanation"]["type"] == "recommended"
+
+
+@pytest.mark.parametrize(
+    ("now", "program", "offered"),
+    [
+        # Before every airing: the first, not started yet.
+        ("2025-03-02T12:00:00Z", "twice", ("live", "2025-03-08T19:40:00Z")),
+        # In progress with 45 of its 55 minutes ahead: kept.
+        ("2025-03-08T19:50:00Z", "twice", ("live", "2025-03-08T19:40:00Z")),
+        # 25 or 5 minutes left: the next airing in full instead.
+        ("2025-03-08T20:10:00Z", "twice", ("live", "2025-03-10T21:00:00Z")),
+        ("2025-03-08T20:30:00Z", "twice", ("live", "2025-03-10T21:00:00Z")),
+        ("2025-03-11T12:00:00Z", "twice", ("live", "2025-03-12T21:00:00Z")),
+        ("2025-03-13T00:00:00Z", "twice", None),  # after the last airing
+        # On demand now beats the live airing, whether it is still to come or under way.
+        ("2025-03-08T12:00:00Z", "with_vod", ("vod", "2025-03-08T00:00:00Z")),
+        ("2025-03-08T20:10:00Z", "with_vod", ("vod", "2025-03-08T00:00:00Z")),
+        # Before the VOD window opens, the live airing is what there is.
+        ("2025-03-07T12:00:00Z", "with_vod", ("live", "2025-03-08T20:00:00Z")),
+        ("2025-03-09T00:30:00Z", "with_vod", None),
+    ],
+)
+def test_the_airing_offered_is_the_one_a_viewer_can_best_use(
+    week: tuple[TestClient, str], now: str, program: str, offered: tuple[str, str] | None
+) -> None:
+    found = items(week, "popular", now).get(program)
+    if offered is None:
+        assert found is None
+        return
+    assert found is not None
+    when = datetime.fromisoformat(found["available_from"])
+    assert (found["availability"], when) == (offered[0], datetime.fromisoformat(offered[1]))
