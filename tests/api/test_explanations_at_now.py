@@ -1,7 +1,7 @@
 """Explanations true at every ``now``, on a small hand-built graph (``week_graph.cypher``):
 best of bundle counts the week before ``now``, an episode counted for another names it,
 "new this week" is first available within the week, the airing offered is the one a
-viewer can best use."""
+viewer can best use, and ``/v1/explain`` explains a visitor the graph does not know."""
 
 from __future__ import annotations
 
@@ -155,3 +155,44 @@ def test_the_airing_offered_is_the_one_a_viewer_can_best_use(
     assert found is not None
     when = datetime.fromisoformat(found["available_from"])
     assert (found["availability"], when) == (offered[0], datetime.fromisoformat(offered[1]))
+
+
+def explain(week: tuple[TestClient, str], user: str, program: str, now: str) -> Any:
+    client, p = week
+    return client.get("/v1/explain", params={"user_id": user, "program_id": p + program,
+                                             "now": now})  # fmt: skip
+
+
+def test_explain_an_unknown_user_as_the_rails_serve_them(week: tuple[TestClient, str]) -> None:
+    visitor = f"visitor-{uuid.uuid4().hex[:8]}"
+    found = explain(week, visitor, "free_film", MID)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["known_user"] is False and body["csa_ceiling"] == "-10"
+    assert week[1] + "free" in body["bundles"] and week[1] + "pay" not in body["bundles"]
+    assert body["eligible"] is True
+    # One path per (bundle, channel), though the program has two windows on the channel.
+    assert [p["kind"] for p in body["paths"]] == ["free_bundle"]
+    assert [n["id"] for n in body["paths"][0]["nodes"]] == [
+        week[1] + "free", week[1] + "c_free", week[1] + "free_film"]  # fmt: skip
+    # Above the anonymous ceiling, in a bundle the visitor lacks, or after the windows.
+    assert explain(week, visitor, "free_adult", MID).json()["eligible"] is False
+    assert explain(week, visitor, "old_hit", MID).json()["eligible"] is False
+    assert explain(week, visitor, "free_film", "2025-04-05T00:00:00Z").json()["eligible"] is False
+    missing = explain(week, visitor, "no_such_program", MID)
+    assert missing.status_code == 404 and "no_such_program" in missing.json()["detail"]
+
+
+def test_explain_draws_one_subscription_path_per_bundle_and_channel(
+    week: tuple[TestClient, str],
+) -> None:
+    # twice has three airings on the channel, and the viewer two subscription periods.
+    for now in (MID, "2025-03-11T12:00:00Z"):
+        body = explain(week, week[1] + "viewer", "twice", now).json()
+        subscription = [p for p in body["paths"] if p["kind"] == "subscription"]
+        assert len(subscription) == 1
+        assert body["known_user"] is True and body["eligible"] is True
+        assert [n["id"] for n in subscription[0]["nodes"]] == [
+            week[1] + "viewer", week[1] + "pay", week[1] + "c_pay", week[1] + "twice"]  # fmt: skip
+    assert explain(week, week[1] + "viewer", "twice", "2025-03-13T00:00:00Z").json()[
+        "eligible"] is False  # fmt: skip
