@@ -80,6 +80,15 @@ class GraphPath(BaseModel):
 class ExplainOut(BaseModel):
     user_id: str
     program_id: str
+    known_user: bool = Field(
+        description="Whether the graph knows the user; an unknown one is explained as the "
+        "rails serve them: the free bundles and the anonymous CSA ceiling."
+    )
+    bundles: list[str] = Field(
+        description="The bundles the user can watch at `now` (active subscriptions and free "
+        "bundles): what `eligible` was decided with."
+    )
+    csa_ceiling: str = Field(description="The CSA ceiling `eligible` was decided with.")
     eligible: bool = Field(description="Whether the program passes every rule for the user now.")
     paths: list[GraphPath]
     cypher: str = Field(

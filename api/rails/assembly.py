@@ -191,14 +191,14 @@ def empty_reason(
     best: bool = False,
 ) -> str:
     """Why a rail that searched ``bundles`` (default: all the user's) is empty; ``best``:
-    it searched only their programs with ``BEST_OF_MIN_WATCHERS`` watchers or more."""
+    it searched only their programs with ``BEST_OF_MIN_WATCHERS`` watchers this week or more."""
     if not ctx.bundles:
         return "no bundle is available to this user (no subscription and no free bundle)"
     ceiling = ctx.csa_ceiling or settings.anonymous_csa_ceiling
     searched = list(ctx.bundles if bundles is None else bundles)
     what = f"bundle {searched[0]}" if len(searched) == 1 else f"bundles {', '.join(searched)}"
     among = (
-        f"among the programs of {what} with {BEST_OF_MIN_WATCHERS} watchers or more"
+        f"among the programs of {what} with {BEST_OF_MIN_WATCHERS} watchers this week or more"
         if best
         else f"in {what}"
     )
@@ -227,8 +227,8 @@ async def bundle_empty_reason(
         return f"{who} does not hold bundle {bundle_id} (bundles held: {held})"
     if best and not (await backend.merged([bundle_id], now)).ranked(best=True):
         return (
-            f"no program of bundle {bundle_id} has the {BEST_OF_MIN_WATCHERS} watchers or "
-            "more that best of bundle needs"
+            f"no program of bundle {bundle_id} has the {BEST_OF_MIN_WATCHERS} watchers this "
+            "week or more that best of bundle needs"
         )
     return empty_reason(ctx, backend.settings, backend.fatigue, bundles=[bundle_id], best=best)
 

@@ -16,6 +16,7 @@ from graph.settings import Settings
 
 WEEK = timedelta(days=7)
 BEST_OF_MIN_WATCHERS = 5
+"""Watchers this week a program needs to be ranked by its completion (best of bundle)."""
 
 
 class Audience:
@@ -31,17 +32,20 @@ class Audience:
         self._ranked: dict[bool, Candidates] = {}
 
     def ranked(self, *, best: bool) -> Candidates:
-        """Most watched this week first; with ``best``, most completed first.
+        """Most watched this week first; with ``best``, most completed this week first,
+        among the programs with ``BEST_OF_MIN_WATCHERS`` watchers this week or more.
 
         The list is shared between requests: callers must not modify it.
         """
         if best not in self._ranked:
             rows = list(self.by_program.values())
             if best:
-                rows = [r for r in rows if r["watchers"] >= BEST_OF_MIN_WATCHERS
-                        and r["completion"] is not None]  # fmt: skip
-                rows.sort(key=lambda r: (-r["completion"], -r["watchers"], r["program_id"]))
-                self._ranked[best] = [(r["program_id"], float(r["completion"])) for r in rows]
+                rows = [r for r in rows if r["watchers_week"] >= BEST_OF_MIN_WATCHERS
+                        and r["completion_week"] is not None]  # fmt: skip
+                rows.sort(key=lambda r: (-r["completion_week"], -r["watchers_week"],
+                                         r["program_id"]))  # fmt: skip
+                self._ranked[best] = [(r["program_id"], float(r["completion_week"]))
+                                      for r in rows]  # fmt: skip
             else:
                 rows.sort(key=lambda r: (-r["watchers_week"], -r["watchers"], r["program_id"]))
                 self._ranked[best] = [(r["program_id"], float(r["watchers_week"])) for r in rows]

@@ -10,21 +10,28 @@ Reason types:
 * ``you_like_genre`` -- the genre's share of the user's watch time;
 * ``popular_on_channel`` -- watchers this week (one at least), on a channel of the user's
   bundle (or in the catalogue, for a program no channel carries);
-* ``best_of_bundle`` -- mean completion among the bundle's programs;
-* ``new_this_week`` -- became available in the last seven days;
+* ``best_of_bundle`` -- mean completion of this week's watchers, among the bundle's
+  programs with enough of them;
+* ``new_this_week`` -- first available (on any channel) in the seven days before ``now``;
 * ``recommended`` -- none of the above holds (say a personalised item close to no
   anchor and of no genre the user watched, or the tail of a popular list, with no viewer
   this week): "Picked for you", with the proposing source's score as evidence.
+
+"This week", for the audience figures, is the seven days before the end of the hour of
+``now`` (:mod:`api.rails.popularity`). An episode offered in place of the one a source
+ranked (the user's next of its series) carries that episode's figures, and its sentence
+names it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
 
 from api.model import ServingModel
+from api.rails.popularity import WEEK
 from api.rails.types import Offer, Reason, UserContext
 from graph.queries import query
 from graph.settings import Settings
@@ -84,6 +91,7 @@ class Explainer:
             self._reason(ctx, o, source=source, now=now, anchor=anchor, model=model,
                          watched_anchor=watched_anchor, co_watch=co_watch, sample=sample,
                          counted=audience_of(o, popularity),
+                         first_available=first_available_of(o, popularity),
                          score=(scores or {}).get(o.candidate_id))
             for o in offers
         ]  # fmt: skip
@@ -116,6 +124,7 @@ class Explainer:
         co_watch: dict[str, int],
         sample: int,
         counted: tuple[str, dict[str, Any]] | None,
+        first_available: datetime | None = None,
         score: float | None = None,
     ) -> Reason:
         where = f" on {o.channel_name}" if o.channel_name else ""
@@ -161,29 +170,24 @@ class Explainer:
                               f"You like {name}: {share:.0%} of your watch time",
                               {"genre_id": genre_id, "share": round(share, 4)})  # fmt: skip
         # An episode offered in place of another of its series (the next one to watch) is
-        # there for the episode the source ranked: its audience, and the sentence says so.
+        # there for the episode the source ranked: its audience, and the sentence names it.
         audience = counted[1] if counted else None
-        of_series = (
-            f" for {o.series_title}"
-            if counted and counted[0] != o.program_id and o.series_title
-            else ""
-        )
-        evidence_of = {"counted_program_id": counted[0]} if counted and of_series else {}
-        if source == "best_of_bundle" and audience and audience.get("completion") is not None:
+        stands_in = counted is not None and counted[0] != o.program_id
+        evidence_of = {"counted_program_id": counted[0]} if counted and stands_in else {}
+        if source == "best_of_bundle" and audience and audience.get("completion_week") is not None:
+            of = episode_name(audience, o.series_title) if stands_in else "it"
             return Reason(
                 "best_of_bundle",
-                f"Among the most completed in your bundle{of_series}: "
-                f"{audience['completion']:.0%} average completion",
-                {"completion": audience["completion"], "watchers": audience["watchers"],
-                 "bundle_id": o.bundle_id, **evidence_of},
+                f"Among the most completed in your bundle: "
+                f"{viewers(int(audience['watchers_week']))} this week watched on average "
+                f"{audience['completion_week']:.0%} of {of}",
+                {"completion_week": audience["completion_week"],
+                 "watchers_week": audience["watchers_week"], "bundle_id": o.bundle_id,
+                 **evidence_of},
             )  # fmt: skip
-        if (
-            o.available_from is not None
-            and o.kind != "live"
-            and o.available_from >= now - timedelta(days=7)
-        ):
+        if first_available is not None and now - WEEK <= first_available <= now:
             return Reason("new_this_week", f"New this week{where}",
-                          {"available_from": o.available_from.isoformat(),
+                          {"first_available": first_available.isoformat(),
                            "channel_id": o.channel_id})  # fmt: skip
         week = int(audience["watchers_week"]) if audience else 0
         if not week:
@@ -191,17 +195,37 @@ class Explainer:
             return Reason("recommended", f"Picked for you{where}",
                           {"source": source, "score": score, "watchers_week": 0,
                            "channel_id": o.channel_id, "bundle_id": o.bundle_id})  # fmt: skip
-        viewers = "1 viewer" if week == 1 else f"{week} viewers"
-        if of_series:
-            viewers += f" of an episode of {o.series_title}"
+        who = viewers(week)
+        if stands_in:
+            who += f" of an episode of {o.series_title or 'its series'}"
         # A program no channel carries (MovieLens) is counted over the whole catalogue.
         in_bundle = " in your bundle" if o.bundle_id else ""
         return Reason(
             "popular_on_channel",
-            f"Popular{where}{in_bundle}: {viewers} this week",
+            f"Popular{where}{in_bundle}: {who} this week",
             {"channel_id": o.channel_id, "bundle_id": o.bundle_id, "watchers_week": week,
              **evidence_of},
         )  # fmt: skip
+
+
+def viewers(n: int) -> str:
+    return "1 viewer" if n == 1 else f"{n} viewers"
+
+
+def episode_name(audience: dict[str, Any], series_title: str | None) -> str:
+    """The episode whose ``audience`` row is counted, as a sentence names it:
+    "season 1, episode 7 of Lupin" (without a season: "episode 7 of Lupin")."""
+    series = series_title or "its series"
+    if audience.get("episode") is None:
+        return f"another episode of {series}"
+    season = f"season {audience['season']}, " if audience.get("season") is not None else ""
+    return f"{season}episode {audience['episode']} of {series}"
+
+
+def first_available_of(offer: Offer, popularity: dict[str, dict[str, Any]]) -> datetime | None:
+    """When the program offered was first available, on any channel (None: unknown)."""
+    seconds = popularity.get(offer.program_id, {}).get("first_available")
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 def audience_of(

@@ -22,17 +22,18 @@ async def explain(
     user_id: Annotated[str, Query(min_length=1)],
     program_id: Annotated[str, Query(min_length=1)],
 ) -> ExplainOut:
-    """Supporting paths (access, genre, co-watch, series) and the Cypher that draws them."""
+    """Supporting paths (access, genre, co-watch, series) and the Cypher that draws them;
+    a user the graph does not know is explained as the rails serve them (free bundles,
+    anonymous CSA ceiling)."""
     # now as ISO 8601 text: the query reads datetime($now), and the Cypher shown reads
     # datetime('...') where it would otherwise read datetime(datetime('...')).
     params = {"user_id": user_id, "program_id": program_id, "now": now.isoformat()}
     records, _, _ = await rails.driver.execute_query(
         query("explore/why_recommended"), params, database_=rails.db, routing_=RoutingControl.READ
     )
-    ctx = await rails.context(user_id, now)
     if not records:
-        missing = f"user '{user_id}'" if not ctx.known else f"program '{program_id}'"
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{missing} does not exist")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"program '{program_id}' does not exist")
+    ctx = await rails.context(user_id, now)
     paths = [
         _path(kind, p)
         for kind in ("subscription", "free_bundle", "genre", "co_watch", "series")
@@ -42,6 +43,9 @@ async def explain(
     return ExplainOut(
         user_id=user_id,
         program_id=program_id,
+        known_user=ctx.known,
+        bundles=ctx.bundles,
+        csa_ceiling=ctx.csa_ceiling or rails.settings.anonymous_csa_ceiling,
         eligible=any(o.program_id == program_id for o in offers),
         paths=paths,
         cypher=with_literals(query("explore/why_recommended"), params),

@@ -1,18 +1,24 @@
-// Every program offered on the channels of one bundle, with its audience:
-// distinct watchers since $since ("this week") and in all, and mean completion,
-// counting watches before $until only (as of then: no watch from the future).
-// The API caches one list per bundle (popular and best-of-bundle rails).
+// Every program offered on the channels of one bundle, with its audience as of
+// $until (no watch from the future): a watch (one WATCHED: all of a user's events
+// on the program, dated by its latest, with its best completion) counts when it
+// is dated before $until. watchers_week and completion_week: the watches dated in
+// [$since, $until) ("this week"), their number and mean completion; watchers:
+// every watch dated before $until (a tie-break). season and episode name an
+// episode whose numbers stand for another of its series. The API caches one list
+// per bundle (popular and best-of-bundle rails).
 MATCH (:Bundle {id: $bundle_id})-[:INCLUDES]->(:Channel)<-[:AVAILABLE_ON]-(p:Program)
 WITH DISTINCT p
 CALL (p) {
   OPTIONAL MATCH (p)<-[w:WATCHED]-(:User) WHERE w.last_ts < $until
-  RETURN count(CASE WHEN w.last_ts >= $since THEN 1 END) AS watchers_week,
-         count(w) AS watchers,
-         avg(w.completion) AS completion
+  WITH w, w.last_ts >= $since AS this_week
+  RETURN count(CASE WHEN this_week THEN 1 END) AS watchers_week,
+         avg(CASE WHEN this_week THEN w.completion END) AS completion_week,
+         count(w) AS watchers
 }
 CALL (p) {
   OPTIONAL MATCH (p)-[a:AVAILABLE_ON]->(:Channel)
   RETURN min(a.start).epochSeconds AS first_available
 }
-RETURN p.id AS program_id, watchers_week, watchers, completion, first_available
+RETURN p.id AS program_id, p.season AS season, p.episode AS episode, watchers_week,
+       completion_week, watchers, first_available
 ORDER BY watchers_week DESC, watchers DESC, program_id;

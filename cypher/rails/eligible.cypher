@@ -8,7 +8,9 @@
 // was tested. A program is offered iff
 //   - it is available in the window on a channel of one of the user's bundles
 //     (an active subscription, or a free bundle): live airing before $horizon,
-//     or replay/VOD available at $now. $check_availability = false says some
+//     or replay/VOD available at $now (of several such windows, the one a
+//     viewer can best use: see the ORDER BY of the airing below).
+//     $check_availability = false says some
 //     loaded data source (MovieLens) cannot support the rule; it is then
 //     skipped only for a program with no availability data at all (no
 //     AVAILABLE_ON and no TV `availability` property, i.e. a MovieLens film),
@@ -121,9 +123,18 @@ CALL (u, subscribed, blocked_programs, blocked_channels, blocked_genres, done, c
            OR (a.kind <> 'live' AND a.start <= $now AND a.end > $now))
       AND NOT c IN blocked_channels
       AND (b.is_free OR b IN subscribed)
-    RETURN c, a, b
-    ORDER BY a.start, c.id, b.id
+    // The window a viewer can best use (README, "The airing offered"): an airing in
+    // progress with half of it or less still ahead comes last; then the soonest to
+    // watch from (now for what is open, else the start), replay or VOD before a live
+    // airing open as long.
+    WITH c, a, b,
+         a.kind = 'live' AND a.start < $now
+           AND 2 * (a.end.epochSeconds - $now.epochSeconds)
+               <= a.end.epochSeconds - a.start.epochSeconds AS mostly_over
+    ORDER BY mostly_over, CASE WHEN a.start > $now THEN a.start ELSE $now END,
+             a.kind = 'live', a.start, c.id, b.id
     LIMIT 1
+    RETURN c, a, b
   }
   WITH p, c, a, b
   WHERE c IS NOT NULL

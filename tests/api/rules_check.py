@@ -3,7 +3,9 @@
 It shares nothing with the Cypher under test: it reads the CSV files the
 generator wrote and re-derives, for one served item, whether any rule is broken.
 Fatigue uses the defaults of ``graph.settings`` unless given. An episode served must
-be the next one of its series (see ``next_episode``).
+be the next one of its series (see ``next_episode``). It also recomputes the numbers
+the explanations claim: the audience of a week (``audience``) and when a program was
+first available (``first_available``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,55 @@ class RulesCheck:
         self.free = set(
             self.bundles.loc[self.bundles["is_free"].str.lower() == "true", "bundle_id"]
         )
+
+    @cache  # noqa: B019 (one checker per test module)
+    def audience(self, now: datetime) -> pd.DataFrame:
+        """Per program, what popular and best of bundle count at ``now``, from the events.
+
+        A user's events on a program are one watch, dated by the latest and with the best
+        completion (the README's rule); the watches dated before the end of the hour of
+        ``now`` count (``watchers``), and those of the seven days before it are this
+        week's (``watchers_week``, and their mean completion ``completion_week``).
+        """
+        end = pd.Timestamp(now).floor("h") + pd.Timedelta(hours=1)
+        before = self.history[self.history["last"] < end]
+        week = before[before["last"] >= end - pd.Timedelta(days=7)]
+        by_week = week.groupby("program_id")
+        out = pd.DataFrame({
+            "watchers_week": by_week.size(), "completion_week": by_week["best"].mean(),
+            "watchers": before.groupby("program_id").size(),
+        }).reindex(self.programs.index)  # fmt: skip
+        out[["watchers_week", "watchers"]] = out[["watchers_week", "watchers"]].fillna(0)
+        return out.astype({"watchers_week": int, "watchers": int})
+
+    @cache  # noqa: B019 (one checker per test module)
+    def first_available(self) -> pd.Series:
+        """Per program, the start of its first availability window on any channel."""
+        return self.availability.groupby("program_id")["start"].min()
+
+    def claims(self, item: dict[str, object], now: datetime) -> list[str]:
+        """Every number the explanation of the served ``item`` claims that the files do not
+        give at ``now`` (empty: all true)."""
+        explanation = item["explanation"]
+        assert isinstance(explanation, dict)
+        kind, evidence = explanation["type"], explanation["evidence"]
+        counted = str(evidence.get("counted_program_id") or item["program_id"])
+        out = []
+        if kind in ("popular_on_channel", "best_of_bundle"):
+            row = self.audience(now).loc[counted]
+            if evidence["watchers_week"] != row["watchers_week"] or row["watchers_week"] < 1:
+                out.append(f"{counted}: {evidence['watchers_week']} viewers this week claimed, "
+                           f"{row['watchers_week']} in the events")  # fmt: skip
+            claimed = evidence.get("completion_week")
+            if kind == "best_of_bundle" and abs(claimed - row["completion_week"]) > 1e-9:
+                out.append(f"{counted}: {claimed} completion claimed, "
+                           f"{row['completion_week']} in the events")  # fmt: skip
+        if kind == "new_this_week":
+            first = self.first_available()[str(item["program_id"])]
+            claimed = pd.Timestamp(str(evidence["first_available"]))
+            if claimed != first or not now - timedelta(days=7) <= first <= now:
+                out.append(f"{item['program_id']}: new this week claimed, first available {first}")
+        return out
 
     def violations(self, user_id: str | None, item: dict[str, object], now: datetime) -> list[str]:
         """Every rule the served ``item`` breaks for ``user_id`` at ``now`` (empty: fine)."""

@@ -167,9 +167,13 @@ def test_explain_graph_lays_out_the_explain_paths_and_links_to_the_browser(
                                          database_=settings.neo4j_database)  # fmt: skip
     assert sum(len(paths) for paths in records[0].values()) == len(explain["paths"])
 
-    missing = test_client.get("/demo/explain-graph", params={"user_id": "nobody-x",
-                                                              "program_id": program})  # fmt: skip
-    assert missing.status_code == 404 and "nobody-x" in missing.text
+    # A visitor the graph does not know is explained as the rails serve them.
+    visitor = _get(test_client, "/demo/explain-graph", user_id="nobody-x", program_id=program)
+    assert visitor["explain"]["known_user"] is False
+    assert {p["kind"] for p in visitor["explain"]["paths"]} <= {"free_bundle"}
+    params = {"user_id": user, "program_id": "no-such-x"}
+    missing = test_client.get("/demo/explain-graph", params=params)
+    assert missing.status_code == 404 and "no-such-x" in missing.text
 
 
 @pytest.mark.neo4j

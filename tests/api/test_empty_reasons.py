@@ -17,8 +17,9 @@ NOW = datetime(2025, 1, 9, 20, tzinfo=UTC)
 
 
 def audience(program_id: str, watchers: int) -> dict[str, Any]:
-    return {"program_id": program_id, "watchers_week": watchers, "watchers": watchers,
-            "completion": 0.8, "first_available": None}  # fmt: skip
+    return {"program_id": program_id, "season": None, "episode": None,
+            "watchers_week": watchers, "completion_week": 0.8, "watchers": watchers,
+            "first_available": None}  # fmt: skip
 
 
 def bundle_rail(
@@ -69,7 +70,7 @@ def test_a_rail_of_one_bundle_names_only_that_bundle() -> None:
     best_of = bundle_rail(LISTS, bundle_id="premium", best=True).empty_reason
     assert str(best_of).startswith(
         f"nothing among the programs of bundle premium with {BEST_OF_MIN_WATCHERS} watchers "
-        "or more is available"
+        "this week or more is available"
     )
     # Without a bundle the rail searched all the user's bundles, and says so.
     everything = bundle_rail(LISTS, bundle_id=None, best=False).empty_reason
@@ -79,8 +80,8 @@ def test_a_rail_of_one_bundle_names_only_that_bundle() -> None:
 def test_best_of_a_quiet_bundle_blames_the_watcher_threshold() -> None:
     rail = bundle_rail({**LISTS, "premium": LISTS["quiet"]}, bundle_id="premium", best=True)
     assert rail.empty_reason == (
-        f"no program of bundle premium has the {BEST_OF_MIN_WATCHERS} watchers or more that "
-        "best of bundle needs"
+        f"no program of bundle premium has the {BEST_OF_MIN_WATCHERS} watchers this week or "
+        "more that best of bundle needs"
     )
 
 

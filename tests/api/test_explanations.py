@@ -10,7 +10,7 @@ from typing import Any, cast
 from neo4j import AsyncDriver
 
 from api.model import ServingModel
-from api.rails.reasons import Explainer, audience_of
+from api.rails.reasons import Explainer, audience_of, first_available_of
 from api.rails.types import Offer, Reason, UserContext
 from graph.settings import Settings
 
@@ -45,7 +45,8 @@ def reasons(
 
 def test_an_episode_offered_for_a_popular_one_counts_and_names_the_episode_ranked() -> None:
     # The popular list ranked episode p5; the user has not started the series, so p1 is offered.
-    popularity = {"p5": {"watchers_week": 120, "watchers": 300, "completion": 0.8}}
+    popularity = {"p5": {"season": 1, "episode": 5, "watchers_week": 120, "watchers": 300,
+                         "completion_week": 0.8}}  # fmt: skip
     (r,) = reasons([offer("p5", "p1", series="Lupin")], popularity, "popular_in_bundle")
     assert r.type == "popular_on_channel"
     assert (
@@ -53,12 +54,23 @@ def test_an_episode_offered_for_a_popular_one_counts_and_names_the_episode_ranke
     )
     assert r.evidence["watchers_week"] == 120 and r.evidence["counted_program_id"] == "p5"
     (best,) = reasons([offer("p5", "p1", series="Lupin")], popularity, "best_of_bundle")
-    assert best.text == "Among the most completed in your bundle for Lupin: 80% average completion"
+    assert best.text == (
+        "Among the most completed in your bundle: 120 viewers this week watched on average 80% "
+        "of season 1, episode 5 of Lupin"
+    )
     assert best.evidence["counted_program_id"] == "p5"
+    assert (best.evidence["watchers_week"], best.evidence["completion_week"]) == (120, 0.8)
+    # Without a season the episode alone; the program offered for itself is "it".
+    no_season = {"p5": {**popularity["p5"], "season": None}, "p1": popularity["p5"]}
+    (best,) = reasons([offer("p5", "p1", series="Lupin")], no_season, "best_of_bundle")
+    assert best.text.endswith("watched on average 80% of episode 5 of Lupin")
+    (own,) = reasons([offer("p1", "p1", series="Lupin")], no_season, "best_of_bundle")
+    assert own.text.endswith("120 viewers this week watched on average 80% of it")
+    assert "counted_program_id" not in own.evidence
 
 
 def test_a_program_offered_for_itself_counts_its_own_audience() -> None:
-    popularity = {"p1": {"watchers_week": 1, "watchers": 4, "completion": None}}
+    popularity = {"p1": {"watchers_week": 1, "watchers": 4, "completion_week": None}}
     (own,) = reasons([offer("p1", "p1")], popularity, "popular_in_bundle")
     assert own.text == "Popular on Canal 1 in your bundle: 1 viewer this week"
     assert "counted_program_id" not in own.evidence
@@ -112,3 +124,29 @@ def test_next_episode_names_the_season_only_when_there_is_one() -> None:
     (r,) = reasons([replace(ep, season=None)], {}, "personalised")
     assert r.text == "Next episode of Lupin: episode 2"
     assert r.evidence["season"] is None
+
+
+def test_new_this_week_means_first_available_in_the_seven_days_before_now() -> None:
+    explainer = Explainer(cast(AsyncDriver, None), Settings())
+    # A replay window opened yesterday, but the program first aired 9.8 days ago: not new.
+    replay = replace(offer("p1", "p1"), available_from=datetime(2025, 1, 8, 20, tzinfo=UTC))
+
+    def reason(days_ago: float, now: datetime = NOW) -> Reason:
+        seconds = NOW.timestamp() - days_ago * 86400
+        popularity = {"p1": {"watchers_week": 0, "first_available": seconds}}
+        return explainer._reason(
+            CTX, replay, source="popular_in_bundle", now=now, anchor=None, model=None,
+            watched_anchor=False, co_watch={}, sample=0, counted=audience_of(replay, popularity),
+            first_available=first_available_of(replay, popularity),
+        )  # fmt: skip
+
+    assert reason(9.8).type == "recommended"
+    new = reason(2)
+    assert (new.type, new.text) == ("new_this_week", "New this week on Canal 1")
+    assert new.evidence["first_available"] == "2025-01-07T20:00:00+00:00"
+    assert reason(6.99).type == "new_this_week"
+    assert reason(7.01).type == "recommended"
+    # First available after now (an upcoming first airing) is not new yet.
+    assert reason(-1).type == "recommended"
+    # Ten days later the same program is not new any more.
+    assert reason(2, now=datetime(2025, 1, 19, 20, tzinfo=UTC)).type == "recommended"

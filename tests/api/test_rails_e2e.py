@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def test_200_random_users_every_rail_zero_violations(
     rng = random.Random(7)
     users = [*rng.sample(sorted(check.users.index), 200), "nobody-1", "nobody-2"]
     programs = sorted(check.programs.index)
-    served_items, violations, empty = 0, [], []
+    served_items, violations, false_claims, empty = 0, [], [], []
     for user in users:
         rails = [_get(client, f"/v1/users/{user}/rails/home", limit=10)]
         rails += _get(client, f"/v1/users/{user}/rails/because-you-watched", limit=5)["rails"]
@@ -87,8 +87,10 @@ def test_200_random_users_every_rail_zero_violations(
                 assert item["explanation"]["text"] and item["explanation"]["type"]
                 who = None if user.startswith("nobody") else user
                 violations += check.violations(who, item, NOW_DT)
+                false_claims += check.claims(item, NOW_DT)
     assert served_items > 2000
     assert violations == []
+    assert false_claims == []
     # Home always has something for these users, or says why not.
     assert all(reason for _, _, reason in empty)
     assert not [e for e in empty if e[1] == "home"]
@@ -177,22 +179,22 @@ def test_popularity_counts_the_week_before_now_and_no_later_watch(
 ) -> None:
     client, folder, _ = served
     check = RulesCheck(folder, completion=0.9, anonymous_ceiling="-10")
-    h = check.history
     end = pd.Timestamp("2025-01-09T21:00:00Z")  # the end of the hour of NOW
-    assert (h["last"] >= end).any()  # the generated week goes on after NOW
-    before = h[h["last"] < end]
-    week = before[before["last"] >= end - pd.Timedelta(days=7)]
-    expected = pd.DataFrame({
-        "watchers_week": week.groupby("program_id")["user_id"].nunique(),
-        "watchers": before.groupby("program_id")["user_id"].nunique(),
-    }).fillna(0).astype(int)  # fmt: skip
+    assert (check.history["last"] >= end).any()  # the generated week goes on after NOW
     rails = client.app.state.rails  # type: ignore[attr-defined]
-    for bundle in ("essentiel", "sport"):
-        rows = client.portal.call(rails.popularity, bundle, NOW_DT)  # type: ignore[union-attr]
-        found = pd.DataFrame(rows).set_index("program_id")[["watchers_week", "watchers"]]
-        assert found["watchers"].sum() > 0
-        want = expected.reindex(found.index, fill_value=0)
-        pd.testing.assert_frame_equal(found, want, check_dtype=False, check_names=False)
+    # NOW, and eight days after the last watch: the week then holds none, the past all.
+    late = check.history["last"].max().to_pydatetime() + timedelta(days=8)
+    for now in (NOW_DT, late):
+        expected = check.audience(now)
+        for bundle in ("essentiel", "sport"):
+            rows = client.portal.call(rails.popularity, bundle, now)  # type: ignore[union-attr]
+            columns = ["watchers_week", "completion_week", "watchers"]
+            found = pd.DataFrame(rows).set_index("program_id")[columns].astype(float)
+            assert found["watchers"].sum() > 0
+            want = expected.reindex(found.index)[columns].astype(float)
+            pd.testing.assert_frame_equal(found, want, check_names=False)
+        if now == late:
+            assert expected["watchers_week"].sum() == 0 and expected["watchers"].sum() > 0
 
 
 def test_errors_name_the_unknown_id_and_bad_parameters(

@@ -202,7 +202,8 @@ async function showWhy(item) {
       explain.eligible
         ? el("span", { class: "ok" }, "Eligible now: it passes every rule (bundle, CSA, blacklists, availability).")
         : el("span", { class: "no" }, "Not eligible now for this user."),
-      ` ${explain.paths.length} supporting path${explain.paths.length === 1 ? "" : "s"} in the graph.`);
+      ` ${explain.paths.length} supporting path${explain.paths.length === 1 ? "" : "s"} in the graph.`,
+      explain.known_user ? "" : ` A visitor the graph does not know: the free bundles and CSA ceiling ${explain.csa_ceiling}.`);
     $("why-legend").replaceChildren(...graph.kinds.map((kind) =>
       el("span", {}, el("i", { style: `background:${KIND_COLOURS[kind] || "#888"}` }), KIND_NAMES[kind] || kind)));
     $("why-graph").replaceChildren(drawGraph(graph, item.program_id));
