@@ -250,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.screenshots import add_command as add_screenshots_command
 
     add_screenshots_command(sub)
+    from experiments.cli import add_commands as add_experiment_commands
+
+    add_experiment_commands(sub)
     return parser
 
 
