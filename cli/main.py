@@ -251,8 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_screenshots_command(sub)
     from experiments.cli import add_commands as add_experiment_commands
+    from sim.cli import add_commands as add_sim_commands
 
     add_experiment_commands(sub)
+    add_sim_commands(sub)
     return parser
 
 

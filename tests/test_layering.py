@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("graph", "gnn", "api", "loaders", "experiments", "cli")
+PACKAGES = ("graph", "gnn", "api", "loaders", "experiments", "sim", "cli")
 
 MAY_IMPORT: dict[str, set[str]] = {
     "graph": set(),
@@ -23,7 +23,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "gnn": {"graph"},
     "experiments": {"graph"},
     "api": {"graph", "gnn", "experiments"},
-    "cli": {"graph", "gnn", "api", "loaders", "experiments"},
+    "sim": {"graph", "experiments"},
+    "cli": {"graph", "gnn", "api", "loaders", "experiments", "sim"},
 }
 """The other packages each package may import; nothing imports ``cli``."""
 
