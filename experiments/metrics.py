@@ -20,7 +20,8 @@ experiment exposed (served at least one rail under it, empty ones too):
 
 Every metric carries a 95 % interval from a bootstrap over users (seeded, so a
 report is reproducible), and each arm is compared with the first one: the
-difference, its interval, the relative change and a two-sided bootstrap p-value.
+difference, its interval, the relative change (with the interval of the ratio of
+the resampled values) and a two-sided bootstrap p-value.
 ``users_exposed``, ``impressions`` and ``coverage`` have no interval (``low`` and
 ``high`` are the value) and no test: see :data:`COUNTS`.
 
@@ -265,6 +266,16 @@ def report(
             entry: dict[str, Any] = interval(value, d, confidence)
             b0 = base[metric]["value"]
             entry["relative"] = value / b0 if b0 else None
+            c = draws[control][:, k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = draws[arm["name"]][:, k] / c - 1
+            ratio = ratio[np.isfinite(ratio)]
+            tail = (1 - confidence) / 2
+            entry["relative_low"], entry["relative_high"] = (
+                (float(np.quantile(ratio, tail)), float(np.quantile(ratio, 1 - tail)))
+                if b0 and len(ratio)
+                else (None, None)
+            )
             entry["p_value"] = float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))
             diff[metric] = entry
         comparisons.append({"arm": arm["name"], "against": control, "difference": diff})
@@ -310,12 +321,19 @@ def format_report(data: dict[str, Any]) -> str:
                     + ("" if metric in COUNTS else f"  [{_num(m['low'])}, {_num(m['high'])}]")
                 )
     for c in data["comparisons"]:
-        lines.append(f"\n{c['arm']} vs {c['against']} (difference, interval, relative, p)")
+        lines.append(
+            f"\n{c['arm']} vs {c['against']}: difference [interval], relative [interval], "
+            "two-sided p"
+        )
+        floor = 1 / data["resamples"]
         for metric, d in c["difference"].items():
             rel = "" if d["relative"] is None else f"{d['relative']:+.1%}"
+            if d["relative"] is not None and d["relative_low"] is not None:
+                rel += f" [{d['relative_low']:+.1%}, {d['relative_high']:+.1%}]"
+            p = f"p<{floor:.2g}" if d["p_value"] < floor else f"p={d['p_value']:.3f}"
             lines.append(
                 f"  {metric:<28}{_num(d['value'], sign=True):>12}  [{_num(d['low'], sign=True)}, "
-                f"{_num(d['high'], sign=True)}]  {rel:>8}  p={d['p_value']:.3f}"
+                f"{_num(d['high'], sign=True)}]  {rel:>26}  {p}"
             )
     return "\n".join(lines)
 
