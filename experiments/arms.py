@@ -13,6 +13,9 @@ with; every override left unset (None) keeps the API's setting:
 
 A user's arm is a function of the experiment's salt and the user id alone
 (:func:`assign`): the same on every replica and after every restart, with no state.
+The salt defaults to the experiment's name: names are unique, so two experiments
+split users independently, and replaying an experiment under its name assigns
+every user as before.
 An experiment is written once and never edited (``stop`` only ends it), so an arm's
 definition never changes under live traffic.
 """

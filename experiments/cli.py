@@ -28,7 +28,7 @@ def cmd_experiments(args: argparse.Namespace, settings: Settings) -> int:
             )
             experiment = store.create(
                 driver,
-                Experiment(name=args.name, salt=args.salt or store.new_salt(), arms=arms,
+                Experiment(name=args.name, salt=args.salt or args.name, arms=arms,
                            description=args.description),
                 database=db,
             )  # fmt: skip
@@ -132,7 +132,7 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
         "--preset", choices=["personalised-vs-popular", "fatigue"],
         help="a ready arm set (default without --arm: personalised-vs-popular)",
     )  # fmt: skip
-    p.add_argument("--salt", help="assignment salt (default: random)")
+    p.add_argument("--salt", help="assignment salt (default: the name, so a rerun assigns alike)")
     p.add_argument("--description", default="", help="what the experiment tests")
     p.add_argument("--json", action="store_true", help="report: JSON")
     p.add_argument("--resamples", type=int, default=1000, help="report: bootstrap resamples")

@@ -7,7 +7,6 @@ time, so a rail is computed under at most one arm.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +19,6 @@ from graph.queries import query
 
 class ExperimentError(ValueError):
     """An experiment cannot be created or stopped as asked (the message says why)."""
-
-
-def new_salt() -> str:
-    """A fresh random salt: a new experiment never reuses another's assignment."""
-    return secrets.token_hex(8)
 
 
 def create(driver: Driver, experiment: Experiment, *, database: str) -> Experiment:

@@ -47,7 +47,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         except store.ExperimentError:
             experiment = store.create(
                 driver,
-                Experiment(name=args.experiment, salt=store.new_salt(),
+                Experiment(name=args.experiment, salt=args.experiment,
                            arms=PRESETS[args.preset](),
                            description=f"created by graphrails simulate ({args.preset})"),
                 database=db,
