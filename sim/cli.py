@@ -16,7 +16,8 @@ from typing import Any
 
 from graph.settings import Settings
 
-READY_TIMEOUT_S = 180.0
+READY_TIMEOUT_S = 600.0
+"""How long the API this command starts may take to load its model (minutes on a busy box)."""
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
