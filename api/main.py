@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from api.experiments import ExperimentArms
         from api.model import load_serving_model
         from api.rails.service import RailsService
         from api.reload import ModelReloader
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.driver = driver
             app.state.rails = RailsService(driver, s, model)
             app.state.reloader = ModelReloader.started(driver, app.state.rails, s)  # hot swap
+            app.state.experiments = await ExperimentArms.started(driver, s)
             async with open_served_log(driver, s, metrics=app.state.metrics) as served_log:
                 app.state.served_log = served_log
                 settle_garbage_collector()
@@ -96,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if reloader := getattr(app.state, "reloader", None):
                 await reloader.stop()
+            if arms := getattr(app.state, "experiments", None):
+                await arms.stop()
             await driver.close()
             gc.unfreeze()  # a process that goes on (tests, an embedding server) frees it all
 

@@ -46,6 +46,13 @@ class RailOut(BaseModel):
     user_id: str | None
     anchor_program_id: str | None = None
     model_version: str | None = Field(description="Embeddings version behind the scores.")
+    experiment: str | None = Field(
+        default=None, description="The running A/B experiment the user takes part in."
+    )
+    arm: str | None = Field(
+        default=None,
+        description="The user's arm of that experiment (what the rail was computed with).",
+    )
     sources: list[str] = Field(description="Sources that contributed, in chain order.")
     items: list[Item]
     empty_reason: str | None = Field(default=None, description="Why the rail is empty, when it is.")

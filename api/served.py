@@ -52,9 +52,12 @@ def served_row(
     user_id: str | None,
     at: datetime,
     as_of: datetime,
+    experiment: str | None = None,
+    arm: str | None = None,
 ) -> dict[str, Any]:
     """One rail as ``cypher/served/write.cypher`` takes it (``at``: when it was served,
-    ``as_of``: the time it was computed for)."""
+    ``as_of``: the time it was computed for; ``experiment`` and ``arm``: the user's arm
+    of the running experiment, if any)."""
     return {
         "id": uuid.uuid4().hex,
         "request_id": request_id,
@@ -64,6 +67,8 @@ def served_row(
         "user_id": user_id,
         "anchor_program_id": rail.anchor_id,
         "model_version": rail.model_version,
+        "experiment": experiment,
+        "arm": arm,
         "csa_ceiling_level": rail.csa_ceiling_level,
         "bundles": rail.bundles,
         "items": [

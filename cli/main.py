@@ -250,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.screenshots import add_command as add_screenshots_command
 
     add_screenshots_command(sub)
+    from experiments.cli import add_commands as add_experiment_commands
+    from sim.cli import add_commands as add_sim_commands
+
+    add_experiment_commands(sub)
+    add_sim_commands(sub)
     return parser
 
 

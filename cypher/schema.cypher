@@ -15,4 +15,7 @@ CALL db.awaitIndexes(300);
 // written by id and pruned by age (`at`), so both need an index.
 CREATE CONSTRAINT served_id IF NOT EXISTS FOR (n:Served) REQUIRE n.id IS UNIQUE;
 CREATE INDEX served_at IF NOT EXISTS FOR (n:Served) ON (n.at);
+// A/B experiments (experiments/): one per name; the report reads the log by experiment.
+CREATE CONSTRAINT experiment_name IF NOT EXISTS FOR (n:Experiment) REQUIRE n.name IS UNIQUE;
+CREATE INDEX served_experiment IF NOT EXISTS FOR (n:Served) ON (n.experiment);
 CALL db.awaitIndexes(300);

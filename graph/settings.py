@@ -208,6 +208,17 @@ class Settings(BaseSettings):
         description="And the channels they were watched on, the last this many (distinct).",
     )  # fmt: skip
 
+    # ---- experiments (experiments/, api/experiments.py)
+    experiments_poll_s: float = Field(
+        default=5.0, gt=0, validation_alias="GRAPHRAILS_EXPERIMENTS_POLL_INTERVAL",
+        description="Seconds between two reads by the API of the running experiment.",
+    )  # fmt: skip
+    play_window_h: float = Field(
+        default=24.0, gt=0, validation_alias="GRAPHRAILS_PLAY_WINDOW_HOURS",
+        description="An item served, then watched by that user within this many hours "
+        "of the rail's time, counts as played in an experiment's report.",
+    )  # fmt: skip
+
     @property
     def api_key_list(self) -> list[str]:
         """The keys of ``GRAPHRAILS_API_KEYS``, split on commas (empty: writes are refused)."""

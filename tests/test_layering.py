@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("graph", "gnn", "api", "loaders", "cli")
+PACKAGES = ("graph", "gnn", "api", "loaders", "experiments", "sim", "cli")
 
 MAY_IMPORT: dict[str, set[str]] = {
     "graph": set(),
     "loaders": {"graph"},
     "gnn": {"graph"},
-    "api": {"graph", "gnn"},
-    "cli": {"graph", "gnn", "api", "loaders"},
+    "experiments": {"graph"},
+    "api": {"graph", "gnn", "experiments"},
+    "sim": {"graph", "experiments"},
+    "cli": {"graph", "gnn", "api", "loaders", "experiments", "sim"},
 }
 """The other packages each package may import; nothing imports ``cli``."""
 

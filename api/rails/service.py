@@ -53,6 +53,9 @@ class RailsService:
             completion=settings.fatigue_completion, programs=settings.fatigue_programs,
             series=settings.fatigue_series, channels=settings.fatigue_channels,
         )  # fmt: skip
+        self.personalised_home = True
+        """False: the home rail is the non-personalised chain for everyone (an experiment's
+        ``popular_in_bundle`` arm, see :mod:`api.experiments`)."""
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -85,7 +88,7 @@ class RailsService:
         ctx = await self.context(user_id, now)
         vector = (
             model.user_vector(user_id, ctx.recent, min_watches=MIN_HISTORY)
-            if model is not None and ctx.watched >= MIN_HISTORY
+            if self.personalised_home and model is not None and ctx.watched >= MIN_HISTORY
             else None
         )
         sources = chain(self, "home", ctx, now, model=model, vector=vector)

@@ -21,6 +21,9 @@ class Readiness(BaseModel):
         default=None,
         description="Why the version Neo4j marks serving is not the one in memory, if it is not.",
     )
+    experiment: str | None = Field(
+        default=None, description="The A/B experiment the rails are served under, if any."
+    )
 
 
 @router.get("/health", response_model=Health)
@@ -37,6 +40,8 @@ async def ready(request: Request, response: Response) -> Readiness:
     version = model.version if model is not None else None
     reloader = getattr(request.app.state, "reloader", None)
     error = reloader.error if reloader is not None else None
+    arms = getattr(request.app.state, "experiments", None)
+    running = arms.experiment.name if arms is not None and arms.experiment else None
     try:
         await driver.verify_connectivity()
     except Exception as e:  # any failure means "not ready"; the reason is reported
@@ -47,4 +52,5 @@ async def ready(request: Request, response: Response) -> Readiness:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Readiness(status="no model loaded", neo4j="ok", model_version=None,
                          model_error=error)  # fmt: skip
-    return Readiness(status="ok", neo4j="ok", model_version=version, model_error=error)
+    return Readiness(status="ok", neo4j="ok", model_version=version, model_error=error,
+                     experiment=running)  # fmt: skip

@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import Limit, Now, Rails
+from api.experiments import Assignment, ExperimentArms
 from api.metrics import Metrics
 from api.rails.reasons import UnknownProgramError
+from api.rails.service import RailsService
 from api.rails.types import Rail
 from api.schemas import Explanation, Item, RailOut, RailsOut
 from api.served import ServedLog, served_row
@@ -20,11 +22,13 @@ from api.served import ServedLog, served_row
 router = APIRouter(prefix="/v1", tags=["rails"])
 
 
-def to_out(rail: Rail, *, user_id: str | None) -> RailOut:
+def to_out(rail: Rail, *, user_id: str | None, assignment: Assignment | None = None) -> RailOut:
     return RailOut(
         rail=rail.rail,
         title=rail.title,
         user_id=user_id,
+        experiment=assignment.experiment if assignment else None,
+        arm=assignment.arm.name if assignment else None,
         anchor_program_id=rail.anchor_id,
         model_version=rail.model_version,
         sources=rail.sources,
@@ -57,8 +61,24 @@ def to_out(rail: Rail, *, user_id: str | None) -> RailOut:
     )
 
 
+def arm_for(request: Request, user_id: str | None) -> Assignment | None:
+    """The user's arm of the running experiment (None: none runs, or no user)."""
+    arms: ExperimentArms | None = getattr(request.app.state, "experiments", None)
+    return arms.assignment(user_id) if arms is not None else None
+
+
+def under(assignment: Assignment | None, rails: RailsService) -> RailsService:
+    """The rails service computing under ``assignment``'s arm (``rails`` when none)."""
+    return assignment.rails(rails) if assignment is not None else rails
+
+
 def served(
-    request: Request, found: list[Rail], *, user_id: str | None, now: datetime
+    request: Request,
+    found: list[Rail],
+    *,
+    user_id: str | None,
+    now: datetime,
+    assignment: Assignment | None = None,
 ) -> list[RailOut]:
     """The response of the rails just computed, counted in the metrics and queued for the
     served log (written behind the response). Each rail reports the model version it was
@@ -72,8 +92,14 @@ def served(
         if metrics is not None:
             metrics.observe_rail(rail)
         if log is not None:
-            log.record(served_row(rail, request_id=request_id, user_id=user_id, at=at, as_of=now))
-    return [to_out(rail, user_id=user_id) for rail in found]
+            log.record(
+                served_row(
+                    rail, request_id=request_id, user_id=user_id, at=at, as_of=now,
+                    experiment=assignment.experiment if assignment else None,
+                    arm=assignment.arm.name if assignment else None,
+                )
+            )  # fmt: skip
+    return [to_out(rail, user_id=user_id, assignment=assignment) for rail in found]
 
 
 @contextlib.contextmanager
@@ -89,9 +115,10 @@ def unknown_program_is_404() -> Iterator[None]:
 @router.get("/users/{user_id}/rails/home", response_model=RailOut)
 async def home(request: Request, user_id: str, rails: Rails, now: Now, limit: Limit) -> RailOut:
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
+    assignment = arm_for(request, user_id)
     async with rails.turn():
-        rail = await rails.home(user_id, now=now, limit=limit)
-    return served(request, [rail], user_id=user_id, now=now)[0]
+        rail = await under(assignment, rails).home(user_id, now=now, limit=limit)
+    return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
 @router.get("/users/{user_id}/rails/because-you-watched", response_model=RailsOut)
@@ -107,12 +134,14 @@ async def because_you_watched(
     ] = None,
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
+    assignment = arm_for(request, user_id)
     async with rails.turn():
         with unknown_program_is_404():
-            found, reason = await rails.because_you_watched(
+            found, reason = await under(assignment, rails).because_you_watched(
                 user_id, program_id=program_id, now=now, limit=limit
             )
-    return RailsOut(rails=served(request, found, user_id=user_id, now=now), empty_reason=reason)
+    out = served(request, found, user_id=user_id, now=now, assignment=assignment)
+    return RailsOut(rails=out, empty_reason=reason)
 
 
 @router.get("/programs/{program_id}/similar", response_model=RailOut)
@@ -128,10 +157,13 @@ async def similar(
     ] = None,
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
+    assignment = arm_for(request, user_id)
     async with rails.turn():
         with unknown_program_is_404():
-            rail = await rails.similar(program_id, user_id=user_id, now=now, limit=limit)
-    return served(request, [rail], user_id=user_id, now=now)[0]
+            rail = await under(assignment, rails).similar(
+                program_id, user_id=user_id, now=now, limit=limit
+            )
+    return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
 BundleId = Annotated[str | None, Query(min_length=1, description="Default: the user's bundles.")]
@@ -160,12 +192,13 @@ async def _bundle_rail(
     request: Request, rails: Rails, now: datetime, bundle_id: str | None, user_id: str | None,
     limit: int, *, best: bool,
 ) -> RailOut:  # fmt: skip
+    assignment = arm_for(request, user_id)
     async with rails.turn():
         await _known_bundle(rails, bundle_id)
-        rail = await rails.popular(
+        rail = await under(assignment, rails).popular(
             user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best
         )
-    return served(request, [rail], user_id=user_id, now=now)[0]
+    return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
 async def _known_bundle(rails: Rails, bundle_id: str | None) -> None:

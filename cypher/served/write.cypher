@@ -1,7 +1,7 @@
 // Append a batch of served rails to the served log (api/served.py), in one transaction.
 // Each row of $rows is one rail as the API returned it:
 //   {id, request_id, rail, at, as_of, user_id, anchor_program_id, model_version,
-//    csa_ceiling_level, bundles,
+//    csa_ceiling_level, bundles, experiment, arm,
 //    items: [[program_id, source, backfill, channel_id, bundle_id], ...]}
 // (items as lists, in the rail's order: the API packs the parameters on its
 // event loop, and lists pack much faster than maps).
@@ -16,6 +16,8 @@
 // nothing instead of failing the whole batch on the uniqueness constraint. The
 // rest is CREATEd: a MERGE of the items would scan the SERVED_ITEM relationships
 // of popular programs, which only grow.
+// `experiment` and `arm` name the user's arm of the running A/B experiment (null:
+// none), which the experiment's report (experiments/metrics.py) reads.
 UNWIND $rows AS row
 OPTIONAL MATCH (done:Served {id: row.id})
 WITH row WHERE done IS NULL
@@ -30,7 +32,9 @@ SET s.request_id = row.request_id,
     s.model_version = row.model_version,
     s.size = size(row.items),
     s.csa_ceiling_level = row.csa_ceiling_level,
-    s.bundles = row.bundles
+    s.bundles = row.bundles,
+    s.experiment = row.experiment,
+    s.arm = row.arm
 FOREACH (_ IN CASE WHEN u IS NULL THEN [] ELSE [1] END | CREATE (u)-[:WAS_SERVED]->(s))
 WITH s, row
 CALL (s, row) {

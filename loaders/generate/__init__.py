@@ -39,6 +39,7 @@ from tqdm import tqdm
 from loaders.contract import EXTENSIONS, FILE_SPECS, FILES
 from loaders.files import ContractFileWriter
 from loaders.generate.catalogue import Catalogue
+from loaders.generate.truth import TRUTH, TruthWriter
 from loaders.generate.users import user_block
 from loaders.generate.world import (
     DEFAULT_START,
@@ -105,6 +106,7 @@ def generate_tv(
 
     writers = {n: ContractFileWriter(out, n, fmt) for n in ("users", "subscriptions", "blacklists")}
     writers["watch_events"] = ContractFileWriter(out, "watch_events", fmt)
+    truth = TruthWriter(out)
     try:
         next_event = 0
         width = max(7, len(str(users)))
@@ -114,6 +116,7 @@ def generate_tv(
                 files = user_block(
                     world, first, n, width, next_event, seeded_rng(seed, 1, block), until_s
                 )
+                truth.write(files.pop(TRUTH))
                 for name, columns in files.items():
                     writers[name].write(columns)
                 next_event += len(files["watch_events"]["event_id"])
@@ -121,6 +124,7 @@ def generate_tv(
     finally:
         for w in writers.values():
             w.close()
+        truth.close()
     for name in ("users", "subscriptions", "blacklists", "watch_events"):
         summary.rows[name] = writers[name].rows
     summary.rows = {name: summary.rows[name] for name in FILE_SPECS}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from loaders.generate.catalogue import Catalogue
+from loaders.generate.truth import TRUTH
 from loaders.generate.world import (
     BUNDLES,
     COUNTRIES,
@@ -67,6 +68,11 @@ def user_block(
         "subscriptions": subs.columns(world, user_ids),
         "blacklists": blacklists,
         "watch_events": events,
+        TRUTH: {
+            "user_id": user_ids,
+            "favourite_channel_id": world.channel_ids[favourite],
+            **{f"taste_{g.id}": np.round(taste[:, k], 6) for k, g in enumerate(GENRES)},
+        },
     }
 
 
