@@ -144,7 +144,7 @@ class Explainer:
                 else ("similar_to", f"Similar to {anchor['title']}")
             )
             if n:
-                text += f": {n} of its {sample} viewers read also watched this"
+                text += f": {co_watched(n, sample)}"
             return Reason(kind, text, {
                 "anchor_id": anchor["id"], "anchor_title": anchor["title"],
                 "similarity": sim, "co_watchers": n, "anchor_viewers_read": sample})  # fmt: skip
@@ -226,6 +226,16 @@ def first_available_of(offer: Offer, popularity: dict[str, dict[str, Any]]) -> d
     """When the program offered was first available, on any channel (None: unknown)."""
     seconds = popularity.get(offer.program_id, {}).get("first_available")
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def co_watched(n: int, viewers: int) -> str:
+    """How many of the anchor's viewers (``viewers``: those counted, at most the sample the
+    query reads) also watched the program, as a user reads it."""
+    if viewers == 1:
+        return "its only viewer also watched this"
+    if n == viewers:
+        return f"all {viewers} of its viewers also watched this"
+    return f"{n} of {viewers} of its viewers also watched this"
 
 
 def audience_of(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -150,3 +151,45 @@ def test_new_this_week_means_first_available_in_the_seven_days_before_now() -> N
     assert reason(-1).type == "recommended"
     # Ten days later the same program is not new any more.
     assert reason(2, now=datetime(2025, 1, 19, 20, tzinfo=UTC)).type == "recommended"
+
+
+def _similar(n: int, sample: int, *, watched_anchor: bool = False) -> Reason:
+    explainer = Explainer(cast(AsyncDriver, None), Settings())
+    anchor = {"id": "p9", "title": "Lupin"}
+    return explainer._reason(
+        CTX, offer("p1", "p1"), source="similar", now=NOW, anchor=anchor, model=None,
+        watched_anchor=watched_anchor, co_watch={"p1": n}, sample=sample, counted=None,
+    )  # fmt: skip
+
+
+def test_co_watch_sentences_are_plain_english() -> None:
+    assert _similar(7, 32).text == "Similar to Lupin: 7 of 32 of its viewers also watched this"
+    assert (
+        _similar(7, 32, watched_anchor=True).text
+        == "Because you watched Lupin: 7 of 32 of its viewers also watched this"
+    )
+    assert _similar(5, 5).text == "Similar to Lupin: all 5 of its viewers also watched this"
+    assert _similar(1, 1).text == "Similar to Lupin: its only viewer also watched this"
+    assert _similar(0, 32).text == "Similar to Lupin"
+
+
+IMPLEMENTATION_WORDS = re.compile(
+    r"\b(read|sample|sampled|source|score|candidate|none|nan|null|true|false)\b|[_{}\[\]]"
+)
+
+
+def test_every_explanation_text_reads_as_plain_english() -> None:
+    popularity = {"p1": {"watchers_week": 1, "watchers": 3, "completion": 0.8},
+                  "p2": {"watchers_week": 40, "watchers": 90, "completion": None}}  # fmt: skip
+    live = replace(offer("p3", "p3"), kind="live")
+    texts = [r.text for r in reasons([offer("p1", "p1")], popularity, "best_of_bundle")]
+    texts += [r.text for r in reasons([offer("p1", "p1"), offer("p2", "p2"), live],
+                                      popularity, "popular_in_bundle")]  # fmt: skip
+    texts += [r.text for r in reasons([offer("p5", "p1", series="Lupin")], popularity, "x")]
+    texts += [_similar(n, s, watched_anchor=w).text
+              for n, s in ((7, 32), (1, 1), (3, 3), (0, 4)) for w in (True, False)]  # fmt: skip
+    assert len(set(texts)) >= 8, texts
+    for text in texts:
+        assert not IMPLEMENTATION_WORDS.search(text.lower()), text
+        assert text[0].isupper() and "  " not in text and not text.endswith((" ", ":")), text
+        assert re.search(r"\b1 viewers\b|\b[02-9] viewer\b", text) is None, text
