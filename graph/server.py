@@ -237,10 +237,19 @@ client.allow_telemetry=false
             (self.data_dir / "databases").glob("system")
         ):
             return
+        # The password goes through an argument file (picocli's @file, which neo4j-admin
+        # 5.26 reads), never the command line: any user of the machine can read a process's
+        # arguments while it runs. The file is the instance's, mode 600, deleted at once.
         # "--" ends the options: a password may start with "-".
-        done = self.admin(
-            java, "dbms", "set-initial-password", "--", resolve_password(self.settings)
-        )
+        args = self.dir / ".initial-password.args"
+        args.unlink(missing_ok=True)
+        fd = os.open(args, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"-- {_quoted(resolve_password(self.settings))}\n")
+        try:
+            done = self.admin(java, "dbms", "set-initial-password", f"@{args}")
+        finally:
+            args.unlink(missing_ok=True)
         if done.returncode != 0:
             raise ServerError(
                 "Could not set the initial password:\n" + _tail(done.stdout + done.stderr, 20)
@@ -333,6 +342,12 @@ client.allow_telemetry=false
         _terminate(pid, grace_s=grace_s)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _quoted(value: str) -> str:
+    """``value`` as one argument of a picocli argument file: double-quoted, with its
+    backslashes and double quotes escaped (spaces and ``#`` are then plain characters)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def resolve_password(settings: Settings) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import socket
 import subprocess
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +108,41 @@ def test_a_password_that_looks_like_an_option_is_accepted() -> None:
         assert server.start().running
     finally:
         server.stop()
+
+
+@pytest.mark.neo4j
+def test_the_initial_password_never_reaches_a_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """neo4j-admin sets it from an argument file (mode 600, deleted after): the process list
+    shows every command line to every user of the machine while it runs."""
+    password = '-a "long" pass\\word ' + uuid.uuid4().hex
+    settings = neo4j_test_settings(instance=f"pw-{uuid.uuid4().hex[:8]}", neo4j_password=password)
+    if not settings.managed:
+        pytest.skip("NEO4J_URI is set: no local server to set up")
+    server = LocalServer(settings)
+    commands: list[list[str]] = []
+    real_run = subprocess.run
+
+    def recording_run(cmd: list[str], **kwargs: Any) -> Any:
+        commands.append(list(cmd))
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr("graph.server.subprocess.run", recording_run)
+    try:
+        server.conf_dir.mkdir(parents=True, exist_ok=True)
+        server._write_config()
+        server._ensure_initial_password(None)  # type: ignore[arg-type]
+        assert commands, "neo4j-admin was not run"
+        assert not [c for c in commands if any(password in part for part in c)]
+        assert not list(server.dir.glob(".initial-password*")), "the argument file stayed"
+        # What neo4j-admin stored is a hash of exactly that password (Neo4j's format:
+        # SHA-256 of salt + password, then rehashed, `iterations` times in all).
+        line = (server.data_dir / "dbms" / "auth.ini").read_text()
+        _, digest, salt, iterations = line.split(":")[1].split(",")
+        h = hashlib.sha256(bytes.fromhex(salt) + password.encode()).digest()
+        for _ in range(int(iterations) - 1):
+            h = hashlib.sha256(h).digest()
+        assert h.hex() == digest
+    finally:
+        shutil.rmtree(server.dir, ignore_errors=True)
