@@ -25,6 +25,19 @@ MAX_WATCHED_S = 366 * 24 * 3600
 above any viewing). Fitting in 64 bits is not enough: the graph adds a watch's events up,
 and two of 2^63 - 1 would overflow the sum, while billions of a year's each still fit."""
 
+MAX_ID_LENGTH = 256
+"""Characters in an id at most (users, programs, channels, genres, bundles, series, events),
+in files, paths and query parameters alike. Neo4j refuses to index a value over about 8 KB
+(and a batch holding one fails whole); 256 characters are at most 1 KB in UTF-8."""
+MAX_TEXT_LENGTH = 1_000
+"""Characters in a display name or title at most (not indexed, but stored and served)."""
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+"""Characters no id or name may hold (C0 and C1 controls, DEL): NUL, escape codes, newlines."""
+FUTURE_TOLERANCE_S = 24 * 3600
+"""How far after the time of the load (or of the request) an event may be dated: a day of
+clock skew and time-zone mistakes. Later ones are refused: a future watch would count as
+the most recent one in recency and fatigue for as long as it stays in the future."""
+
 PROFILES = ("adult", "teen", "kids")
 AVAILABILITY_KINDS = ("live", "replay", "vod")
 BLACKLIST_TARGETS = ("program", "channel", "genre")

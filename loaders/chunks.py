@@ -3,14 +3,16 @@ references, duplicate keys), keeping the good rows typed and naming the bad ones
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from graph.domain import CSA_LEVELS
+from graph.domain import CONTROL_CHARACTERS, CSA_LEVELS, FUTURE_TOLERANCE_S
 from loaders.cells import BoolArray, Parsed, final_dtype, parse_cells
 from loaders.contract import (
     FILE_SPECS,
@@ -123,6 +125,8 @@ def validate_chunk(
             problems.add(p.missing, col.name, f"missing_value: {col.name} is required", source)
         problems.add(p.invalid, col.name, p.reason, source)
         _check_range(col, p, problems, source)
+        _check_text(col, p, problems, source)
+        _check_not_future(col, p, problems, source)
 
     for w in spec.windows:
         start, end = parsed[w.start], parsed[w.end]
@@ -156,6 +160,46 @@ def validate_chunk(
             levels = values.map(CSA_LEVELS)
             columns[level] = levels.astype("int64" if col.required else "Int64").set_axis(index)
     return pd.DataFrame(columns, index=index), problems.rejects()
+
+
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+
+
+def _check_text(col: Column, p: Parsed, problems: Problems, source: pd.Series) -> None:
+    """No control character in text, and no text longer than the column allows: Neo4j
+    refuses to index an id over about 8 KB, and a batch holding one fails as a whole."""
+    ok = ~(p.missing | p.invalid)
+    if col.kind is Kind.STR:
+        text = p.values.astype("str")
+        control = text.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
+        longest = text.str.len().to_numpy()
+        what = col.name
+    elif col.kind is Kind.STR_LIST:
+        lists = list(p.values)
+        control = np.array([any(_CONTROL.search(x) for x in v) for v in lists], dtype=bool)
+        longest = np.array([max((len(x) for x in v), default=0) for v in lists])
+        what = f"an id of {col.name}"
+    else:
+        return
+    control = control & ok
+    problems.add(control, col.name, f"bad_value: {what} holds a control character", source)
+    too_long = ok & ~control & (longest > col.max_length)
+    reason = f"too_long: {what} is longer than {col.max_length:,} characters"
+    problems.add(too_long, col.name, reason, source)
+
+
+def _check_not_future(col: Column, p: Parsed, problems: Problems, source: pd.Series) -> None:
+    if not col.not_future or not len(p.values):
+        return
+    latest = pd.Timestamp(datetime.now(UTC) + timedelta(seconds=FUTURE_TOLERANCE_S))
+    ok = ~(p.missing | p.invalid)
+    with np.errstate(invalid="ignore"):
+        future = ok & (p.values > latest).to_numpy(dtype=bool)
+    reason = (
+        f"future_time: {col.name} is more than {FUTURE_TOLERANCE_S // 3600} hours after the "
+        f"time of the load ({latest:%Y-%m-%dT%H:%M}Z with the tolerance)"
+    )
+    problems.add(future, col.name, reason, source)
 
 
 INT_LIMIT = 2.0**63

@@ -17,7 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from graph.domain import AVAILABILITY_KINDS, BLACKLIST_TARGETS, CSA_LEVELS, MAX_WATCHED_S, PROFILES
+from graph.domain import (
+    AVAILABILITY_KINDS,
+    BLACKLIST_TARGETS,
+    CSA_LEVELS,
+    FUTURE_TOLERANCE_S,
+    MAX_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    MAX_WATCHED_S,
+    PROFILES,
+)
 
 GENRE_SEPARATOR = "|"
 """Separator of the genre ids in ``programs.genres`` (a CSV cell holds a single string)."""
@@ -45,7 +54,10 @@ class Column:
 
     ``allowed`` restricts a ``str`` column to an enumeration (compared lower-case);
     ``minimum``/``maximum`` bound a number (inclusive); ``pattern`` is a regular
-    expression a ``str`` value must match in full.
+    expression a ``str`` value must match in full. Every ``str`` value (each id of a
+    ``str list``) is at most ``max_length`` characters (ids: Neo4j indexes them) with no
+    control character. A ``datetime`` with ``not_future`` is at most
+    :data:`~graph.domain.FUTURE_TOLERANCE_S` after the time of the load.
     """
 
     name: str
@@ -57,6 +69,8 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     pattern: str | None = None
+    max_length: int = MAX_ID_LENGTH
+    not_future: bool = False
 
     @property
     def derived_level(self) -> str | None:
@@ -126,7 +140,9 @@ FILES: tuple[FileSpec, ...] = (
         "Editorial genres (`:Genre`).",
         (
             _id("genre_id", "genre", "film"),
-            Column("name", Kind.STR, doc="display name", example="Film"),
+            Column(
+                "name", Kind.STR, doc="display name", example="Film", max_length=MAX_TEXT_LENGTH
+            ),
         ),
         key=("genre_id",),
     ),
@@ -135,7 +151,13 @@ FILES: tuple[FileSpec, ...] = (
         "Linear channels (`:Channel`); replay and VOD are offered on a channel too.",
         (
             _id("channel_id", "channel", "c001"),
-            Column("name", Kind.STR, doc="display name", example="Ciné Étoile 1"),
+            Column(
+                "name",
+                Kind.STR,
+                doc="display name",
+                example="Ciné Étoile 1",
+                max_length=MAX_TEXT_LENGTH,
+            ),
         ),
         key=("channel_id",),
     ),
@@ -144,7 +166,13 @@ FILES: tuple[FileSpec, ...] = (
         "Subscription bundles (`:Bundle`).",
         (
             _id("bundle_id", "bundle", "cinema"),
-            Column("name", Kind.STR, doc="display name", example="Cinéma Premium"),
+            Column(
+                "name",
+                Kind.STR,
+                doc="display name",
+                example="Cinéma Premium",
+                max_length=MAX_TEXT_LENGTH,
+            ),
             Column(
                 "is_free",
                 Kind.BOOL,
@@ -169,7 +197,13 @@ FILES: tuple[FileSpec, ...] = (
         "Series that episodes belong to (`:Series`).",
         (
             _id("series_id", "series", "s000042"),
-            Column("title", Kind.STR, doc="display title", example="Les Secrets du Port"),
+            Column(
+                "title",
+                Kind.STR,
+                doc="display title",
+                example="Les Secrets du Port",
+                max_length=MAX_TEXT_LENGTH,
+            ),
         ),
         key=("series_id",),
         required=False,
@@ -179,7 +213,13 @@ FILES: tuple[FileSpec, ...] = (
         "Programs: films, episodes, matches, news... (`:Program`, `HAS_GENRE`, `EPISODE_OF`).",
         (
             _id("program_id", "program", "p0001234"),
-            Column("title", Kind.STR, doc="display title", example="Le Dernier Voyage"),
+            Column(
+                "title",
+                Kind.STR,
+                doc="display title",
+                example="Le Dernier Voyage",
+                max_length=MAX_TEXT_LENGTH,
+            ),
             Column(
                 "genres",
                 Kind.STR_LIST,
@@ -357,7 +397,13 @@ FILES: tuple[FileSpec, ...] = (
             Column("user_id", Kind.STR, doc="the user", example="u0000042"),
             Column("program_id", Kind.STR, doc="the program", example="p0001234"),
             Column("channel_id", Kind.STR, doc="the channel", example="c007"),
-            Column("ts", Kind.DATETIME, doc="when viewing started", example="2025-01-07T21:03:12Z"),
+            Column(
+                "ts",
+                Kind.DATETIME,
+                doc="when viewing started",
+                example="2025-01-07T21:03:12Z",
+                not_future=True,
+            ),
             Column(
                 "watched_s",
                 Kind.INT,
@@ -441,6 +487,11 @@ def _constraints(spec: FileSpec, c: Column) -> str:
         parts.append(f"<= {_number(c.maximum)}")
     if c.pattern:
         parts.append(f"matches `{c.pattern}`")
+    if c.kind in (Kind.STR, Kind.STR_LIST) and not c.allowed:
+        each = "each id " if c.kind is Kind.STR_LIST else ""
+        parts.append(f"{each}at most {c.max_length:,} characters, no control character")
+    if c.not_future:
+        parts.append(f"at most {FUTURE_TOLERANCE_S // 3600} hours after the time of the load")
     for ref in spec.references:
         if ref.column == c.name:
             target = FILE_SPECS[ref.target]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graph.errors import printable
 from loaders.contract import (
     GENRE_SEPARATOR,
     FileSpec,
@@ -36,6 +37,9 @@ REASON_CODES: Mapping[str, str] = {
     "inverted_window": "a time window whose end is not after its start",
     "unknown_reference": "an id absent from the valid rows of the referenced file",
     "duplicate_id": "the key of an earlier valid row (the first one is kept)",
+    "too_long": "text longer than the column allows (ids: 256 characters, names and titles: 1,000)",
+    "bad_value": "text holding a control character (NUL, escape, newline...)",
+    "future_time": "an event dated more than 24 hours after the time of the load",
 }
 """Every reject code, with what it means."""
 
@@ -62,10 +66,12 @@ class Reject:
         return self.reason.split(":", 1)[0]
 
     def __str__(self) -> str:
+        """The reject as a line for a terminal: a control character from the file (an
+        escape code in a header, say) is shown escaped, never sent as is."""
         where = f"{self.file} row {self.row}" if self.row else self.file
         col = f", column {self.column}" if self.column else ""
         val = f" (value {self.value!r})" if self.value is not None else ""
-        return f"{where}{col}: {self.reason}{val}"
+        return printable(f"{where}{col}: {self.reason}{val}")
 
 
 def file_reject(file: str, code: str, text: str, column: str | None = None) -> Reject:

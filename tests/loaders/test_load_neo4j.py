@@ -234,6 +234,52 @@ def test_bad_rows_are_reported_and_the_valid_ones_loaded(
     assert main(["load", "tv", str(folder), "--quiet", "--allow-rejects"]) == 0
 
 
+def test_ids_neo4j_cannot_index_and_control_characters_are_rejected_rows(
+    driver: Driver, neo4j_settings: Settings, tmp_path: Path, tv_copy: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The probe's three crashes (issue 18): a 9,000-character genre id emptied the graph, a
+    10 KB user id lost hundreds of rows, a NUL loaded; now each is one rejected row."""
+    db = neo4j_settings.neo4j_database
+    folder = tv_copy
+    expected = expected_counts(folder)
+    long_user, long_genre = "u" * 10_000, "g" * 9_000
+    with (folder / "genres.csv").open("a", encoding="utf-8") as f:
+        f.write(f"{long_genre},Long\n")
+    with (folder / "users.csv").open("a", encoding="utf-8") as f:
+        f.write(f"{long_user},FR,adult,-18\n")
+    programs = pd.read_csv(folder / "programs.csv", dtype=str)
+    programs.loc[3, "title"] = "Nul\x00 title"  # CSV line 5
+    programs.to_csv(folder / "programs.csv", index=False)
+    monkeypatch.setattr("cli.main.Settings", lambda: neo4j_settings)
+    monkeypatch.chdir(tmp_path)
+
+    before = graph_counts(driver, database=db)
+    assert main(["load", "tv", str(folder), "--quiet"]) == 1  # rows rejected, not crashed
+    rejects = pd.read_csv(tmp_path / "rejects.csv", dtype=str, keep_default_na=False)
+    cascade = rejects[rejects.reason.str.startswith("unknown_reference")]
+    found = {(r.file, r.column, r.reason.split(":")[0]) for r in rejects.drop(cascade.index)
+             .itertuples()}  # fmt: skip
+    assert found == {("genres", "genre_id", "too_long"), ("users", "user_id", "too_long"),
+                     ("programs", "title", "bad_value")}, rejects  # fmt: skip
+    # The rest is the rows naming the rejected program (its airings, its watches).
+    assert set(cascade.value) <= {programs.loc[3, "program_id"]}, cascade
+    assert "\x00" not in capsys.readouterr().err
+    loaded = delta(before, graph_counts(driver, database=db))
+    program = programs.loc[3]
+    dropped = {"Program": 1, "HAS_GENRE": len(program.genres.split("|")),
+               "EPISODE_OF": int(pd.notna(program.series_id))}  # fmt: skip
+    watched = pd.read_csv(folder / "watch_events.csv", dtype=str)
+    dropped["WATCHED"] = len(watched[watched.program_id == program.program_id]
+                             .drop_duplicates(["user_id", "program_id"]))  # fmt: skip
+    availability = pd.read_csv(folder / "availability.csv", dtype=str)
+    dropped["AVAILABLE_ON"] = int((availability.program_id == program.program_id).sum())
+    blacklists = pd.read_csv(folder / "blacklists.csv", dtype=str)
+    dropped["BLACKLISTED"] = int((blacklists.target_id == program.program_id).sum())
+    want = {k: v - dropped.get(k, 0) for k, v in expected.items()}
+    assert {k: loaded.get(k, 0) for k in want} == want
+
+
 class FailingDriver:
     """The real driver, except that the n-th write fails (as a crash mid-load would)."""
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from graph.domain import MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from loaders.rejects import REASON_CODES, Reject, write_rejects_report
 from loaders.validate import (
     Dataset,
@@ -180,7 +181,7 @@ def test_a_bad_row_is_rejected_and_the_good_rows_are_kept(
 
 
 def test_every_documented_code_is_produced_somewhere() -> None:
-    row_codes = {case[3] for case in CASES}
+    row_codes = {case[3] for case in CASES} | {"too_long", "bad_value", "future_time"}
     file_codes = {
         "missing_file",
         "ambiguous_file",
@@ -518,3 +519,40 @@ def test_every_reject_code_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
     for code, meaning in REASON_CODES.items():
         assert f"| `{code}` | {meaning} |" in docs
+
+
+# ------------------------------------------------------------------ hardening (issue 18)
+@pytest.mark.parametrize(
+    ("name", "line", "column", "code"),
+    [("genres", "g" * 9_000 + ",Long", "genre_id", "too_long"),
+     ("users", "u" * 10_000 + ",FR,adult,-18", "user_id", "too_long"),
+     ("genres", "polar,Po\x00lar", "name", "bad_value"),
+     ("genres", "po\x00lar,Polar", "genre_id", "bad_value"),
+     ("genres", "polar,\x1b[2JPolar", "name", "bad_value"),
+     ("programs", "p3,X," + "f" * 300 + ",TP,60,,,,,vod", "genres", "too_long"),
+     ("programs", "p3," + "T" * 1_001 + ",film,TP,60,,,,,vod", "title", "too_long"),
+     ("watch_events", "e3,u1,p1,c1,2999-01-01T00:00:00Z,60,0.5", "ts", "future_time")],
+)  # fmt: skip
+def test_long_ids_control_characters_and_future_events_are_rejected_rows(
+    tmp_path: Path, name: str, line: str, column: str, code: str
+) -> None:
+    dataset = validate_dataset(write(tmp_path, with_row(name, line)))
+    assert codes(dataset.rejects) == [(name, NEXT_ROW, column, code)]
+    assert list(dataset[name].frame.index) == [2, 3]
+
+
+def test_the_longest_id_and_name_and_a_watch_a_day_ahead_load(tmp_path: Path) -> None:
+    soon = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=23)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name, line in (("genres", "g" * MAX_ID_LENGTH + ",Long"),
+                       ("genres", "polar," + "P" * MAX_TEXT_LENGTH),
+                       ("watch_events", f"e3,u1,p1,c1,{soon},60,0.5")):  # fmt: skip
+        dataset = validate_dataset(write(tmp_path / name / line[:8], with_row(name, line)))
+        assert dataset.rejects == [], dataset.rejects
+
+
+def test_a_reject_prints_control_characters_escaped() -> None:
+    reject = Reject("genres", 0, "\x1b[2Jname", "extra_column: '\x1b[2Jname' is not...", None)
+    text = str(reject)
+    assert "\x1b" not in text and "\\x1b[2J" in text
+    valued = Reject("genres", 3, "name", "bad_value: ...", "Po\x00\x1b[31mlar")
+    assert "\x1b" not in str(valued) and "\x00" not in str(valued)
