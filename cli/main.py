@@ -9,13 +9,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from graph.errors import CommandError
+from graph.errors import CommandError, printable
 from graph.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+EXIT_ERROR = 2
+"""An error the user can fix (arguments, settings, Neo4j unreachable): the message says it."""
+EXIT_CRASHED = 70
+"""An unexpected failure (sysexits' EX_SOFTWARE): the traceback is printed. A command's own
+codes (load: 1 for rows rejected; retrain: 1 refused, 3 busy) stay below it."""
 
 
 # ------------------------------------------------------------------ neo4j
@@ -201,7 +208,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    # The preview page is what the demo is for: it lists users, so it is off elsewhere.
+    demo_settings = settings.model_copy(update={"demo_pages": True})
+    uvicorn.run(create_app(demo_settings), host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -267,10 +276,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, Settings())
     except (CommandError, GraphConnectionError, ServerError, ValueError) as e:
-        print(f"graphrails {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        print(printable(f"graphrails {args.command}: error: {e}"), file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # A bug or a failure nobody foresaw: the traceback is for a report, and the exit
+        # code tells a wrapper it is not "rows rejected" (1) nor an error to fix (2).
+        print(printable(traceback.format_exc()), file=sys.stderr)
+        print(f"graphrails {args.command}: crashed (exit {EXIT_CRASHED}); the traceback "
+              "above says where", file=sys.stderr)  # fmt: skip
+        return EXIT_CRASHED
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ Handlers import pandas and the generator lazily, so ``graphrails --help`` stays 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -66,7 +68,9 @@ def _add_load(sub: argparse._SubParsersAction[Any]) -> None:
         help="validate a data set and load it into Neo4j",
         description=(
             "Validate, then write the valid rows in batched transactions. Loading the same "
-            "files again changes nothing; exit code 1 when rows were rejected."
+            "files again changes nothing. Exit code 0: loaded; 1: loaded, but rows were "
+            "rejected (see --rejects); 2: nothing loaded, an error to fix (arguments, "
+            "Neo4j unreachable); 70: crashed (a bug: the traceback is printed)."
         ),
     )
     p.add_argument(
@@ -85,7 +89,12 @@ def _add_load(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="FILE",
         help="where to write the rejects report, if any (default: ./rejects.csv)",
     )
-    p.add_argument("--batch-rows", type=int, default=None, help="rows per transaction")
+    p.add_argument(
+        "--batch-rows",
+        type=positive_int,
+        default=None,
+        help="rows per transaction, at least 1 (default: 10000)",
+    )
     p.add_argument(
         "--bulk",
         action="store_true",
@@ -94,6 +103,34 @@ def _add_load(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_load)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (0 used to mean the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def check_rejects_path(path: Path) -> None:
+    """Refuse a rejects report that could not be written, before anything is loaded (the
+    rejects of a whole load were lost to an ``IsADirectoryError`` at the end)."""
+    from graph.errors import CommandError
+
+    if path.is_dir():
+        raise CommandError(
+            f"--rejects {path} is a directory; name a file, such as {path}/rejects.csv"
+        )
+    if not path.parent.is_dir():
+        raise CommandError(f"--rejects {path}: the folder {path.parent} does not exist")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CommandError(f"--rejects {path} is not writable")
+    if not path.exists() and not os.access(path.parent, os.W_OK):
+        raise CommandError(f"--rejects {path}: the folder {path.parent} is not writable")
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,6 +142,7 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from loaders.tv import graph_counts, load_events, load_tv
     from loaders.writer import DEFAULT_BATCH_ROWS, format_summaries
 
+    check_rejects_path(Path(args.rejects))
     if args.bulk:
         return _bulk(args, settings)
     loader = {"tv": load_tv, "movielens": load_movielens, "events": load_events}[args.kind]
@@ -116,7 +154,7 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
             driver,
             args.path,
             database=db,
-            batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS,
+            batch_rows=DEFAULT_BATCH_ROWS if args.batch_rows is None else args.batch_rows,
             progress=not args.quiet,
         )
         counts = graph_counts(driver, database=db)
