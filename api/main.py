@@ -17,6 +17,7 @@ from api.metrics import install_metrics
 from api.routes import demo, explain, health, rails
 from api.routes import events as events_routes
 from api.routes import metrics as metrics_routes
+from api.unavailable import install_unavailable_handler
 from graph.settings import Settings
 
 log = logging.getLogger("graphrails.api")
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(RequestId)
     install_metrics(app)  # outermost: its latency covers the other middleware
+    install_unavailable_handler(app)
     app.include_router(metrics_routes.router)
     app.include_router(health.router)
     app.include_router(rails.router)

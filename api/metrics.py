@@ -104,6 +104,11 @@ class Metrics:
             "Writes (or prunes) of the served log that Neo4j refused or could not take.",
             registry=r,
         )  # fmt: skip
+        self.neo4j_unavailable = Counter(
+            "graphrails_neo4j_unavailable",
+            "Requests answered 503 because Neo4j could not answer, by the driver's error.",
+            ["error"], registry=r,
+        )  # fmt: skip
         queued = Gauge(
             "graphrails_served_log_queue", "Served rails waiting to be written.", registry=r
         )

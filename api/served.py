@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from neo4j import AsyncDriver, RoutingControl
 
+from api.unavailable import UNAVAILABLE
 from graph.queries import query
 from graph.settings import Settings
 
@@ -136,9 +137,9 @@ class ServedLog:
     async def flush(self) -> int:
         """Write everything queued, a batch per transaction; return the rails written.
 
-        A batch Neo4j does not take is dropped (after the driver's own retries of
-        transient errors), logged and counted; the rest of the queue waits for the
-        next flush.
+        A batch Neo4j refuses is dropped, logged and counted; one it could not take
+        because it was unavailable goes back to the queue. Either way the rest of the
+        queue waits for the next flush.
         """
         written = 0
         while self._queue:
@@ -151,6 +152,16 @@ class ServedLog:
             except asyncio.CancelledError:
                 self._queue.extendleft(reversed(batch))  # stop() writes them
                 raise
+            except UNAVAILABLE as e:
+                # Neo4j away (stopped, restarting): the rails were served, so keep them for
+                # the next flush rather than lose them; the queue's bound still holds new
+                # ones (it may exceed it by one batch while this one waits).
+                self._queue.extendleft(reversed(batch))
+                log.warning("served log: Neo4j unavailable, %d rails kept for the next write: "
+                            "%s: %s", len(self._queue), type(e).__name__, e)  # fmt: skip
+                if self.metrics is not None:
+                    self.metrics.served_log_flush_errors.inc()
+                break
             except Exception as e:  # the log must never take the API down
                 log.warning("served log: %d rails not written: %s: %s",
                             len(batch), type(e).__name__, e)  # fmt: skip

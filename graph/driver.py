@@ -51,11 +51,14 @@ def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
 
 
 def open_async_driver(settings: Settings) -> AsyncDriver:
-    """An async driver for ``settings`` (the API's); it connects lazily."""
+    """An async driver for ``settings`` (the API's); it connects lazily. It retries a failed
+    transaction for ``neo4j_retry_s`` only (the driver's default is 30 s): a request waiting
+    that long for a stopped server holds its caller instead of telling it to come back."""
     return AsyncGraphDatabase.driver(
         settings.uri,
         auth=(settings.neo4j_user, resolve_password(settings)),
         notifications_disabled_classifications=_QUIET,
+        max_transaction_retry_time=settings.neo4j_retry_s,
     )
 
 

@@ -187,6 +187,11 @@ class Settings(BaseSettings):
         default=None, validation_alias="GRAPHRAILS_API_KEYS",
         description="Comma-separated keys that may POST /v1/events (unset: writes refused).",
     )  # fmt: skip
+    neo4j_retry_s: float = Field(
+        default=0.0, ge=0, validation_alias="GRAPHRAILS_API_NEO4J_RETRY",
+        description="Seconds the API's driver retries a transaction Neo4j could not take (lost "
+        "connection, deadlock) before the request answers 503 with Retry-After.",
+    )  # fmt: skip
     fold_in_watches: int = Field(
         default=20, gt=0, le=1000, validation_alias="GRAPHRAILS_FOLD_IN_WATCHES",
         description="A user's last this many watches make their folded-in vector.",

@@ -1,0 +1,116 @@
+"""Neo4j going away in the middle of serving (issue 18): the API answers 503 with
+Retry-After, counts it, says so in /ready, keeps what it served for the served log, and
+recovers by itself when Neo4j is back. Real Neo4j behind a proxy the test cuts."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import Driver
+from pydantic import SecretStr
+
+from api.main import create_app
+from api.served import ServedLog
+from graph.server import resolve_password
+from graph.settings import Settings
+from tests.api.bolt_proxy import BoltProxy, bolt_proxy
+from tests.api.served_requests import NOW, served_cleanup
+from tests.loaders.neo4j_data import loaded_tv_fixture
+
+pytestmark = pytest.mark.neo4j
+
+PREFIX = f"unavail-{uuid.uuid4().hex[:8]}-"
+tv = loaded_tv_fixture("tv-unavailable", users=60, programs=60, seed=33)
+_delete_served = served_cleanup(PREFIX)
+
+
+@pytest.fixture
+def proxied(
+    neo4j_settings: Settings, tmp_path: Path, tv: Path
+) -> Iterator[tuple[TestClient, BoltProxy]]:
+    port = int(neo4j_settings.uri.rsplit(":", 1)[1])
+    with bolt_proxy(port) as proxy:
+        settings = neo4j_settings.model_copy(update={
+            "neo4j_uri": f"bolt://127.0.0.1:{proxy.port}",
+            "neo4j_password": SecretStr(resolve_password(neo4j_settings)),
+            "models_path": tmp_path, "served_flush_s": 3600.0, "model_poll_s": 3600.0,
+        })  # fmt: skip
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            yield client, proxy
+
+
+def _counted(client: TestClient) -> float:
+    text = client.get("/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("graphrails_neo4j_unavailable_total{")
+    )
+
+
+def test_neo4j_away_is_a_503_with_retry_after_counted_then_recovered(
+    proxied: tuple[TestClient, BoltProxy], tv: Path, driver: Driver, neo4j_settings: Settings
+) -> None:
+    client, proxy = proxied
+    user = str(pd.read_csv(tv / "watch_events.csv", dtype=str)["user_id"].mode()[0])
+    urls = [f"/v1/users/{user}/rails/home", f"/v1/users/{user}/rails/because-you-watched",
+            "/v1/rails/popular", "/v1/rails/best-of-bundle"]  # fmt: skip
+    served_ids = []
+    for url in urls:
+        rid = f"{PREFIX}{uuid.uuid4().hex}"
+        r = client.get(url, params={"now": NOW}, headers={"X-Request-ID": rid})
+        assert r.status_code == 200, (url, r.text)
+        served_ids.append(rid)
+
+    proxy.cut()
+    explain = ("/v1/explain", {"user_id": user, "program_id": "p1"})
+    for url, params in [*((u, {}) for u in urls), explain]:
+        started = time.monotonic()
+        r = client.get(url, params={"now": NOW, **params})
+        assert r.status_code == 503, (url, r.status_code, r.text)
+        assert time.monotonic() - started < 1.0, url
+        assert r.headers["Retry-After"].isdigit() and "Neo4j" in r.json()["detail"]
+    assert _counted(client) >= len(urls)
+    ready = client.get("/ready")
+    assert ready.status_code == 503 and ready.json()["neo4j"] != "ok"
+    # The rails served before are kept while Neo4j is away, not dropped.
+    log: ServedLog = client.app.state.served_log  # type: ignore[attr-defined]
+    assert client.portal.call(log.flush) == 0  # type: ignore[union-attr]
+    assert log.queued() >= len(served_ids)
+
+    proxy.restore()
+    deadline = time.monotonic() + 10
+    while client.get(urls[0], params={"now": NOW}).status_code != 200:
+        assert time.monotonic() < deadline, "no 200 within 10 s of Neo4j coming back"
+        time.sleep(0.2)
+    assert client.get("/ready").json()["neo4j"] == "ok"
+    client.portal.call(log.flush)  # type: ignore[union-attr]
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Served) WHERE s.request_id IN $ids RETURN DISTINCT s.request_id AS id",
+        ids=served_ids, database_=neo4j_settings.neo4j_database,
+    )  # fmt: skip
+    assert sorted(r["id"] for r in records) == sorted(served_ids)
+
+
+def test_the_served_log_stores_a_bounded_request_id(
+    proxied: tuple[TestClient, BoltProxy], driver: Driver, neo4j_settings: Settings
+) -> None:
+    client, _ = proxied
+    given = PREFIX + "x" * 60_000
+    r = client.get("/v1/rails/popular", params={"now": NOW}, headers={"X-Request-ID": given})
+    assert r.status_code == 200
+    rid = r.headers["X-Request-ID"]
+    client.portal.call(client.app.state.served_log.flush)  # type: ignore[attr-defined,union-attr]
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Served {request_id: $rid}) RETURN size(s.request_id) AS n",
+        rid=rid, database_=neo4j_settings.neo4j_database,
+    )  # fmt: skip
+    driver.execute_query("MATCH (s:Served {request_id: $rid}) DETACH DELETE s", rid=rid,
+                         database_=neo4j_settings.neo4j_database)  # fmt: skip
+    assert [r["n"] for r in records] == [len(rid)] and len(rid) <= 128
