@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from pydantic import AfterValidator
 
 from api.rails.service import RailsService, utc_now
+from api.schemas import IsoTime
 
 
 async def get_rails(request: Request) -> RailsService:
@@ -38,11 +39,12 @@ def _within_range(now: datetime | None) -> datetime | None:
 async def get_now(
     request: Request,
     now: Annotated[
-        datetime | None,
+        IsoTime | None,
         AfterValidator(_within_range),
         Query(
-            description="Compute the rail as of this time (ISO 8601; without an offset, "
-            "UTC; from 1900 to before 9000); default: now."
+            description="Compute the rail as of this time (ISO 8601, not a bare number; "
+            "without an offset, UTC; an offset within +-18:00; from 1900 to before 9000); "
+            "default: now."
         ),
     ] = None,
 ) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import api_keys
+from api.auth import api_keys, read_keys
 from api.metrics import install_metrics
 from api.routes import demo, explain, health, rails
 from api.routes import events as events_routes
@@ -23,10 +24,17 @@ from graph.settings import Settings
 log = logging.getLogger("graphrails.api")
 
 
+MAX_REQUEST_ID_LENGTH = 128
+_REQUEST_ID = re.compile(rf"[!-~]{{1,{MAX_REQUEST_ID_LENGTH}}}")
+"""A caller's ``X-Request-ID`` kept as is: 1 to 128 visible ASCII characters. The served
+log stores it for every rail, so an anonymous caller must not choose its size."""
+
+
 class RequestId:
-    """ASGI middleware: every response carries ``X-Request-ID``, the caller's own or a new
-    one, and ``request.state.request_id`` holds it (the served log records it). Plain ASGI,
-    not ``@app.middleware``: that runs each request's app in a task of its own."""
+    """ASGI middleware: every response carries ``X-Request-ID``, the caller's own (when it
+    is 1 to 128 visible ASCII characters) or a new one, and ``request.state.request_id``
+    holds it (the served log records it). Plain ASGI, not ``@app.middleware``: that runs
+    each request's app in a task of its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,7 +43,8 @@ class RequestId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        given = Headers(scope=scope).get("x-request-id")
+        rid = given if given is not None and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_id(message: Message) -> None:
@@ -63,7 +72,9 @@ def settle_garbage_collector() -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new application; nothing connects until the lifespan starts."""
+    """A new application; nothing connects until the lifespan starts. Settings are read
+    here (default: the environment): they say which routes exist (the demo pages)."""
+    s = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,8 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from graph.driver import open_async_driver
         from graph.schema import init_schema_async
 
-        s = settings or Settings()
         app.state.api_keys = api_keys(s)  # POST /v1/events; a key too short stops the start
+        app.state.read_keys = read_keys(s)  # the rails, explain and demo routes
         driver = open_async_driver(s)
         try:
             # A graph loaded by an older graphrails may lack a constraint added since (the
@@ -118,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(rails.router)
     app.include_router(explain.router)
-    app.include_router(demo.router)
+    if s.demo_pages:  # they list users and their graph: off unless asked for
+        app.include_router(demo.router)
     app.include_router(events_routes.router)
     return app

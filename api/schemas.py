@@ -3,12 +3,78 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from graph.domain import MAX_WATCHED_S
+from graph.domain import CONTROL_CHARACTERS, FUTURE_TOLERANCE_S, MAX_ID_LENGTH, MAX_WATCHED_S
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+MAX_UTC_OFFSET = timedelta(hours=18)
+"""The largest UTC offset ISO 8601 times may carry here (Python's and Neo4j's bound: a larger
+one passed parsing, then failed in the driver as a 500)."""
+
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a bare number as Unix time; a caller who meant that should say it in
+    # ISO 8601, and one who did not would get 1970 without a word.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(
+            f"{value!r} is a number, not an ISO 8601 time (such as 2025-01-07T21:00:00Z)"
+        )
+    return value
+
+
+def _offset_within_bounds(value: datetime) -> datetime:
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError(f"the UTC offset of {value.isoformat()} is beyond +-18:00")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_offset_within_bounds)]
+"""An ISO 8601 time (read as UTC without an offset); a bare number or an offset beyond
++-18:00 is a validation error naming the field."""
+
+
+def _not_in_the_future(value: datetime) -> datetime:
+    at = value if value.tzinfo else value.replace(tzinfo=UTC)
+    latest = datetime.now(UTC) + timedelta(seconds=FUTURE_TOLERANCE_S)
+    if at > latest:
+        raise ValueError(
+            f"{value.isoformat()} is more than {FUTURE_TOLERANCE_S // 3600} hours in the future"
+        )
+    return value
+
+
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=f"^[^{CONTROL_CHARACTERS[1:-1]}]*$"),
+]
+"""An id: 1 to MAX_ID_LENGTH characters, no control character."""
+
+
+class ErrorOut(BaseModel):
+    """An error: what went wrong, in a sentence naming the parameter or the id."""
+
+    detail: str
+
+
+_ERRORS: dict[int, str] = {
+    400: "The request names something the API cannot take.",
+    401: "No API key was sent (X-API-Key).",
+    403: "The API key is wrong, or no key is configured for this kind of request.",
+    404: "The user, program or bundle named does not exist, or no such route.",
+    413: "The body is larger than the API takes.",
+    503: "Neo4j is unavailable; retry after the seconds in Retry-After.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route for these error statuses (422 is FastAPI's own)."""
+    return {code: {"model": ErrorOut, "description": _ERRORS[code]} for code in codes}
 
 
 class Explanation(BaseModel):
@@ -107,8 +173,9 @@ class ExplainOut(BaseModel):
 # ---------------------------------------------------------------- events
 MAX_EVENTS = 1000
 """Events in one POST /v1/events (larger batches: send several)."""
-
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_EVENTS_BYTES = 2 * 1024 * 1024
+"""Bytes in one POST /v1/events body at most (413 beyond); a full batch of events with
+ids of a few dozen characters is about 0.3 MB."""
 
 
 class _Event(BaseModel):
@@ -116,7 +183,10 @@ class _Event(BaseModel):
 
     event_id: Id = Field(description="Unique id of the event: replaying it changes nothing.")
     user_id: Id = Field(description="The user; one the graph does not know is created.")
-    ts: datetime = Field(description="When it happened (ISO 8601; without offset: UTC).")
+    ts: Annotated[IsoTime, AfterValidator(_not_in_the_future)] = Field(
+        description="When it happened (ISO 8601; without offset: UTC); at most a day ahead "
+        "of the server's clock."
+    )
 
 
 class WatchEvent(_Event):

@@ -134,7 +134,8 @@ def running_api(settings: Settings, *, port: int | None = None) -> Iterator[str]
     from api.main import create_app
 
     port = port or free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings.model_copy(update={"demo_pages": True}))  # what it shoots
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="graphrails-api", daemon=True)
     thread.start()

@@ -187,6 +187,16 @@ class Settings(BaseSettings):
         default=None, validation_alias="GRAPHRAILS_API_KEYS",
         description="Comma-separated keys that may POST /v1/events (unset: writes refused).",
     )  # fmt: skip
+    read_keys: SecretStr | None = Field(
+        default=None, validation_alias="GRAPHRAILS_READ_KEYS",
+        description="Comma-separated keys that may read rails and explanations (a write key "
+        "may too); unset: reads are open to whoever reaches the port, as in the demo.",
+    )  # fmt: skip
+    demo_pages: bool = Field(
+        default=False, validation_alias="GRAPHRAILS_DEMO_PAGES",
+        description="Serve the rails preview page (/demo, /demo/*) and Neo4j Browser's guide "
+        "and style (/browser/*); `graphrails demo` turns them on.",
+    )  # fmt: skip
     neo4j_retry_s: float = Field(
         default=0.0, ge=0, validation_alias="GRAPHRAILS_API_NEO4J_RETRY",
         description="Seconds the API's driver retries a transaction Neo4j could not take (lost "
@@ -230,6 +240,13 @@ class Settings(BaseSettings):
         if self.api_keys is None:
             return []
         return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def read_key_list(self) -> list[str]:
+        """The keys of ``GRAPHRAILS_READ_KEYS``, split on commas (empty: reads are open)."""
+        if self.read_keys is None:
+            return []
+        return [k.strip() for k in self.read_keys.get_secret_value().split(",") if k.strip()]
 
     @model_validator(mode="after")
     def _blend_weights(self) -> Settings:

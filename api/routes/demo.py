@@ -18,14 +18,16 @@ from fastapi.responses import FileResponse, HTMLResponse
 from neo4j import RoutingControl
 from pydantic import BaseModel, Field
 
+from api.auth import ReadKey
 from api.browser_guide import guide_html, style_path
 from api.deps import Now, Rails
 from api.explain_graph import ExplainGraph, lay_out
 from api.routes.explain import explain
-from api.schemas import ExplainOut
+from api.schemas import ExplainOut, errors
+from graph.domain import MAX_ID_LENGTH
 from graph.queries import query
 
-router = APIRouter(tags=["demo"])
+router = APIRouter(tags=["demo"], dependencies=[ReadKey], responses=errors(401, 403, 404, 503))
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "demo"
 ASSETS = {"demo.css", "demo.js"}
@@ -76,8 +78,8 @@ async def explain_graph(
     request: Request,
     rails: Rails,
     now: Now,
-    user_id: Annotated[str, Query(min_length=1)],
-    program_id: Annotated[str, Query(min_length=1)],
+    user_id: Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)],
+    program_id: Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)],
 ) -> ExplainGraphOut:
     """``/v1/explain`` with its paths laid out for drawing, and a Neo4j Browser link."""
     found = await explain(rails, now, user_id, program_id)

@@ -7,20 +7,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from neo4j import RoutingControl
 
+from api.auth import ReadKey
 from api.browser_guide import with_literals
 from api.deps import Now, Rails
-from api.schemas import ExplainOut, GraphNode, GraphPath, GraphRelationship
+from api.schemas import ExplainOut, GraphNode, GraphPath, GraphRelationship, errors
+from graph.domain import MAX_ID_LENGTH
 from graph.queries import query
 
-router = APIRouter(prefix="/v1", tags=["explain"])
+router = APIRouter(
+    prefix="/v1", tags=["explain"], dependencies=[ReadKey], responses=errors(401, 403, 404, 503)
+)
 
 
 @router.get("/explain", response_model=ExplainOut)
 async def explain(
     rails: Rails,
     now: Now,
-    user_id: Annotated[str, Query(min_length=1)],
-    program_id: Annotated[str, Query(min_length=1)],
+    user_id: Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)],
+    program_id: Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)],
 ) -> ExplainOut:
     """Supporting paths (access, genre, co-watch, series) and the Cypher that draws them;
     a user the graph does not know is explained as the rails serve them (free bundles,

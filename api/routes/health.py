@@ -32,7 +32,11 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Readiness)
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Neo4j unreachable or no model."}},
+)
 async def ready(request: Request, response: Response) -> Readiness:
     """Neo4j answers with the configured credentials and a model version is loaded."""
     driver: AsyncDriver = request.app.state.driver

@@ -8,18 +8,25 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
+from api.auth import ReadKey
 from api.deps import Limit, Now, Rails
 from api.experiments import Assignment, ExperimentArms
 from api.metrics import Metrics
 from api.rails.reasons import UnknownProgramError
 from api.rails.service import RailsService
 from api.rails.types import Rail
-from api.schemas import Explanation, Item, RailOut, RailsOut
+from api.schemas import Explanation, Item, RailOut, RailsOut, errors
 from api.served import ServedLog, served_row
+from graph.domain import MAX_ID_LENGTH
 
-router = APIRouter(prefix="/v1", tags=["rails"])
+router = APIRouter(
+    prefix="/v1", tags=["rails"], dependencies=[ReadKey], responses=errors(401, 403, 404, 503)
+)
+
+UserId = Annotated[str, Path(max_length=MAX_ID_LENGTH, description="The user.")]
+ProgramId = Annotated[str, Path(max_length=MAX_ID_LENGTH, description="The program.")]
 
 
 def to_out(rail: Rail, *, user_id: str | None, assignment: Assignment | None = None) -> RailOut:
@@ -113,7 +120,7 @@ def unknown_program_is_404() -> Iterator[None]:
 
 
 @router.get("/users/{user_id}/rails/home", response_model=RailOut)
-async def home(request: Request, user_id: str, rails: Rails, now: Now, limit: Limit) -> RailOut:
+async def home(request: Request, user_id: UserId, rails: Rails, now: Now, limit: Limit) -> RailOut:
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
     assignment = arm_for(request, user_id)
     async with rails.turn():
@@ -124,13 +131,17 @@ async def home(request: Request, user_id: str, rails: Rails, now: Now, limit: Li
 @router.get("/users/{user_id}/rails/because-you-watched", response_model=RailsOut)
 async def because_you_watched(
     request: Request,
-    user_id: str,
+    user_id: UserId,
     rails: Rails,
     now: Now,
     limit: Limit,
     program_id: Annotated[
         str | None,
-        Query(min_length=1, description="The watched program; default: the user's recent watches."),
+        Query(
+            min_length=1,
+            max_length=MAX_ID_LENGTH,
+            description="The watched program; default: the user's recent watches.",
+        ),
     ] = None,
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
@@ -147,13 +158,17 @@ async def because_you_watched(
 @router.get("/programs/{program_id}/similar", response_model=RailOut)
 async def similar(
     request: Request,
-    program_id: str,
+    program_id: ProgramId,
     rails: Rails,
     now: Now,
     limit: Limit,
     user_id: Annotated[
         str | None,
-        Query(min_length=1, description="Filter for this user (default: anonymous rules)."),
+        Query(
+            min_length=1,
+            max_length=MAX_ID_LENGTH,
+            description="Filter for this user (default: anonymous rules).",
+        ),
     ] = None,
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
@@ -166,8 +181,14 @@ async def similar(
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
-BundleId = Annotated[str | None, Query(min_length=1, description="Default: the user's bundles.")]
-UserFilter = Annotated[str | None, Query(min_length=1, description="Apply this user's rules.")]
+BundleId = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_ID_LENGTH, description="Default: the user's bundles."),
+]
+UserFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_ID_LENGTH, description="Apply this user's rules."),
+]
 
 
 @router.get("/rails/popular", response_model=RailOut)

@@ -100,7 +100,11 @@ def client(
                 users=150, programs=120, seed=31) as folder:  # fmt: skip
         # No model: the rails are the bundles' defaults, which is all these routes need.
         settings = neo4j_settings.model_copy(
-            update={"models_path": tmp_path_factory.mktemp("no-models"), "served_log": False}
+            update={
+                "models_path": tmp_path_factory.mktemp("no-models"),
+                "served_log": False,
+                "demo_pages": True,
+            }
         )
         with TestClient(create_app(settings)) as test_client:
             yield test_client, folder, settings

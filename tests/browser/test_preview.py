@@ -85,7 +85,9 @@ def served(
         outcome = train_version(driver, database=db, models_dir=models, train_config=config,
                                 progress=False)  # fmt: skip
         publish(driver, load_version(outcome.path), database=db, progress=False)
-        settings = neo4j_settings.model_copy(update={"models_path": models, "served_log": False})
+        settings = neo4j_settings.model_copy(
+            update={"models_path": models, "served_log": False, "demo_pages": True}
+        )
         events = pd.read_csv(folder / "watch_events.csv", dtype=str)
         heavy = str(events.drop_duplicates(["user_id", "program_id"])["user_id"].mode()[0])
         try:
