@@ -251,8 +251,9 @@ def test_the_api_applies_the_schema_the_log_needs(
     try:
         driver.execute_query("DROP CONSTRAINT served_id IF EXISTS", database_=db)
         driver.execute_query("DROP INDEX served_at IF EXISTS", database_=db)
+        driver.execute_query("DROP INDEX served_experiment IF EXISTS", database_=db)
         assert served_schema() == set()
         with TestClient(app_with(neo4j_settings, tmp_path)):
-            assert served_schema() == {"served_id", "served_at"}
+            assert served_schema() == {"served_id", "served_at", "served_experiment"}
     finally:
         init_schema(driver, database=db)
