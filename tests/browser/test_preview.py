@@ -181,7 +181,10 @@ def test_neo4j_browser_applies_the_style_and_draws_a_neighbourhood(
              .find_elements(By.CSS_SELECTOR, "svg g.node") or browser_error(d)),
         what="the explain paths drawn in Neo4j Browser",
     )  # fmt: skip
-    assert frame_commands(browser)[0].startswith("MATCH (u:User {id: '")
+    # The explain Cypher starts from the program, so that it also explains a visitor.
+    command = frame_commands(browser)[0]
+    assert command.startswith("MATCH (p:Program {id: '")
+    assert f"(u:User {{id: '{user}'}})" in command
     assert len(drawn) >= 2
     _save(browser, "neo4j-browser-explain.png")
 
