@@ -318,24 +318,20 @@ def _holdout(graph: TrainGraph, config: TrainConfig, g: torch.Generator) -> tupl
     return ~val, val
 
 
-def _validation(
-    graph: TrainGraph, train: Tensor, val: Tensor, config: TrainConfig, g: torch.Generator
-) -> _Validation:
+def _validation(graph: TrainGraph, train: Tensor, val: Tensor) -> _Validation:
+    """Every user with a held-out positive is scored: :func:`_holdout` already holds out
+    from at most ``val_max_users`` of them."""
     val_pos = graph.positives[:, val]
     users = torch.unique(val_pos[0])
-    if users.numel() > config.val_max_users:
-        users = users[torch.randperm(users.numel(), generator=g)[: config.val_max_users]]
-        users = torch.sort(users).values
     row_of = torch.full((graph.num_nodes,), -1, dtype=torch.long)
     row_of[users] = torch.arange(users.numel())
-    keep = row_of[val_pos[0]] >= 0
     seen = graph.positives[:, train]
     seen = seen[:, row_of[seen[0]] >= 0]
     return _Validation(
         users=users,
         seen=seen,
-        truth_rows=row_of[val_pos[0, keep]].numpy(),
-        truth_items=val_pos[1, keep].numpy(),
+        truth_rows=row_of[val_pos[0]].numpy(),
+        truth_items=val_pos[1].numpy(),
     )
 
 
@@ -453,7 +449,7 @@ def fit(
         train_mask, val_mask = _holdout(graph, config, g)
         validation = None
         if val_mask.any():
-            validation = _validation(graph, train_mask, val_mask, config, g)
+            validation = _validation(graph, train_mask, val_mask)
         emb, best_epoch = _run(
             graph,
             config,
