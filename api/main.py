@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if reloader := getattr(app.state, "reloader", None):
                 await reloader.stop()
+            if service := getattr(app.state, "rails", None):
+                await service.refresher.stop()  # the candidate lists scored meanwhile
             await driver.close()
             gc.unfreeze()  # a process that goes on (tests, an embedding server) frees it all
 
