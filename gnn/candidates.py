@@ -39,14 +39,17 @@ Floats = npt.NDArray[np.float32]
 
 
 def top_k(
-    users: Floats, programs: Floats, k: int
+    users: Floats, programs: Floats, k: int, *, bias: Floats | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The rows of the ``k`` best programs for each user (best first) and their scores.
+    """The rows of the ``k`` best programs for each user (best first) and their scores,
+    ``bias`` (one per program) added to every score.
 
-    The same selection as the API's ``ServingModel._top`` (a partition, then a stable sort
-    of the best ``k`` by score), one row per user.
+    The same scores and selection as the API's ``ServingModel`` (the product, then the
+    bias; a partition, then a stable sort of the best ``k`` by score), one row per user.
     """
     scores = users @ programs.T
+    if bias is not None:
+        scores += bias
     k = min(k, scores.shape[1])
     if k < scores.shape[1]:
         best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -65,10 +68,13 @@ def user_candidates(model: ModelVersion, *, k: int = PER_USER) -> Iterator[list[
     p0, u0 = model.id_map.offsets["Program"], model.id_map.offsets["User"]
     programs = model.embeddings[p0 : p0 + len(ids["Program"])]
     users = model.embeddings[u0 : u0 + len(ids["User"])]
+    bias = None
+    if model.bias_column:  # scored as the API scores: the other columns, then the bias
+        programs, bias, users = programs[:, :-1], programs[:, -1].copy(), users[:, :-1]
     program_ids = np.asarray(ids["Program"], dtype=object)
     user_ids = ids["User"]
     for a in range(0, len(user_ids), BLOCK):
-        rows, scores = top_k(users[a : a + BLOCK], programs, k)
+        rows, scores = top_k(users[a : a + BLOCK], programs, k, bias=bias)
         out = []
         for user, r, s in zip(user_ids[a : a + BLOCK], rows, scores, strict=True):
             finite = np.isfinite(s)

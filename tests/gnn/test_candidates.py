@@ -16,21 +16,27 @@ from gnn.candidates import top_k, user_candidates
 from gnn.idmap import IdMap
 
 
-def version(users: int, programs: int, *, seed: int = 0) -> ModelVersion:
+def version(users: int, programs: int, *, seed: int = 0, bias: bool = False) -> ModelVersion:
     rng = np.random.default_rng(seed)
     embeddings = rng.standard_normal((users + programs, 16)).astype(np.float32)
+    if bias:  # the last column: each program's bias, 1 for every user
+        embeddings[:users, -1] = 1.0
     ids = {"User": pd.Index([f"u{i}" for i in range(users)]),
            "Program": pd.Index([f"p{i}" for i in range(programs)])}  # fmt: skip
     return ModelVersion(
-        path=Path(), manifest={"version": "v-test"}, embeddings=embeddings,
+        path=Path(), embeddings=embeddings,
+        manifest={"version": "v-test", "train_config": {"program_bias": bias}},
         id_map=IdMap(ids), train_positives=np.empty((0, 2), np.int64),
         holdout=np.empty((0, 2), np.int64),
     )  # fmt: skip
 
 
-def test_lists_match_the_apis_scoring_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("bias", [False, True])
+def test_lists_match_the_apis_scoring_across_blocks(
+    monkeypatch: pytest.MonkeyPatch, bias: bool
+) -> None:
     monkeypatch.setattr(candidates, "BLOCK", 7)  # several blocks, the last one short
-    model = version(30, 120)
+    model = version(30, 120, bias=bias)
     serving = ServingModel.from_version(model)
     rows = [row for block in user_candidates(model, k=25) for row in block]
     assert [r["id"] for r in rows] == [f"u{i}" for i in range(30)]
