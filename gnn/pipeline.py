@@ -230,7 +230,7 @@ def write_embeddings(
     driver.execute_query(query("publish/vector_index"), dimensions=dim, database_=database)
     # Before the flip, like the embeddings: the API takes a list only while its version
     # serves, so lists of the next version written early are simply not used yet.
-    written["candidates"] = write_user_candidates(
+    written["User candidate lists"] = write_user_candidates(
         driver, model, database=database, k=candidates, progress=progress
     )
     driver.execute_query(query("publish/await_indexes"), database_=database)

@@ -27,6 +27,7 @@ from typing import Any
 from neo4j import AsyncDriver, RoutingControl
 
 from api.model import UserVector
+from api.rails.assembly import Backend
 from api.rails.context import ANCHORS, context_from_record
 from api.rails.eligibility import Fatigue, offers_from_rows
 from api.rails.popularity import Audience
@@ -80,7 +81,7 @@ async def read_home(
         default_ceiling=CSA_LEVELS[settings.anonymous_csa_ceiling],
         fatigue_completion=fatigue.completion, fatigue_programs=fatigue.programs,
         fatigue_series=fatigue.series, fatigue_channels=fatigue.channels,
-        version=version or "", min_history=min_history, candidates=candidates,
+        version=version, min_history=min_history, candidates=candidates,
         max_offers=max_offers,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
     )  # fmt: skip
@@ -103,7 +104,7 @@ class Prefetched:
     ``max_offers`` offers, no series to skip) is served from ``read``; every other is
     the service's."""
 
-    def __init__(self, backend: Any, read: HomeRead) -> None:
+    def __init__(self, backend: Backend, read: HomeRead) -> None:
         self._backend = backend
         self._read = read
         self._used = False
@@ -133,19 +134,16 @@ class Prefetched:
             if count is not None:
                 count.add(asked=len(program_ids), offered=len(self._read.offers))
             return list(self._read.offers)
-        result: list[Offer] = await self._backend.offers(
+        return await self._backend.offers(
             ctx, program_ids, now=now, max_offers=max_offers, skip_series=skip_series,
             count=count,
         )  # fmt: skip
-        return result
 
     async def merged(self, bundles: Sequence[str | None], now: datetime) -> Audience:
-        result: Audience = await self._backend.merged(bundles, now)
-        return result
+        return await self._backend.merged(bundles, now)
 
     async def audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:
-        result: dict[str, dict[str, Any]] = await self._backend.audience(ctx, now)
-        return result
+        return await self._backend.audience(ctx, now)
 
 
 class Refresher:
