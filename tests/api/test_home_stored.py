@@ -92,6 +92,14 @@ class RoundTrips:
         return await self.real(*args, **kwargs)
 
 
+def shown(rail: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """What a rail shows, item by item: the program, where, the source and the reason (a
+    score computed by a matrix product in one place and a matrix-vector product in the
+    other may differ in its last bits, so scores are compared apart)."""
+    return [(i["program_id"], i["channel_id"], i["source"], i["explanation"]["type"])
+            for i in rail["items"]]  # fmt: skip
+
+
 def ids(rail: dict[str, Any]) -> list[str]:
     return [i["program_id"] for i in rail["items"]]
 
@@ -139,7 +147,10 @@ def test_a_stored_list_is_one_round_trip_and_the_rail_the_api_would_score(
         before = service.home_reads["scored"]
         rail = home(client, user)
         assert service.home_reads["scored"] == before + 1
-        assert rail["items"] == stored[user]["items"], user
+        assert shown(rail) == shown(stored[user]), user
+        assert [i["score"] for i in rail["items"]] == pytest.approx(
+            [i["score"] for i in stored[user]["items"]], rel=1e-5
+        )
         assert rail["model_version"] == "other"
 
 
@@ -217,7 +228,7 @@ def test_a_user_the_version_does_not_know_is_scored_then_stored(
         assert client.portal.call(service.refresher.flush) == 1  # type: ignore[union-attr]
         second = home(client, user)
         assert service.home_reads["stored"] == before.get("stored", 0) + 1
-        assert second["items"] == first["items"] and second["title"] == "For you"
+        assert shown(second) == shown(first) and second["title"] == "For you"
         # A new watch moves the user's vector: the list is no longer current.
         more = watch(PREFIX + "sn-9", user, second["items"][0], completion=0.9)
         assert post(client, [more]).json()["applied"] == 1
