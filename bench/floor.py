@@ -1,8 +1,10 @@
 """The floor under the home rail's p99: what N closed-loop clients get on this machine when a
 request does next to nothing, and what they get from the home rail itself.
 
-    .venv/bin/python bench/floor.py [--clients 32] [--duration 30] [--workers 1]
+    .venv/bin/python bench/floor.py [--clients 1,32] [--duration 30] [--workers 1]
                                     [--kinds http,bolt,bolt2,home]
+    .venv/bin/python bench/floor.py --kinds bolt,home,because,similar,popular,best \
+        --clients 1,8,32 --duration 20
 
 Each kind is served by uvicorn (uvloop/httptools, as ``bench/load_api.py`` serves the API)
 on 127.0.0.1 and loaded from this process by a bare HTTP/1.1 keep-alive client on uvloop
@@ -16,10 +18,17 @@ about 2 ms), so that the CPU of the 2 cores goes to the server:
 - ``bolt2``: after two, the fewest a personalised home rail makes (the user's context,
   then eligibility), each doing no work;
 - ``home``: the real API's home rail on the ``bench`` graph (the model
-  ``bench/train_tv.py`` published), 10 % of its users unknown, as in ``load_api.py``.
+  ``bench/train_tv.py`` published), 10 % of its users unknown, as in ``load_api.py``;
+- ``because``, ``similar``, ``popular``, ``best``: the API's because-you-watched rails
+  (``limit=20``, up to three rails per request), similar programs of a random program for
+  the user, popular in the user's bundles and best of them (``limit=20``), same users.
 
-Each kind runs a warm-up (``--warmup`` requests from ``--clients`` clients, not recorded),
-then one client, then ``--clients`` clients, each phase for ``--duration`` seconds. The
+``bolt`` is the floor the rails are compared with: one empty round trip through the API's
+stack (its middleware, FastAPI, the async driver). The last table gives each kind's
+throughput as a ratio to the floor's at the same number of clients, in the same run.
+
+Each kind runs a warm-up (``--warmup`` requests from the most clients, not recorded),
+then a phase for each number of ``--clients``, each for ``--duration`` seconds. The
 percentiles are of every request's own latency (no coordinated-omission correction, as in
 ``load_api.py``). Prints one Markdown row per phase for docs/benchmarks.md, with the CPU
 time per request of the server processes, of Neo4j and of this load generator (all on the
@@ -45,6 +54,7 @@ from load_api import (  # bench/ is on sys.path
     Phase,
     bench_settings,
     children,
+    known_programs,
     known_users,
     measured,
     start_api,
@@ -57,14 +67,20 @@ from api.main import settle_garbage_collector
 from graph.driver import open_async_driver
 from graph.server import LocalServer
 
-KINDS = ("driver", "http", "bolt", "bolt2", "home")
+KINDS = ("driver", "http", "bolt", "bolt2", "home", "because", "similar", "popular", "best")
+FLOOR = "bolt"
+"""The kind every other is compared with: one empty round trip through the API's stack."""
 PATHS = {
-    "http": "/floor/0/{}",
-    "bolt": "/floor/1/{}",
-    "bolt2": "/floor/2/{}",
-    "home": "/v1/users/{}/rails/home?limit=20&now=" + NOW,
+    "http": "/floor/0/{user}",
+    "bolt": "/floor/1/{user}",
+    "bolt2": "/floor/2/{user}",
+    "home": "/v1/users/{user}/rails/home?limit=20&now=" + NOW,
+    "because": "/v1/users/{user}/rails/because-you-watched?limit=20&now=" + NOW,
+    "similar": "/v1/programs/{program}/similar?user_id={user}&limit=20&now=" + NOW,
+    "popular": "/v1/rails/popular?user_id={user}&limit=20&now=" + NOW,
+    "best": "/v1/rails/best-of-bundle?user_id={user}&limit=20&now=" + NOW,
 }
-APPS = {"home": "api.main:create_app"}
+APPS = {kind: "api.main:create_app" for kind in ("home", "because", "similar", "popular", "best")}
 FLOOR_APP = "bench.floor_app:create_floor_app"
 
 
@@ -150,11 +166,12 @@ async def run_kind(
     args: argparse.Namespace,
     pids: dict[str, list[int]],
 ) -> list[Phase]:
-    """The warm-up (not kept), one client, then ``args.clients``; each row printed."""
-    await run_phase(Phase(kind, args.clients, cpu_digits=2), client, requests=args.warmup,
-                    duration=args.duration, pids=pids)  # fmt: skip
+    """The warm-up (not kept), then a phase per number of ``args.clients``; each row
+    printed."""
+    await run_phase(Phase(kind, max(args.clients), cpu_digits=2), client,
+                    requests=args.warmup, duration=args.duration, pids=pids)  # fmt: skip
     out = []
-    for clients in (1, args.clients):
+    for clients in args.clients:
         phase = Phase(kind, clients, cpu_digits=2)
         await run_phase(phase, client, duration=args.duration, pids=pids)
         out.append(phase)
@@ -162,11 +179,33 @@ async def run_kind(
     return out
 
 
+def ratios(rows: list[Phase]) -> str:
+    """Each kind's throughput over the floor's (``FLOOR``) at the same number of clients,
+    as a Markdown table (empty when the run had no floor)."""
+    floor = {p.clients: p.throughput for p in rows if p.name == FLOOR}
+    if not floor:
+        return ""
+    clients = sorted(floor)
+    lines = [
+        "| kind | " + " | ".join(f"{c} clients: req/s (x floor)" for c in clients) + " |",
+        "|---|" + "---|" * len(clients),
+    ]
+    for kind in dict.fromkeys(p.name for p in rows if p.name != FLOOR):
+        got = {p.clients: p.throughput for p in rows if p.name == kind}
+        cells = [f"{got[c]:,.1f} ({got[c] / floor[c]:.3f})" if c in got else "-" for c in clients]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    lines.append(f"| {FLOOR} (floor) | " + " | ".join(f"{floor[c]:,.1f}" for c in clients) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--clients", type=lambda text: [int(n) for n in text.split(",")], default=[1, 32],
+        help="closed-loop clients of each phase, comma-separated (default: 1,32)",
+    )  # fmt: skip
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
     parser.add_argument("--warmup", type=int, default=1000, help="requests, not recorded")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
@@ -191,6 +230,7 @@ def main() -> None:
     rows: list[Phase] = []
     with server.running():
         users = known_users(settings)
+        programs = known_programs(settings)
         if args.gc == "settled":
             settle_garbage_collector()
         elif args.gc == "off":
@@ -228,7 +268,7 @@ def main() -> None:
                 }
 
                 def path(template: str = PATHS[kind]) -> str:
-                    return template.format(user())
+                    return template.format(user=user(), program=rng.choice(programs))
 
                 rows += uvloop.run(
                     run_kind(kind, lambda path=path: http_client(args.port, path), args, pids)
@@ -239,6 +279,7 @@ def main() -> None:
     print(HEADER)
     for phase in rows:
         print(phase.row())
+    print(ratios(rows))
     print(f"uvicorn workers {args.workers}; this process's GC {args.gc}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")  # fmt: skip
 

@@ -97,6 +97,11 @@ class Phase:
     cpu_digits: int = 1
     """Decimals of the CPU ms per request (``bench/floor.py``'s are a tenth of a ms)."""
 
+    @property
+    def throughput(self) -> float:
+        """Requests (errors included) per second of the phase."""
+        return (len(self.latencies_ms) + sum(self.errors.values())) / (self.seconds or 1)
+
     def row(self) -> str:
         lat = sorted(self.latencies_ms)
         done = len(lat) + sum(self.errors.values())
@@ -255,6 +260,14 @@ def known_users(settings: Settings) -> list[str]:
     with open_driver(settings) as driver:
         records, _, _ = driver.execute_query(
             "MATCH (u:User) RETURN u.id AS id ORDER BY id", database_=settings.neo4j_database
+        )
+    return [str(r["id"]) for r in records]
+
+
+def known_programs(settings: Settings) -> list[str]:
+    with open_driver(settings) as driver:
+        records, _, _ = driver.execute_query(
+            "MATCH (p:Program) RETURN p.id AS id ORDER BY id", database_=settings.neo4j_database
         )
     return [str(r["id"]) for r in records]
 

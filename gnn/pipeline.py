@@ -19,6 +19,7 @@ from neo4j import Driver
 from tqdm import tqdm
 
 from gnn.artifacts import ModelVersion, list_versions, load_version, read_gate, save_version
+from gnn.candidates import PER_USER, write_user_candidates
 from gnn.export import ExportConfig, export_graph
 from gnn.idmap import IdMap
 from gnn.metrics import (
@@ -174,18 +175,31 @@ def serving_version(driver: Driver, *, database: str) -> Serving | None:
 
 
 def publish(
-    driver: Driver, model: ModelVersion, *, database: str, progress: bool = True
+    driver: Driver,
+    model: ModelVersion,
+    *,
+    database: str,
+    progress: bool = True,
+    candidates: int = PER_USER,
 ) -> dict[str, int]:
     """Publish a version: :func:`write_embeddings`, then :func:`mark_serving`."""
-    written = write_embeddings(driver, model, database=database, progress=progress)
+    written = write_embeddings(
+        driver, model, database=database, progress=progress, candidates=candidates
+    )
     mark_serving(driver, model, database=database)
     return written
 
 
 def write_embeddings(
-    driver: Driver, model: ModelVersion, *, database: str, progress: bool = True
+    driver: Driver,
+    model: ModelVersion,
+    *,
+    database: str,
+    progress: bool = True,
+    candidates: int = PER_USER,
 ) -> dict[str, int]:
-    """Write program and user embeddings (tagged with the version) and the vector index.
+    """Write program and user embeddings (tagged with the version), the vector index, and
+    each known user's best ``candidates`` programs (:mod:`gnn.candidates`).
 
     Batch by batch: until :func:`mark_serving` flips the serving flag, nodes may
     carry either version's vectors (``embedding_version`` says which). The API
@@ -214,6 +228,11 @@ def write_embeddings(
     if records and records[0]["dimensions"] not in (None, dim):
         driver.execute_query(query("publish/drop_vector_index"), database_=database)
     driver.execute_query(query("publish/vector_index"), dimensions=dim, database_=database)
+    # Before the flip, like the embeddings: the API takes a list only while its version
+    # serves, so lists of the next version written early are simply not used yet.
+    written["User candidate lists"] = write_user_candidates(
+        driver, model, database=database, k=candidates, progress=progress
+    )
     driver.execute_query(query("publish/await_indexes"), database_=database)
     return written
 

@@ -43,6 +43,7 @@ def publish_trained(
         )
     try:
         with retrain_lock(settings.models_dir):
-            return publish(driver, model, database=settings.neo4j_database, progress=progress)
+            return publish(driver, model, database=settings.neo4j_database, progress=progress,
+                           candidates=settings.candidates)  # fmt: skip
     except RetrainLockedError as e:  # only the lock raises it: publish() never retrains
         raise PublishRefusedError(f"refused: {e}; try again when it has finished") from e

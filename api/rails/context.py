@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
 
@@ -27,7 +28,12 @@ async def load_user_context(
         anchor_completion=settings.completion_threshold,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
     )  # fmt: skip
-    r = records[0]
+    return context_from_record(user_id, records[0])
+
+
+def context_from_record(user_id: str | None, r: Any) -> UserContext:
+    """The context in a record of ``user_context.cypher`` (or ``home.cypher``, which
+    returns the same fields)."""
     # Of all the user's watch time, each watch once: summing the genres' seconds would
     # count a program of two genres twice.
     total = r["watched_seconds"] or 1

@@ -82,11 +82,16 @@ async def eligible_offers(
         database_=database,
         routing_=RoutingControl.READ,
     )
-    rows = sorted(records[0]["offers"], key=lambda row: row[0]) if records else []
-    offers = [_offer(row) for row in rows if row[2] is not None]
+    offers = offers_from_rows(records[0]["offers"] if records else [])
     if count is not None:
         count.add(asked=len(program_ids), offered=len(offers))
     return offers
+
+
+def offers_from_rows(rows: list[list[Any]]) -> list[Offer]:
+    """The offers of the ``offers`` column of eligible.cypher (or home.cypher), in rank
+    order."""
+    return [_offer(row) for row in sorted(rows, key=lambda row: row[0]) if row[2] is not None]
 
 
 def _offer(row: list[Any]) -> Offer:

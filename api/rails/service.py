@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,13 +17,14 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from api.model import ServingModel
-from api.rails.assembly import assemble, bundle_empty_reason, no_anchor_reason
+from api.rails.assembly import OFFERS_PER_ITEM, assemble, bundle_empty_reason, no_anchor_reason
 from api.rails.context import load_user_context
 from api.rails.eligibility import Fatigue, eligible_offers
 from api.rails.popularity import Audience, PopularityCache
+from api.rails.precomputed import Prefetched, Refresher, read_home
 from api.rails.reasons import Explainer
 from api.rails.sources import chain
-from api.rails.types import EligibilityCount, Offer, Rail, UserContext
+from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
 from graph.domain import CSA_LEVELS
 from graph.settings import Settings
 
@@ -41,6 +43,11 @@ class RailsService:
         self.db = settings.neo4j_database
         self.explainer = Explainer(driver, settings)
         self.cache = PopularityCache(driver, settings)
+        self.refresher = Refresher(driver, settings)
+        self.home_reads: Counter[str] = Counter()
+        """Home rails by where their personalised candidates came from: ``stored`` (one
+        round trip), ``scored`` (by the API: no current stored list), ``none`` (no
+        personalised source: no model, too little history, an unknown user)."""
         # Admission: at most this many rail computations at once (see the setting).
         self.waiting = 0
         self.in_flight = 0
@@ -84,14 +91,39 @@ class RailsService:
 
     # ------------------------------------------------------------ rails
     async def home(self, user_id: str, *, now: datetime, limit: int) -> Rail:
+        """The home rail: in the common case one round trip, which reads the user's context,
+        their stored candidates and those candidates' live eligibility together
+        (:mod:`api.rails.precomputed`)."""
         model = self.model  # one version for the whole request, even if swapped meanwhile
-        ctx = await self.context(user_id, now)
+        s = self.settings
+        # A blend re-ranks the candidates by this week's audience at request time: stored
+        # lists hold the model's order only, so they are not used then.
+        stored = model is not None and s.popularity_blend == 0 and s.freshness_blend == 0
+        read = await read_home(
+            self.driver, s, self.fatigue, user_id, now,
+            version=model.version if model is not None and stored else None,
+            min_history=MIN_HISTORY,
+            candidates=min(s.candidates, len(model.program_ids)) if model else s.candidates,
+            max_offers=OFFERS_PER_ITEM * limit,
+        )  # fmt: skip
+        ctx = read.ctx
+        if read.candidates is not None:
+            self.home_reads["stored"] += 1
+            sources = chain(self, "home", ctx, now, model=model, listed=read.candidates)
+            return await assemble(Prefetched(self, read), "home", "For you", ctx, sources,
+                                  now=now, limit=limit, model=model)  # fmt: skip
         vector = (
             model.user_vector(user_id, ctx.recent, min_watches=MIN_HISTORY)
             if self.personalised_home and model is not None and ctx.watched >= MIN_HISTORY
             else None
         )
-        sources = chain(self, "home", ctx, now, model=model, vector=vector)
+        listed: Candidates | None = None
+        if model is not None and vector is not None and stored:
+            # Scored here, as the stored list would have been; stored for the next request.
+            listed = list(model.for_vector(vector.vector, s.candidates))
+            self.refresher.record(ctx, vector, listed, version=model.version)
+        self.home_reads["scored" if vector is not None else "none"] += 1
+        sources = chain(self, "home", ctx, now, model=model, vector=vector, listed=listed)
         title = "For you" if model is not None and vector is not None else "Popular in your bundle"
         return await assemble(self, "home", title, ctx, sources, now=now, limit=limit, model=model)
 

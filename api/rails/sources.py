@@ -52,9 +52,12 @@ def chain(
     vector: UserVector | None = None,
     program_id: str | None = None,
     bundle_id: str | None = None,
+    listed: Candidates | None = None,
 ) -> list[Source]:
     """The sources of ``rail`` for ``ctx``'s user, in the order of :data:`FALLBACK_CHAINS`,
-    leaving out those that do not apply. ``vector``: the user's (personalised);
+    leaving out those that do not apply. ``listed``: the user's personalised candidates,
+    already scored (stored, :mod:`api.rails.precomputed`), else ``vector``: the user's,
+    to score them with;
     ``program_id``: the anchor (similar); ``bundle_id``: the one bundle a popular rail is
     about (no fallback then)."""
     names = FALLBACK_CHAINS[rail]
@@ -65,7 +68,9 @@ def chain(
     for index, name in enumerate(names):
         run: Callable[[], Awaitable[Candidates]] | None = None
         if name == "personalised":
-            if model is not None and vector is not None:
+            if listed is not None:
+                run = _listed(listed)
+            elif model is not None and vector is not None:
                 run = _personal(pool, model, vector, ctx, now)
         elif name == "similar":
             run = _similar(pool, str(program_id), model)
@@ -96,6 +101,13 @@ def _personal(
         audience = await pool.audience(ctx, now)
         return blend(found, audience, now=now, popularity=s.popularity_blend,
                      freshness=s.freshness_blend)  # fmt: skip
+
+    return run
+
+
+def _listed(found: Candidates) -> Callable[[], Awaitable[Candidates]]:
+    async def run() -> Candidates:
+        return found
 
     return run
 

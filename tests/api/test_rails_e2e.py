@@ -91,6 +91,10 @@ def test_200_random_users_every_rail_zero_violations(
     assert served_items > 2000
     assert violations == []
     assert false_claims == []
+    # The publish stored every known user's candidates: the home rails read them (one
+    # round trip with their eligibility) rather than scoring the users in the API.
+    reads = client.app.state.rails.home_reads  # type: ignore[attr-defined]
+    assert reads["stored"] >= 150 and reads["scored"] <= 10, reads
     # Home always has something for these users, or says why not.
     assert all(reason for _, _, reason in empty)
     assert not [e for e in empty if e[1] == "home"]

@@ -1,0 +1,209 @@
+"""The home rail in one round trip: the user's context, their precomputed candidates and
+the live eligibility of those candidates, read by one Cypher statement.
+
+``cypher/rails/home.cypher`` returns what ``user_context.cypher`` returns, the user's
+stored candidate list when it is current for the serving version (see that file), and
+the first offers of the list, tested against the graph as it is now. The rail is then
+assembled exactly as before (:mod:`api.rails.assembly`): its first eligibility call finds
+those offers already there (:class:`Prefetched`); a rail that post-ranking leaves short
+asks eligibility for the rest of the list, as it would have anyway.
+
+A user without a current list (the version does not know them, or they watched
+something since their list was scored) is scored by the API from the context that came
+back, and the list is stored for their next request (:class:`Refresher`, in the
+background, batched and bounded like the served log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from neo4j import AsyncDriver, RoutingControl
+
+from api.model import UserVector
+from api.rails.assembly import Backend
+from api.rails.context import ANCHORS, context_from_record
+from api.rails.eligibility import Fatigue, offers_from_rows
+from api.rails.popularity import Audience
+from api.rails.reasons import Explainer
+from api.rails.types import Candidates, EligibilityCount, Offer, UserContext
+from graph.domain import CSA_LEVELS
+from graph.queries import query
+from graph.settings import Settings
+
+log = logging.getLogger("graphrails.api.candidates")
+
+REFRESH_QUEUE = 10_000
+"""Users whose fresh lists may wait to be written; beyond, a list is dropped (the user is
+scored by the API again next time, as now)."""
+REFRESH_FLUSH_S = 1.0
+"""Seconds between a list being queued and the write of everything queued then."""
+
+
+@dataclass
+class HomeRead:
+    """What ``cypher/rails/home.cypher`` returned for one user."""
+
+    ctx: UserContext
+    candidates: Candidates | None
+    """The stored list with its scores, best first; None when it is not current."""
+    offers: list[Offer]
+    """The first offers of ``candidates`` (empty when there are none)."""
+    max_offers: int
+
+
+async def read_home(
+    driver: AsyncDriver,
+    settings: Settings,
+    fatigue: Fatigue,
+    user_id: str,
+    now: datetime,
+    *,
+    version: str | None,
+    min_history: int,
+    candidates: int,
+    max_offers: int,
+) -> HomeRead:
+    """The user's context, current candidate list (its first ``candidates``, which the
+    version must hold; ``version`` None: none is) and their first ``max_offers`` offers."""
+    records, _, _ = await driver.execute_query(
+        query("rails/home"),
+        user_id=user_id, now=now, horizon=now + timedelta(days=settings.window_days),
+        anchors=ANCHORS, recent=settings.fold_in_watches,
+        anchor_completion=settings.completion_threshold,
+        completion=settings.completion_threshold,
+        default_ceiling=CSA_LEVELS[settings.anonymous_csa_ceiling],
+        fatigue_completion=fatigue.completion, fatigue_programs=fatigue.programs,
+        fatigue_series=fatigue.series, fatigue_channels=fatigue.channels,
+        version=version, min_history=min_history, candidates=candidates,
+        max_offers=max_offers,
+        database_=settings.neo4j_database, routing_=RoutingControl.READ,
+    )  # fmt: skip
+    r = records[0]
+    ids, scores = r["candidates"], r["candidate_scores"]
+    listed: Candidates | None = None
+    if version is not None and ids is not None:
+        listed = list(zip(ids, scores or [None] * len(ids), strict=True))
+    return HomeRead(
+        ctx=context_from_record(user_id, r),
+        candidates=listed,
+        offers=offers_from_rows(r["offers"]),
+        max_offers=max_offers,
+    )
+
+
+class Prefetched:
+    """The rails service, for one home rail whose first eligibility call was answered in
+    the same round trip as its context: that call (all the stored candidates, the first
+    ``max_offers`` offers, no series to skip) is served from ``read``; every other is
+    the service's."""
+
+    def __init__(self, backend: Backend, read: HomeRead) -> None:
+        self._backend = backend
+        self._read = read
+        self._used = False
+        self.settings: Settings = backend.settings
+        self.fatigue: Fatigue = backend.fatigue
+        self.explainer: Explainer = backend.explainer
+
+    async def offers(
+        self,
+        ctx: UserContext,
+        program_ids: list[str],
+        *,
+        now: datetime,
+        max_offers: int | None = None,
+        skip_series: Collection[str] = (),
+        count: EligibilityCount | None = None,
+    ) -> list[Offer]:
+        listed = self._read.candidates
+        if (
+            not self._used
+            and listed is not None
+            and max_offers == self._read.max_offers
+            and not skip_series
+            and program_ids == [p for p, _ in listed]
+        ):
+            self._used = True
+            if count is not None:
+                count.add(asked=len(program_ids), offered=len(self._read.offers))
+            return list(self._read.offers)
+        return await self._backend.offers(
+            ctx, program_ids, now=now, max_offers=max_offers, skip_series=skip_series,
+            count=count,
+        )  # fmt: skip
+
+    async def merged(self, bundles: Sequence[str | None], now: datetime) -> Audience:
+        return await self._backend.merged(bundles, now)
+
+    async def audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:
+        return await self._backend.audience(ctx, now)
+
+
+class Refresher:
+    """Stores the candidate lists the API scored itself (``cypher/candidates/refresh``),
+    in the background: queued by user (the latest list wins), written every
+    :data:`REFRESH_FLUSH_S` in one ``UNWIND``; a full queue drops the list. A failed
+    write is logged, never raised: the user is scored by the API again next time."""
+
+    def __init__(self, driver: AsyncDriver, settings: Settings) -> None:
+        self.driver = driver
+        self.db = settings.neo4j_database
+        self._pending: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.written = 0
+        self.dropped = 0
+
+    def record(
+        self, ctx: UserContext, vector: UserVector, found: Candidates, *, version: str
+    ) -> None:
+        """Queue ``found`` (scored with ``vector`` by ``version``) as ``ctx``'s user's list."""
+        if ctx.user_id is None or not ctx.known:
+            return
+        if len(self._pending) >= REFRESH_QUEUE and ctx.user_id not in self._pending:
+            self.dropped += 1
+            return
+        latest = max((w.last_ts for w in ctx.recent if w.last_ts is not None), default=None)
+        self._pending[ctx.user_id] = (version, {
+            "id": ctx.user_id, "program_ids": [p for p, _ in found],
+            "scores": [s for _, s in found], "at": latest, "watched": ctx.watched})  # fmt: skip
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._later())
+
+    async def _later(self) -> None:
+        await asyncio.sleep(REFRESH_FLUSH_S)
+        await self.flush()
+
+    async def flush(self) -> int:
+        """Write every queued list now (one transaction per model version); how many."""
+        pending, self._pending = self._pending, {}
+        by_version: dict[str, list[dict[str, Any]]] = {}
+        for version, row in pending.values():
+            by_version.setdefault(version, []).append(row)
+        written = 0
+        for version, rows in by_version.items():
+            try:
+                await self.driver.execute_query(
+                    query("candidates/refresh"), rows=rows, version=version, database_=self.db
+                )
+                written += len(rows)
+            except Exception:  # a lost refresh only costs the user's next request a scoring
+                log.exception("could not store %d candidate lists", len(rows))
+                self.dropped += len(rows)
+        self.written += written
+        return written
+
+    async def stop(self) -> None:
+        """Cancel the pending flush and write what is queued."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
