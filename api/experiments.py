@@ -11,7 +11,6 @@ response and the served log name the experiment and the arm.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from neo4j import AsyncDriver
 from api.model import ServingModel
 from api.rails.eligibility import Fatigue
 from api.rails.service import RailsService
+from api.tasks import cancel
 from experiments.arms import Arm, Experiment
 from experiments.store import running
 from gnn.artifacts import ArtifactError, load_version
@@ -143,11 +143,8 @@ class ExperimentArms:
         return arms
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
 
 T = TypeVar("T")

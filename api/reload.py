@@ -14,7 +14,6 @@ nothing changes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from neo4j import AsyncDriver, RoutingControl
 
 from api.model import ServingModel
 from api.rails.service import RailsService
+from api.tasks import cancel
 from gnn.artifacts import ArtifactError, load_version
 from graph.queries import query
 from graph.settings import Settings
@@ -105,11 +105,8 @@ class ModelReloader:
         self._task = asyncio.create_task(self.run(), name="graphrails-model-reloader")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
 
 def _load(path: Path) -> ServingModel:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from neo4j import AsyncDriver, RoutingControl
 
+from api.tasks import cancel
 from api.unavailable import UNAVAILABLE
 from graph.queries import query
 from graph.settings import Settings
@@ -118,11 +119,8 @@ class ServedLog:
 
     async def stop(self) -> None:
         """Stop the background task, then write whatever is still queued."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self.flush()
 
     async def _run(self) -> None:

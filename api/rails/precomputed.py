@@ -17,7 +17,6 @@ background, batched and bounded like the served log).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from api.rails.eligibility import Fatigue, offers_from_rows
 from api.rails.popularity import Audience
 from api.rails.reasons import Explainer
 from api.rails.types import Candidates, EligibilityCount, Offer, UserContext
+from api.tasks import cancel
 from graph.domain import CSA_LEVELS
 from graph.queries import query
 from graph.settings import Settings
@@ -201,9 +201,6 @@ class Refresher:
 
     async def stop(self) -> None:
         """Cancel the pending flush and write what is queued."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self.flush()
