@@ -488,6 +488,11 @@ DENSE_POSITIVES_PER_USER = 20.0
 """From this many positives per user on average, a graph is trained with the dense recipe."""
 STEPS_PER_EPOCH = 32
 """Steps of the sparse recipe per pass over the positives, whatever the graph's size."""
+NEGATIVE_SHARE = 4
+"""The sparse recipe samples one program in this many per step (at least 1,024): each
+program is a negative as often per epoch at every catalogue size. At 20k users (4,000
+programs) a quarter gave nDCG@10 0.2462 and a twentieth (what a fixed 1,024 is of the
+20,000 programs at 100k users) 0.2255, stopping early (docs/benchmarks.md)."""
 
 
 def default_config(graph: TrainGraph) -> TrainConfig:
@@ -502,9 +507,9 @@ def default_config(graph: TrainGraph) -> TrainConfig:
       (a user is the sum of their programs and bundles, so there is nothing per user to
       overfit), learn a bias per program, score each fold of the positives on the graph
       without it (a pair never carries its own message), and take
-      :data:`STEPS_PER_EPOCH` mini-batch steps per epoch against at most 1,024 sampled
-      programs with the logQ correction: an epoch costs the same number of propagations
-      at 20k users as at 1M.
+      :data:`STEPS_PER_EPOCH` mini-batch steps per epoch against a quarter of the
+      programs (:data:`NEGATIVE_SHARE`), sampled, with the logQ correction: an epoch costs
+      the same number of propagations at 20k users as at 1M.
     """
     users = graph.user_nodes.numel()
     programs = graph.program_nodes.numel()
@@ -517,7 +522,7 @@ def default_config(graph: TrainGraph) -> TrainConfig:
         lr=0.01,
         epochs=120,
         batch_size=max(1_024, math.ceil(positives / STEPS_PER_EPOCH)),
-        num_negatives=min(programs, 1_024),
+        num_negatives=min(programs, max(1_024, programs // NEGATIVE_SHARE)),
         folds=10,
         user_ego=False,
         program_bias=True,

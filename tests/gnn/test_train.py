@@ -179,6 +179,14 @@ def test_defaults_follow_the_graph_density() -> None:
     assert (chosen.user_ego, chosen.program_bias, chosen.folds) == (False, True, 10)
     assert chosen.num_negatives == 40  # never more than the programs: the exact softmax
     assert chosen.batch_size == 1_024
+    big = TrainGraph(
+        num_nodes=sparse.num_nodes + 20_000,
+        edge_index=sparse.edge_index,
+        user_nodes=sparse.user_nodes,
+        program_nodes=torch.cat([sparse.program_nodes, torch.arange(20_000) + sparse.num_nodes]),
+        positives=sparse.positives,
+    )
+    assert default_config(big).num_negatives == (20_000 + 40) // 4  # a quarter of them
     users = torch.arange(2)
     dense = TrainGraph(
         num_nodes=32,
