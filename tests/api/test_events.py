@@ -55,11 +55,13 @@ def genre_model(folder: Path, *, version: str, trained_at: str | None = None) ->
 
 
 def client_for(settings: Settings, tmp: Path, **fields: Any) -> TestClient:
-    """A client of a new app on ``settings`` (no model on disk, no reload while testing,
-    no served log: these tests read the user's relationships)."""
+    """A client of a new app on ``settings`` (no model on disk, no reload nor experiments
+    poll while testing, no served log: these tests read the user's relationships and
+    count the statements a request sends)."""
     if isinstance(fields.get("api_keys"), str):  # model_copy does not validate
         fields["api_keys"] = SecretStr(fields["api_keys"])
-    update = {"models_path": tmp, "model_poll_s": 3600.0, "served_log": False, **fields}
+    update = {"models_path": tmp, "model_poll_s": 3600.0, "experiments_poll_s": 3600.0,
+              "served_log": False, **fields}  # fmt: skip
     return TestClient(create_app(settings.model_copy(update=update)))
 
 
