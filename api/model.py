@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +92,7 @@ class ServingModel:
             user_rows={str(u): i for i, u in enumerate(ids["User"])},
             users=users,
             program_rows={str(p): i for i, p in enumerate(ids["Program"])},
-            trained_at=_epoch(model.manifest.get("created_at")),
+            trained_at=model.trained_at,
             program_bias=bias,
         )
 
@@ -194,16 +193,6 @@ class ServingModel:
 def _unit(vector: Floats) -> Floats:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
-
-
-def _epoch(created_at: object) -> float | None:
-    """``created_at`` of a manifest (ISO 8601) as epoch seconds; None when absent or bad."""
-    if not isinstance(created_at, str):
-        return None
-    try:
-        return datetime.fromisoformat(created_at).timestamp()
-    except ValueError:
-        return None
 
 
 async def load_serving_model(

@@ -57,6 +57,18 @@ class ModelVersion:
         return str(self.manifest["version"])
 
     @property
+    def trained_at(self) -> float | None:
+        """The manifest's ``created_at`` (ISO 8601) as epoch seconds; None when absent or
+        unreadable."""
+        created_at = self.manifest.get("created_at")
+        if not isinstance(created_at, str):
+            return None
+        try:
+            return datetime.fromisoformat(created_at).timestamp()
+        except ValueError:
+            return None
+
+    @property
     def bias_column(self) -> bool:
         """True when the last embedding column holds the programs' learned bias (and 1 for
         every other node), so that a user-program dot product is the trained score."""

@@ -16,7 +16,6 @@ since moved their vector, gets a fresh list from the API on their next home requ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -91,7 +90,7 @@ def write_user_candidates(
     ``User.candidate_scores``, ``User.candidates_version``), ``WRITE_BATCH`` users per
     transaction; how many users were written."""
     statement = query("candidates/users")
-    at = _epoch(model.manifest.get("created_at"))
+    at = model.trained_at
     total = len(model.id_map.ids["User"])
     batch: list[dict[str, object]] = []
     written = 0
@@ -110,14 +109,3 @@ def write_user_candidates(
             written += len(batch)
             bar.update(len(batch))
     return written
-
-
-def _epoch(created_at: object) -> float | None:
-    """A manifest's ``created_at`` (ISO 8601) as epoch seconds, as the API reads it for
-    ``ServingModel.trained_at``; None when absent or unreadable."""
-    if not isinstance(created_at, str):
-        return None
-    try:
-        return datetime.fromisoformat(created_at).timestamp()
-    except ValueError:
-        return None
