@@ -7,6 +7,7 @@ to do with a bad cell (reject its row, name it) is validation's (:mod:`loaders.v
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,7 @@ def parse_cells(col: Column, source: pd.Series) -> Parsed:
         )
     if col.kind is Kind.DATETIME:
         return _parse_datetime(source, text, missing)
-    return _parse_list(source, text, missing)
+    return _parse_list(col, source, text, missing)
 
 
 def _parse_str(col: Column, text: pd.Series, missing: BoolArray) -> Parsed:
@@ -124,7 +125,7 @@ def _parse_datetime(source: pd.Series, text: pd.Series, missing: BoolArray) -> P
     return Parsed(values, missing, bad, "bad_type: not an ISO 8601 timestamp")
 
 
-def _parse_list(source: pd.Series, text: pd.Series, missing: BoolArray) -> Parsed:
+def _parse_list(col: Column, source: pd.Series, text: pd.Series, missing: BoolArray) -> Parsed:
     # Parquet may hold a real list column; CSV holds "a|b" text.
     if source.dtype == object and any(isinstance(v, list | np.ndarray) for v in source):
         items = [
@@ -136,7 +137,14 @@ def _parse_list(source: pd.Series, text: pd.Series, missing: BoolArray) -> Parse
     else:
         items = [[x.strip() for x in t.split(GENRE_SEPARATOR) if x.strip()] for t in text]
     empty = np.array([not v for v in items], dtype=bool)
-    return Parsed(pd.Series(items, dtype=object), missing | empty, np.zeros(len(items), dtype=bool))
+    values = pd.Series(items, dtype=object)
+    if col.pattern is None:
+        return Parsed(values, missing | empty, np.zeros(len(items), dtype=bool))
+    # One bad item rejects the row: dropping it would leave a list that says something else.
+    pattern = re.compile(col.pattern)
+    bad = np.array([any(not pattern.fullmatch(x) for x in v) for v in items], dtype=bool)
+    reason = f"bad_format: each item must match {col.pattern} (separated by {GENRE_SEPARATOR})"
+    return Parsed(values, missing | empty, bad, reason)
 
 
 def final_dtype(col: Column, values: pd.Series) -> pd.Series:
@@ -149,4 +157,7 @@ def final_dtype(col: Column, values: pd.Series) -> pd.Series:
         return values.astype("float64")
     if col.kind is Kind.BOOL:
         return values.astype(bool)
+    if col.kind is Kind.STR_LIST and not col.required:
+        # An empty optional list is a missing value, as an empty optional cell is: None.
+        return values.where(values.map(len) > 0, None)
     return values

@@ -29,7 +29,11 @@ from graph.domain import (
 )
 
 GENRE_SEPARATOR = "|"
-"""Separator of the genre ids in ``programs.genres`` (a CSV cell holds a single string)."""
+"""Separator of the items of a ``str list`` cell: the genre ids of ``programs.genres``, the
+country codes of ``availability.countries`` (a CSV cell holds a single string)."""
+
+COUNTRY_PATTERN = "[A-Z]{2}"
+"""An ISO 3166-1 alpha-2 code, upper case: ``users.country``, each of ``availability.countries``."""
 
 TRUE_SPELLINGS = ("true", "t", "yes", "y", "1")
 FALSE_SPELLINGS = ("false", "f", "no", "n", "0")
@@ -54,10 +58,11 @@ class Column:
 
     ``allowed`` restricts a ``str`` column to an enumeration (compared lower-case);
     ``minimum``/``maximum`` bound a number (inclusive); ``pattern`` is a regular
-    expression a ``str`` value must match in full. Every ``str`` value (each id of a
-    ``str list``) is at most ``max_length`` characters (ids: Neo4j indexes them) with no
-    control character. A ``datetime`` with ``not_future`` is at most
-    :data:`~graph.domain.FUTURE_TOLERANCE_S` after the time of the load.
+    expression a ``str`` value (each item of a ``str list``) must match in full. Every
+    ``str`` value (each id of a ``str list``) is at most ``max_length`` characters (ids:
+    Neo4j indexes them) with no control character. A ``datetime`` with ``not_future`` is
+    at most :data:`~graph.domain.FUTURE_TOLERANCE_S` after the time of the load. An
+    optional ``str list`` left empty is missing (``None`` once validated), not ``[]``.
     """
 
     name: str
@@ -299,6 +304,15 @@ FILES: tuple[FileSpec, ...] = (
                 example="live",
                 allowed=AVAILABILITY_KINDS,
             ),
+            Column(
+                "countries",
+                Kind.STR_LIST,
+                required=False,
+                doc="where the window may be watched: ISO 3166-1 alpha-2 codes, upper case, "
+                f"separated by `{GENRE_SEPARATOR}`; empty = everywhere",
+                example="FR|BE",
+                pattern=COUNTRY_PATTERN,
+            ),
         ),
         key=("program_id", "channel_id", "kind", "start"),
         references=(Reference("program_id", "programs"), Reference("channel_id", "channels")),
@@ -314,7 +328,7 @@ FILES: tuple[FileSpec, ...] = (
                 Kind.STR,
                 doc="ISO 3166-1 alpha-2 code, upper case",
                 example="FR",
-                pattern="[A-Z]{2}",
+                pattern=COUNTRY_PATTERN,
             ),
             Column(
                 "profile",
@@ -485,10 +499,10 @@ def _constraints(spec: FileSpec, c: Column) -> str:
         parts.append(f">= {_number(c.minimum)}")
     if c.maximum is not None:
         parts.append(f"<= {_number(c.maximum)}")
+    each = "each id " if c.kind is Kind.STR_LIST else ""
     if c.pattern:
-        parts.append(f"matches `{c.pattern}`")
+        parts.append(f"{each}matches `{c.pattern}`")
     if c.kind in (Kind.STR, Kind.STR_LIST) and not c.allowed:
-        each = "each id " if c.kind is Kind.STR_LIST else ""
         parts.append(f"{each}at most {c.max_length:,} characters, no control character")
     if c.not_future:
         parts.append(f"at most {FUTURE_TOLERANCE_S // 3600} hours after the time of the load")

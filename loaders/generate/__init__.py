@@ -11,14 +11,16 @@ The world, in short (``docs/data.md`` has the details):
 * a 7-day EPG from a fixed start date: each channel airs its programs back to
   back, ``-16`` only from 22:00 and ``-18`` only from 00:00 to 05:00 (UTC);
   most airings open a 7-day replay window; programs that do not air are replays
-  of last week or VOD titles spanning the week;
+  of last week or VOD titles spanning the week; the windows of one paid bundle's
+  channels are open in France only, those of one more paid channel in France and
+  Belgium (``availability.countries``), all others everywhere;
 * users (adult 75 %, kids 15 %, teen 10 %) with a latent taste over genres,
   0-3 paid bundles chosen by taste, a favourite channel, and ~20 watch events
   on average (log-normal); programs have Zipf popularity; a user watches
   programs their ceiling allows and, except ~1 % of free previews, on
-  channels of their bundles, within a real availability window; completion
-  grows with how much the user likes the program's genre; ~3 % of users
-  blacklist a channel, a genre or a program.
+  channels of their bundles, within a real availability window open in their
+  country; completion grows with how much the user likes the program's genre;
+  ~3 % of users blacklist a channel, a genre or a program.
 
 Same arguments, same bytes: every random draw comes from a generator seeded by
 ``(seed, stream, block)``. Users are generated in blocks of

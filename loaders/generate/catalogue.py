@@ -12,6 +12,7 @@ from tqdm import tqdm
 from loaders.generate.world import (
     ADJECTIVES,
     BUNDLES,
+    COUNTRIES,
     CSA,
     GENRE_INDEX,
     GENRES,
@@ -39,6 +40,7 @@ class Catalogue:
     channel_theme: IntArray
     channel_names: list[str]
     channel_bundles: IntArray  # bitmask of the bundles including each channel
+    channel_rights: IntArray  # bitmask of the COUNTRIES each channel's windows may be watched in
     channel_genre: FloatArray  # (channels, genres): what each channel shows
     series_titles: list[str]
     program_ids: np.ndarray[Any, np.dtype[np.object_]]
@@ -84,12 +86,15 @@ class Catalogue:
         availability, watch_from, watch_to, kind = _schedule(p, n_ch, epoch, rng, progress)
         p["columns"]["availability"] = kind
         popularity = p["popularity"] * np.where(kind == "live", 2.0, 1.0)
+        # Drawn last, so that the draws before it (and the files they make) stay the same.
+        channel_rights = _channel_rights(channel_bundles, rng)
         width = max(7, len(str(programs)))
         return cls(
             epoch=epoch,
             channel_theme=channel_theme,
             channel_names=channel_names,
             channel_bundles=channel_bundles,
+            channel_rights=channel_rights,
             channel_genre=channel_genre,
             series_titles=p["series_titles"],
             program_ids=np.array([f"p{i:0{width}d}" for i in range(programs)], dtype=object),
@@ -118,6 +123,7 @@ class Catalogue:
         programs["series_id"] = _series_ids(programs.pop("series"))
         n_series = len(self.series_titles)
         availability = dict(self.availability)
+        availability["countries"] = rights_text(self.channel_rights)[availability["channel_id"]]
         availability["program_id"] = self.program_ids[availability["program_id"]]
         availability["channel_id"] = self.channel_ids[availability["channel_id"]]
         availability["start"] = week_times(self.epoch, availability["start"])
@@ -141,6 +147,45 @@ class Catalogue:
             "programs": programs,
             "availability": availability,
         }
+
+
+EVERYWHERE = (1 << len(COUNTRIES)) - 1
+"""Rights mask of a channel without restriction: every country users come from."""
+
+
+def _channel_rights(channel_bundles: IntArray, rng: np.random.Generator) -> IntArray:
+    """Country rights of each channel's windows: the channels of one paid bundle (drawn) are
+    restricted to France, one more paid channel (drawn) to France and Belgium, the rest
+    unrestricted. Only channels outside the free bundle are restricted, so every user keeps
+    the free offer to fall back on."""
+    free = sum(1 << b for b, x in enumerate(BUNDLES) if x.is_free)
+    paid_only = (channel_bundles & free) == 0
+    rights = np.full(len(channel_bundles), EVERYWHERE, dtype=np.int64)
+    whole = [
+        b
+        for b, x in enumerate(BUNDLES)
+        if not x.is_free
+        and ((channel_bundles >> b) & 1).any()
+        and paid_only[(channel_bundles >> b) & 1 == 1].all()
+    ]
+    if whole:
+        bundle = whole[int(rng.integers(len(whole)))]
+        rights[(channel_bundles >> bundle) & 1 == 1] = 1 << COUNTRIES.index("FR")
+    rest = np.flatnonzero(paid_only & (rights == EVERYWHERE))
+    if len(rest):
+        both = (1 << COUNTRIES.index("FR")) | (1 << COUNTRIES.index("BE"))
+        rights[rest[int(rng.integers(len(rest)))]] = both
+    return rights
+
+
+def rights_text(rights: IntArray) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Rights masks as ``availability.countries`` cells: codes joined by ``|``, empty for a
+    channel without restriction."""
+    text = [
+        "" if r == EVERYWHERE else "|".join(c for k, c in enumerate(COUNTRIES) if r >> k & 1)
+        for r in rights
+    ]
+    return np.array(text, dtype=object)
 
 
 def _split_channels(n_ch: int) -> IntArray:

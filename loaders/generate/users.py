@@ -50,13 +50,15 @@ def user_block(
     ceiling = np.array([CSA_RANK[c] for c in PROFILE_CEILING])[profile]
     taste = _taste(profile, rng)
     subs = _subscriptions(world, taste, rng)
-    # A favourite channel among those the user can watch, by taste.
+    # A favourite channel among those the user can watch (bundles and country), by taste.
     can_watch = (world.channel_bundles[None, :] & subs.mask[:, None]) != 0
+    can_watch &= (world.channel_rights[None, :] >> country[:, None]) & 1 == 1
     fav_w = (taste @ world.channel_genre.T) * can_watch + 1e-12
     favourite = choice_rows(np.cumsum(fav_w, axis=1), np.arange(n), rng)
     events = _watch_events(
-        world, user_ids, taste, favourite, ceiling, subs.mask, next_event, rng, until_s
-    )
+        world, user_ids, taste, favourite, ceiling, subs.mask, next_event, rng, until_s,
+        country=country,
+    )  # fmt: skip
     blacklists = _blacklists(world, user_ids, rng)
     return {
         "users": {
@@ -176,15 +178,18 @@ def _watch_events(
     next_event: int,
     rng: np.random.Generator,
     until_s: int,
+    *,
+    country: IntArray,
 ) -> dict[str, Any]:
     """About ``MEAN_EVENTS_PER_USER`` watches per user (log-normal), sorted by user and time,
-    all before ``until_s``; completion grows with how much the user likes the genre."""
+    all before ``until_s``; completion grows with how much the user likes the genre.
+    ``country`` is each user's index in ``COUNTRIES``."""
     n = len(user_ids)
     counts = np.minimum(
         np.floor(rng.lognormal(np.log(MEAN_EVENTS_PER_USER + 0.5) - 0.5, 1.0, n)), 2000
     ).astype(np.int64)
     who = np.repeat(np.arange(n), counts)
-    programs = _pick_programs(world, who, taste, favourite, ceiling, mask, rng)
+    programs = _pick_programs(world, who, taste, favourite, ceiling, mask, rng, country=country)
 
     g = world.genre_of[programs]
     like = taste[who, g] * len(GENRES)  # 1 = an average genre for this user
@@ -253,9 +258,12 @@ def _pick_programs(
     ceiling: IntArray,
     mask: IntArray,
     rng: np.random.Generator,
+    *,
+    country: IntArray,
 ) -> IntArray:
     """One program per event: by the user's genre taste (75 %) or from their favourite
-    channel (25 %), by popularity, within their CSA ceiling and (mostly) their bundles."""
+    channel (25 %), by popularity, within their CSA ceiling, their country's rights and
+    (mostly) their bundles."""
     pools = world.pools
     levels = len(CSA)
     level = ceiling[who]
@@ -273,8 +281,11 @@ def _pick_programs(
     preview = rng.random(len(who)) < 0.01  # a channel open to all for a day ("en clair")
 
     def denied() -> IntArray:
-        locked = (world.channel_bundles[world.channel_of[picked]] & mask[who]) == 0
-        return np.flatnonzero(locked & ~preview)
+        channel = world.channel_of[picked]
+        locked = (world.channel_bundles[channel] & mask[who]) == 0
+        # A free preview opens a channel to every subscriber, not to every country.
+        abroad = (world.channel_rights[channel] >> country[who]) & 1 == 0
+        return np.flatnonzero((locked & ~preview) | abroad)
 
     # Redraw what the user cannot watch; a few stubborn draws fall back to free channels.
     for _ in range(4):

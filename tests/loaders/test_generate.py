@@ -163,6 +163,35 @@ def test_watch_events_follow_ceilings_access_and_windows(data: Dataset) -> None:
     assert ((events["watched_s"] - events["completion"] * duration).abs() <= 1).all()
 
 
+def test_a_few_paid_channels_are_restricted_to_some_countries(data: Dataset) -> None:
+    windows = data["availability"].frame
+    rights = windows["countries"].map(lambda v: "" if v is None else "|".join(v))
+    assert rights.groupby(windows["channel_id"]).nunique().max() == 1  # per channel
+    by_channel = rights.groupby(windows["channel_id"]).first()
+    assert set(by_channel) == {"", "FR", "FR|BE"}
+    assert (by_channel == "FR|BE").sum() == 1
+    assert 0.02 < (rights != "").mean() < 0.4  # most windows are unrestricted
+    # Only paid channels: the free bundle stays open to everyone, everywhere.
+    bundles = data["bundles"].frame
+    free = set(bundles.loc[bundles["is_free"], "bundle_id"])
+    included = data["bundle_channels"].frame
+    free_channels = set(included.loc[included["bundle_id"].isin(free), "channel_id"])
+    assert (by_channel[sorted(free_channels)] == "").all()
+    # The FR-only channels are every channel of some paid bundle.
+    fr_only = set(by_channel[by_channel == "FR"].index)
+    whole = included.groupby("bundle_id")["channel_id"].agg(set)
+    assert any(channels == fr_only for channels in whole)
+
+    # Watches keep to the rights: a user abroad never watches a window closed to them.
+    country = data["users"].frame.set_index("user_id")["country"]
+    events = data["watch_events"].frame
+    allowed = events["channel_id"].map(by_channel).str.split("|")
+    where = events["user_id"].map(country)
+    open_here = [r == [""] or c in r for r, c in zip(allowed, where, strict=True)]
+    assert all(open_here)
+    assert (where != "FR").any() and (by_channel[events["channel_id"]] != "").any()
+
+
 def test_completion_follows_taste_and_popularity_is_skewed(data: Dataset) -> None:
     events = data["watch_events"].frame
     programs = data["programs"].frame.set_index("program_id")

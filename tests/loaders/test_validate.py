@@ -88,6 +88,8 @@ def test_the_base_data_set_is_valid_and_typed(tmp_path: Path) -> None:
     assert str(windows["start"].dtype) == "datetime64[us, UTC]"
     assert pd.isna(dataset["subscriptions"].frame.loc[2, "until"])
     assert set(dataset.known["programs"]) == {"p1", "p2"}
+    # availability.csv has no countries column: every window is unrestricted.
+    assert [r["countries"] for r in to_records(windows)] == [None, None]
 
 
 CASES = [
@@ -295,6 +297,50 @@ def test_optional_columns_may_be_absent(tmp_path: Path) -> None:
     dataset = validate_dataset(write(tmp_path, files))
     assert dataset.rejects == []
     assert dataset["programs"].frame["season"].isna().all()
+
+
+AVAILABILITY_WITH_COUNTRIES = [
+    "program_id,channel_id,start,end,kind,countries",
+    "p1,c1,2025-01-06T20:50:00Z,2025-01-06T22:20:00Z,live,FR|BE",
+    "p2,c2,2025-01-06 21:00:00,2025-01-13T21:00:00+01:00,replay,",
+    "p1,c2,2025-01-07T20:00:00Z,2025-01-07T21:00:00Z,vod, CH ",
+    "p1,c1,2025-01-08T20:00:00Z,2025-01-08T21:00:00Z,vod,FR|fr",
+    "p2,c1,2025-01-08T20:00:00Z,2025-01-08T21:00:00Z,vod,FRA",
+    "p2,c2,2025-01-09T20:00:00Z,2025-01-09T21:00:00Z,vod,FR;BE",
+    "p2,c1,2025-01-09T20:00:00Z,2025-01-09T21:00:00Z,live,BE||LU",
+]
+
+
+def test_availability_countries_are_upper_case_codes_and_empty_is_everywhere(
+    tmp_path: Path,
+) -> None:
+    files = {k: list(v) for k, v in BASE.items()}
+    files["availability"] = AVAILABILITY_WITH_COUNTRIES
+    dataset = validate_dataset(write(tmp_path, files))
+    rejects = dataset.rejects
+    assert codes(rejects) == [("availability", row, "countries", "bad_format") for row in (5, 6, 7)]
+    assert [r.value for r in rejects] == ["FR|fr", "FRA", "FR;BE"]  # as written
+    assert "availability row 5, column countries: bad_format" in str(rejects[0])
+    assert "[A-Z]{2}" in rejects[0].reason
+    frame = dataset["availability"].frame
+    assert list(frame.index) == [2, 3, 4, 8]  # the valid windows are all kept
+    assert [r["countries"] for r in to_records(frame)] == [
+        ["FR", "BE"], None, ["CH"], ["BE", "LU"]]  # fmt: skip
+    assert dataset.ok and len(dataset["watch_events"].frame) == 2  # nothing else lost
+
+
+def test_availability_countries_in_parquet_may_be_a_list_column(tmp_path: Path) -> None:
+    folder = write(tmp_path, BASE)
+    (folder / "availability.csv").unlink()
+    pd.DataFrame(
+        {"program_id": ["p1", "p2", "p1"], "channel_id": ["c1", "c2", "c2"],
+         "start": ["2025-01-06T20:00:00Z"] * 3, "end": ["2025-01-06T21:00:00Z"] * 3,
+         "kind": ["live", "replay", "vod"], "countries": [["FR", "BE"], [], ["fr"]]}
+    ).to_parquet(folder / "availability.parquet", index=False)  # fmt: skip
+    dataset = validate_dataset(folder)
+    assert codes(dataset.rejects) == [("availability", 3, "countries", "bad_format")]
+    frame = dataset["availability"].frame
+    assert [r["countries"] for r in to_records(frame)] == [["FR", "BE"], None]
 
 
 def test_missing_files(tmp_path: Path) -> None:
