@@ -70,13 +70,15 @@ def bulk_load_tv(
     rels.append(("SUBSCRIBES_TO", "subscriptions", subs[["user_id", "bundle_id", "since", "until"]],
                  ("User", "Bundle"), {"since": "datetime", "until": "datetime"}))  # fmt: skip
     programs = frames["programs"]
-    genres = programs[["program_id", "genres"]].explode("genres")
-    rels.append(("HAS_GENRE", "program_genres", genres, ("Program", "Genre"), {}))
+    rels.append(("HAS_GENRE", "program_genres", genre_ranks(programs), ("Program", "Genre"),
+                 {"rank": "int"}))  # fmt: skip
     episodes = programs.loc[programs["series_id"].notna(), ["program_id", "series_id"]]
     rels.append(("EPISODE_OF", "program_series", episodes, ("Program", "Series"), {}))
     avail = frames["availability"]
+    avail = avail.assign(countries=_array_cells(avail, "countries"))
     rels.append(("AVAILABLE_ON", "availability", avail, ("Program", "Channel"),
-                 {"start": "datetime", "end": "datetime", "kind": "string"}))  # fmt: skip
+                 {"start": "datetime", "end": "datetime", "kind": "string",
+                  "countries": "string[]"}))  # fmt: skip
     black = frames["blacklists"]
     for target, label in (("program", "Program"), ("channel", "Channel"), ("genre", "Genre")):
         subset = black.loc[black["target_type"] == target, ["user_id", "target_id"]]
@@ -134,6 +136,20 @@ def aggregate_watches(chunks: Any, report: LoadReport) -> pd.DataFrame:
     combined = _aggregate_partials(pd.concat(parts, ignore_index=True))
     summary.written = int(combined["count"].sum())
     return combined
+
+
+def genre_ranks(programs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (program, genre) with its ``rank`` in ``genres`` (0 = the main genre), as
+    ``cypher/load/programs.cypher`` sets it: a repeated genre keeps its first place."""
+    pairs = programs[["program_id", "genres"]].explode("genres").drop_duplicates()
+    return pairs.assign(rank=pairs.groupby("program_id", sort=False).cumcount())
+
+
+def _array_cells(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A ``str list`` column as import-tool array cells (items joined by
+    :data:`ARRAY_DELIMITER`, which no valid country code holds); a missing list stays an
+    empty cell, which the tool leaves unset, as the UNWIND path's null."""
+    return frame[column].map(lambda v: None if v is None else ARRAY_DELIMITER.join(v))
 
 
 def _aggregate(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from loaders.bulk import _take, bulk_load_tv
 from loaders.tv import LoadReport
 from loaders.validate import validate_dataset
 from tests.loaders.test_tv import RecordingDriver
-from tests.loaders.test_validate import BASE, write
+from tests.loaders.test_validate import AVAILABILITY_WITH_COUNTRIES, BASE, write
 
 
 class FakeServer:
@@ -112,3 +112,20 @@ def test_times_keep_their_microseconds(bulk: FakeServer, tmp_path: Path) -> None
             pd.testing.assert_series_equal(times, expected, check_names=False)
     watched = bulk.files["relationships:watched"]
     assert "2025-01-06T21:00:00.000001Z" in set(watched["first_ts:datetime"])
+
+
+def test_country_rights_are_string_arrays_and_genres_carry_their_rank(
+    bulk: FakeServer, tmp_path: Path
+) -> None:
+    files = {k: list(v) for k, v in BASE.items()}
+    files["availability"] = AVAILABILITY_WITH_COUNTRIES
+    files["programs"][2] = 'p2,"Voisins, le retour",serie|film|serie,-12,1800,,s1,1,2,Replay'
+    report = run(bulk, write(tmp_path / "data", files))
+    assert {r.code for r in report.rejects} == {"bad_format"}  # the three bad codes
+    windows = bulk.files["relationships:availability"]
+    # An empty cell: the import tool leaves the property unset, as the UNWIND path's null.
+    assert list(windows["countries:string[]"].fillna("")) == ["FR;BE", "", "CH", "BE;LU"]
+    genres = bulk.files["relationships:program_genres"]
+    assert [tuple(row) for row in genres.itertuples(index=False)] == [
+        ("p1", "film", "0"), ("p2", "serie", "0"), ("p2", "film", "1")]  # fmt: skip
+    assert list(genres.columns) == [":START_ID(Program)", ":END_ID(Genre)", "rank:int"]

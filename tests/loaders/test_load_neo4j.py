@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -141,6 +142,76 @@ def test_later_events_file_adds_only_what_is_new(
         ids=events.user_id.unique().tolist(), database_=db,
     )  # fmt: skip
     assert records[0]["events"] == len(events)
+
+
+def test_country_rights_and_genre_ranks_are_loaded_and_a_corrected_file_replaces_them(
+    driver: Driver, neo4j_settings: Settings, tv_copy: Path
+) -> None:
+    db = neo4j_settings.neo4j_database
+    folder = tv_copy
+    windows = pd.read_csv(folder / "availability.csv", dtype=str, keep_default_na=False)
+    assert (windows.countries != "").any() and (windows.countries == "").any()  # generated
+    programs = pd.read_csv(folder / "programs.csv", dtype=str)
+    several = programs[programs.genres.str.contains("|", regex=False)].index[:2]
+    assert len(several) == 2
+
+    def rights() -> dict[tuple[str, str, str], list[str] | None]:
+        records, _, _ = driver.execute_query(
+            "MATCH (p:Program)-[a:AVAILABLE_ON]->(c:Channel) WHERE p.id IN $ids "
+            "RETURN p.id AS p, c.id AS c, toString(a.start) AS start, a.countries AS countries",
+            ids=windows.program_id.unique().tolist(), database_=db,
+        )  # fmt: skip
+        return {(r["p"], r["c"], r["start"]): r["countries"] for r in records}
+
+    def expected_rights() -> dict[tuple[str, str, str], list[str] | None]:
+        return {(w.program_id, w.channel_id, w.start): w.countries.split("|") if w.countries
+                else None for w in windows.itertuples()}  # fmt: skip
+
+    def ranks() -> dict[str, list[str]]:
+        records, _, _ = driver.execute_query(
+            "MATCH (p:Program)-[r:HAS_GENRE]->(g:Genre) WHERE p.id IN $ids "
+            "WITH p, r.rank AS rank, g ORDER BY rank "
+            "RETURN p.id AS p, collect(g.id) AS genres, collect(rank) AS ranks",
+            ids=programs.program_id.tolist(), database_=db,
+        )  # fmt: skip
+        for r in records:
+            assert r["ranks"] == list(range(len(r["genres"]))), r
+        return {r["p"]: r["genres"] for r in records}
+
+    def expected_ranks() -> dict[str, list[str]]:
+        # Rank = place in the list, the main genre first; a repeated genre keeps its first.
+        return {p: list(dict.fromkeys(g.split("|"))) for p, g in zip(
+            programs.program_id, programs.genres, strict=True)}  # fmt: skip
+
+    load_tv(driver, folder, database=db, progress=False)
+    assert rights() == expected_rights()
+    assert ranks() == expected_ranks()
+
+    # A corrected file: rights changed, lifted and added; main genres swapped, one repeated.
+    restricted = windows.index[windows.countries != ""][:2]
+    open_ = windows.index[windows.countries == ""][0]
+    windows.loc[restricted, "countries"] = ["CH", ""]
+    windows.loc[open_, "countries"] = "LU|BE"
+    windows.to_csv(folder / "availability.csv", index=False)
+    first, second = several
+    programs.loc[first, "genres"] = "|".join(reversed(programs.loc[first, "genres"].split("|")))
+    main, other = programs.loc[second, "genres"].split("|")[:2]
+    programs.loc[second, "genres"] = f"{main}|{main}|{other}"
+    programs.to_csv(folder / "programs.csv", index=False)
+    before = graph_counts(driver, database=db)
+    assert load_tv(driver, folder, database=db, progress=False).rejects == []
+    assert graph_counts(driver, database=db) == before  # replaced, nothing added
+    got = rights()
+    assert got == expected_rights()
+    key = windows.loc[restricted[0]]
+    assert got[(key.program_id, key.channel_id, key.start)] == ["CH"]
+    key = windows.loc[restricted[1]]
+    assert got[(key.program_id, key.channel_id, key.start)] is None
+    ranked = ranks()
+    assert ranked == expected_ranks()
+    new_main = programs.loc[first, "genres"].split("|")[0]
+    assert ranked[programs.loc[first, "program_id"]][0] == new_main
+    assert ranked[programs.loc[second, "program_id"]][:2] == [main, other]
 
 
 def test_a_resubscription_keeps_both_periods_and_the_current_one_grants_access(
@@ -347,6 +418,20 @@ def test_movielens_100k(
             names=["Drama", "Comedy", "Film-Noir", "Children's", "unknown"], database_=db,
         )  # fmt: skip
         assert records[0]["genres"] == 5
+        # HAS_GENRE.rank follows the order of the item's class list, from 0.
+        items = pd.read_csv(folder / "ml-100k.item", sep="\t", dtype=str)
+        classes = dict(zip(items.iloc[:, 0], items.iloc[:, 3].str.split(), strict=True))
+        records, _, _ = driver.execute_query(
+            "MATCH (p:Program)-[r:HAS_GENRE]->(g:Genre) WHERE p.id IN $ids "
+            "WITH p, r, g ORDER BY r.rank RETURN p.id AS p, collect(g.id) AS genres, "
+            "collect(r.rank) AS ranks",
+            ids=ids["Program"], database_=db,
+        )  # fmt: skip
+        assert len(records) == 1682
+        for r in records:
+            assert r["genres"] == list(dict.fromkeys(classes[r["p"]])), r
+            assert r["ranks"] == list(range(len(r["genres"]))), r
+        assert max(len(r["genres"]) for r in records) > 1
         assert "not applicable" in " ".join(report.notes)
         assert len(genres) == 19
     finally:
@@ -365,10 +450,14 @@ def test_bulk_import_builds_the_same_graph_as_the_unwind_path(
 
     if not neo4j_settings.managed:
         pytest.skip("the import tool needs a local server")
-    # The import tool needs an empty database: this test owns a whole instance.
+    # The import tool needs an empty database: this test owns a whole instance, two ports
+    # above the session's (a worktree running its own test instance gets its own too).
+    base = neo4j_test_settings()
+    worktree = os.environ.get("GRAPHRAILS_TEST_INSTANCE")
     settings = neo4j_test_settings(
-        instance="bulk", bolt_port=17689, http_port=17476, heap="512m", pagecache="128m"
-    )
+        instance=f"{worktree}-bulk" if worktree else "bulk", bolt_port=base.bolt_port + 2,
+        http_port=base.http_port + 2, heap="512m", pagecache="128m",
+    )  # fmt: skip
     server = LocalServer(settings)
     shutil.rmtree(server.data_dir / "databases" / "neo4j", ignore_errors=True)
     shutil.rmtree(server.data_dir / "transactions" / "neo4j", ignore_errors=True)
@@ -381,13 +470,38 @@ def test_bulk_import_builds_the_same_graph_as_the_unwind_path(
             with pytest.raises(ValueError, match="not empty"):
                 bulk_load_tv(server, tiny_tv, database="neo4j", progress=False)
             bulk = _watched_sample(bulk_driver, "neo4j")
+            bulk_rights = _rights_and_ranks(bulk_driver, "neo4j")
         db = neo4j_settings.neo4j_database
         cleanup.append(tiny_tv)
         load_tv(driver, tiny_tv, database=db, progress=False)
         assert _watched_sample(driver, db) == bulk
         assert any(w["last_channel"] for w in bulk)  # the fatigue rules read it
+        assert _rights_and_ranks(driver, db) == bulk_rights
+        windows, genres = bulk_rights
+        assert None in windows.values() and ["FR"] in windows.values()  # absent when empty
+        assert {rank for ranks in genres.values() for rank, _ in ranks} == {0, 1}
     finally:
         server.stop()
+
+
+def _rights_and_ranks(
+    driver: Driver, database: str
+) -> tuple[dict[tuple[str, str, str, str], Any], dict[str, list[tuple[int, str]]]]:
+    """``AVAILABLE_ON.countries`` per window and ``HAS_GENRE.rank`` per program, of the
+    programs of a generated data set (ids ``p0...``)."""
+    records, _, _ = driver.execute_query(
+        "MATCH (p:Program)-[a:AVAILABLE_ON]->(c:Channel) WHERE p.id STARTS WITH 'p0' "
+        "RETURN p.id AS p, c.id AS c, toString(a.start) AS start, a.kind AS kind, "
+        "a.countries AS countries",
+        database_=database,
+    )
+    windows = {(r["p"], r["c"], r["start"], r["kind"]): r["countries"] for r in records}
+    records, _, _ = driver.execute_query(
+        "MATCH (p:Program)-[r:HAS_GENRE]->(g:Genre) WHERE p.id STARTS WITH 'p0' "
+        "RETURN p.id AS p, collect([r.rank, g.id]) AS ranks",
+        database_=database,
+    )
+    return windows, {r["p"]: sorted((rank, g) for rank, g in r["ranks"]) for r in records}
 
 
 def _watched_sample(driver: Driver, database: str) -> list[dict[str, Any]]:
