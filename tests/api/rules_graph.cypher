@@ -57,15 +57,17 @@ MATCH (g:Genre {id: $p + row[3]})
 MATCH (c:Channel {id: $p + row[4]})
 CREATE (prog:Program:$($scratch) {id: $p + row[0], title: row[0], csa: row[1], csa_level: row[2],
                                   availability: row[5]})
-CREATE (prog)-[:HAS_GENRE]->(g)
+CREATE (prog)-[:HAS_GENRE {rank: 0}]->(g)
 CREATE (prog)-[:AVAILABLE_ON {kind: row[5], start: datetime(row[6]), end: datetime(row[7])}]->(c)
 WITH DISTINCT u, cBlack
 // No availability data at all: a MovieLens film (no AVAILABLE_ON, no TV
 // `availability` property) and a TV program with no window on any channel.
 MATCH (film:Genre {id: $p + 'film'})
-CREATE (ml:Program:$($scratch) {id: $p + 'ml_film', title: 'ml_film'})-[:HAS_GENRE]->(film)
+CREATE (ml:Program:$($scratch) {id: $p + 'ml_film', title: 'ml_film'})
+       -[:HAS_GENRE {rank: 0}]->(film)
 CREATE (:Program:$($scratch) {id: $p + 'tv_no_window', title: 'tv_no_window', csa: 'TP',
-                              csa_level: 0, availability: 'vod'})-[:HAS_GENRE]->(film)
+                              csa_level: 0, availability: 'vod'})
+       -[:HAS_GENRE {rank: 0}]->(film)
 WITH u, cBlack
 MATCH (twice:Program {id: $p + 'replay_now'})
 CREATE (twice)-[:AVAILABLE_ON {kind: 'replay', start: datetime('2025-01-07T20:00:00Z'),

@@ -39,9 +39,9 @@ def test_genre_share_is_of_all_watch_time_each_watch_once(
         CREATE (film:Genre:$($l) {id: $p + 'film', name: 'Film'})
         CREATE (humour:Genre:$($l) {id: $p + 'humour', name: 'Humour'})
         CREATE (sport:Genre:$($l) {id: $p + 'sport', name: 'Sport'})
-        CREATE (a:Program:$($l) {id: $p + 'a', title: 'A'})-[:HAS_GENRE]->(film)
-        CREATE (a)-[:HAS_GENRE]->(humour)
-        CREATE (b:Program:$($l) {id: $p + 'b', title: 'B'})-[:HAS_GENRE]->(sport)
+        CREATE (a:Program:$($l) {id: $p + 'a', title: 'A'})-[:HAS_GENRE {rank: 0}]->(film)
+        CREATE (a)-[:HAS_GENRE {rank: 1}]->(humour)
+        CREATE (b:Program:$($l) {id: $p + 'b', title: 'B'})-[:HAS_GENRE {rank: 0}]->(sport)
         CREATE (u)-[:WATCHED {seconds: 3600, completion: 1.0,
                               last_ts: datetime('2025-01-08T20:00:00Z')}]->(a)
         CREATE (u)-[:WATCHED {seconds: 3600, completion: 1.0,

@@ -53,7 +53,7 @@ UNWIND [
 CREATE (prog:Program:$($scratch) {id: $p + row[0], title: row[0], csa: row[1],
                                   csa_level: row[2], season: row[3], episode: row[4],
                                   duration_s: 3300})
-CREATE (prog)-[:HAS_GENRE]->(film)
+CREATE (prog)-[:HAS_GENRE {rank: 0}]->(film)
 WITH pay, cPay, cFree, lupin, row, prog
 CALL (prog, row, lupin) {
   WITH prog, row, lupin WHERE row[4] IS NOT NULL

@@ -61,8 +61,8 @@ def graph(driver: Driver, neo4j_settings: Settings) -> Iterator[None]:
         UNWIND $programs AS row
         CREATE (p:Program:$($label) {id: row.id})
         WITH p, row
-        UNWIND row.genres AS g
-        MATCH (genre:Genre {id: g}) CREATE (p)-[:HAS_GENRE]->(genre)
+        UNWIND range(0, size(row.genres) - 1) AS rank
+        MATCH (genre:Genre {id: row.genres[rank]}) CREATE (p)-[:HAS_GENRE {rank: rank}]->(genre)
         """,
         label=label, genres=[uid("g1"), uid("g2")],
         programs=[{"id": uid(p), "genres": [uid(g) for g in gs]} for p, gs in GENRES.items()],
