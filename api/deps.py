@@ -69,6 +69,16 @@ async def get_limit(
     return min(size, MAX_LIMIT)
 
 
+Country = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Z]{2}$",
+        description="The viewer's country (ISO 3166-1 alpha-2, upper case), whose rights "
+        "apply when the graph gives the user none (unknown users); default: "
+        "GRAPHRAILS_DEFAULT_COUNTRY.",
+    ),
+]
+
 Rails = Annotated[RailsService, Depends(get_rails)]
 Now = Annotated[datetime, Depends(get_now)]
 Limit = Annotated[int, Depends(get_limit)]

@@ -79,7 +79,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 class Explanation(BaseModel):
     type: str = Field(description="next_episode, because_you_watched, similar_to, "
-                      "you_like_genre, popular_on_channel, best_of_bundle, "
+                      "you_like_genre, popular_on_channel, best_of_bundle, top_replay, "
                       "new_this_week or recommended")  # fmt: skip
     text: str = Field(description="A sentence to show next to the item.")
     evidence: dict[str, Any] = Field(description="The graph facts behind the sentence.")
@@ -88,7 +88,7 @@ class Explanation(BaseModel):
 class Item(BaseModel):
     program_id: str
     title: str
-    genres: list[str]
+    genres: list[str] = Field(description="Genre ids, the main genre first.")
     csa: str | None
     series_id: str | None = None
     series_title: str | None = None
@@ -150,6 +150,11 @@ class GraphPath(BaseModel):
     relationships: list[GraphRelationship]
 
 
+class Exclusion(BaseModel):
+    rule: str = Field(description="banned_genre, country or impressions")
+    text: str = Field(description="A sentence saying how the rule keeps the program out.")
+
+
 class ExplainOut(BaseModel):
     user_id: str
     program_id: str
@@ -163,6 +168,14 @@ class ExplainOut(BaseModel):
     )
     csa_ceiling: str = Field(description="The CSA ceiling `eligible` was decided with.")
     eligible: bool = Field(description="Whether the program passes every rule for the user now.")
+    country: str | None = Field(
+        description="The country whose rights `eligible` was decided with (null: only what "
+        "is licensed everywhere)."
+    )
+    excluded_by: list[Exclusion] = Field(
+        description="The service rules that keep the program out for this user now: banned "
+        "genres, country rights, impression fatigue (empty: none of them does)."
+    )
     paths: list[GraphPath]
     cypher: str = Field(
         description="The query behind `paths`, its parameters written in as literals: paste it "

@@ -8,6 +8,9 @@ from pathlib import Path
 
 CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
 _LINE_COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^\s*// @include (\S+)\s*$", re.MULTILINE)
+"""A line ``// @include <name>`` stands for the text of ``cypher/<name>.cypher`` (a part of
+a statement that several statements share, e.g. the eligibility rules)."""
 
 
 @cache
@@ -22,9 +25,18 @@ def query(name: str) -> str:
 @cache
 def statements(name: str) -> tuple[str, ...]:
     """The statements of ``cypher/<name>.cypher``, split on ``;`` at line ends, comments dropped."""
-    text = _LINE_COMMENT.sub("", _path(name).read_text(encoding="utf-8"))
+    text = _LINE_COMMENT.sub("", source(name))
     parts = (part.strip() for part in re.split(r";\s*$", text, flags=re.MULTILINE))
     return tuple(part for part in parts if part)
+
+
+def source(name: str, *, including: tuple[str, ...] = ()) -> str:
+    """The text of ``cypher/<name>.cypher`` with its ``// @include`` lines replaced by the
+    parts they name (comments kept)."""
+    if name in including:
+        raise ValueError(f"{_path(name)} includes itself (through {' -> '.join(including)})")
+    text = _path(name).read_text(encoding="utf-8")
+    return _INCLUDE.sub(lambda m: source(m.group(1), including=(*including, name)), text)
 
 
 def _path(name: str) -> Path:

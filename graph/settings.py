@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from graph.domain import CsaRating
 
@@ -110,6 +110,27 @@ class Settings(BaseSettings):
     max_per_genre: int = Field(
         default=4, gt=0, validation_alias="GRAPHRAILS_MAX_PER_GENRE",
         description="At most this many items of one (main) genre in a rail.",
+    )  # fmt: skip
+    banned_genres: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias="GRAPHRAILS_BANNED_GENRES",
+        description="Comma-separated ids of the genres no rail offers, whatever the user's "
+        "taste (the broadcaster's banned kinds: news bulletins, weather...); empty: none.",
+    )  # fmt: skip
+    default_country: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", validation_alias="GRAPHRAILS_DEFAULT_COUNTRY",
+        description="Country (ISO 3166-1 alpha-2) whose rights apply to a user with none "
+        "(unknown users may name theirs with `country`); unset: only airings licensed "
+        "everywhere reach them.",
+    )  # fmt: skip
+    impression_rails: int = Field(
+        default=5, ge=0, validation_alias="GRAPHRAILS_IMPRESSION_RAILS",
+        description="A program shown to a user in this many rails within "
+        "GRAPHRAILS_IMPRESSION_DAYS, unwatched since, leaves their personalised rails until "
+        "it has not been shown for that many days (0: off).",
+    )  # fmt: skip
+    impression_days: int = Field(
+        default=7, gt=0, le=365, validation_alias="GRAPHRAILS_IMPRESSION_DAYS",
+        description="The days impression fatigue counts rails over (see the setting above).",
     )  # fmt: skip
     max_per_channel: int = Field(
         default=4, gt=0, validation_alias="GRAPHRAILS_MAX_PER_CHANNEL",
@@ -247,6 +268,14 @@ class Settings(BaseSettings):
         if self.read_keys is None:
             return []
         return [k.strip() for k in self.read_keys.get_secret_value().split(",") if k.strip()]
+
+    @field_validator("banned_genres", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``news, weather`` (the environment's form) as ``("news", "weather")``."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _blend_weights(self) -> Settings:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from api.model import ServingModel
 from api.rails.context import ceiling_level
-from api.rails.eligibility import Fatigue
+from api.rails.eligibility import PERSONALISED_RAILS, Fatigue
 from api.rails.popularity import BEST_OF_MIN_WATCHERS, Audience
 from api.rails.reasons import Explainer
 from api.rails.types import (
@@ -43,7 +43,9 @@ class Backend(Protocol):
         program_ids: list[str],
         *,
         now: datetime,
+        rail: str,
         max_offers: int | None = None,
+        kinds: Collection[str] | None = None,
         skip_series: Collection[str] = (),
         count: EligibilityCount | None = None,
     ) -> list[Offer]: ...
@@ -65,10 +67,13 @@ async def assemble(
     model: ServingModel | None,
     anchor: dict[str, str] | None = None,
     watched_anchor: bool = False,
+    replays: bool = False,
 ) -> Rail:
     """The rail of ``chain``'s candidates, explained with ``model``: the version the
     request started with, whatever is swapped in meanwhile. Items close to ``anchor``
-    are explained as "because you watched" it only when ``watched_anchor``."""
+    are explained as "because you watched" it only when ``watched_anchor``; ``replays``:
+    it offers only replays open now."""
+    kinds = ("replay",) if replays else None
     settings = backend.settings
     rail = Rail(rail=rail_name, title=title, bundles=list(ctx.bundles),
                 csa_ceiling_level=ceiling_level(ctx, settings),
@@ -78,7 +83,9 @@ async def assemble(
     caps = _Caps(settings, seen_programs={anchor["id"]} if anchor else set())
     offered_series: set[str] = set()
     if not ctx.bundles and "availability" not in ctx.not_applicable:
-        rail.empty_reason = empty_reason(ctx, settings, backend.fatigue)  # no channel reaches
+        rail.empty_reason = empty_reason(  # no channel reaches the user
+            ctx, settings, backend.fatigue, rail=rail_name, replays=replays
+        )
         return rail
     async for index, source, proposed in pages(chain, caps.seen_programs, settings.candidates):
         if not proposed:
@@ -95,8 +102,8 @@ async def assemble(
             # evaluating the candidates after them. A rail still short takes all the
             # rest at once (one more round trip, not one per doubling).
             offers = await backend.offers(
-                ctx, ids[start:], now=now, max_offers=wanted, skip_series=offered_series,
-                count=rail.eligibility,
+                ctx, ids[start:], now=now, rail=rail_name, max_offers=wanted,
+                kinds=kinds, skip_series=offered_series, count=rail.eligibility,
             )  # fmt: skip
             if wanted is not None and len(offers) == wanted:
                 start += offers[-1].rank + 1
@@ -127,13 +134,15 @@ async def assemble(
         if len(rail.items) >= limit:
             break  # before the next page: a later source is never even asked
     if not rail.items:
-        rail.empty_reason = empty_reason(ctx, settings, backend.fatigue)
+        rail.empty_reason = empty_reason(
+            ctx, settings, backend.fatigue, rail=rail_name, replays=replays
+        )
     return rail
 
 
 class _Caps:
     """Post-ranking: a program once, one episode per series, at most ``max_per_genre`` items
-    per genre and ``max_per_channel`` per channel."""
+    per main genre (an item's first) and ``max_per_channel`` per channel."""
 
     def __init__(self, settings: Settings, *, seen_programs: set[str]) -> None:
         self.settings = settings
@@ -146,14 +155,16 @@ class _Caps:
         """Whether ``offer`` fits the rail; if it does, it is counted in."""
         if offer.program_id in self.seen_programs or (offer.series_id in self.seen_series):
             return False
-        if any(self.genres[g] >= self.settings.max_per_genre for g in offer.genres):
+        main_genre = offer.genres[0] if offer.genres else None
+        if main_genre is not None and self.genres[main_genre] >= self.settings.max_per_genre:
             return False
         if offer.channel_id and (self.channels[offer.channel_id] >= self.settings.max_per_channel):
             return False
         self.seen_programs.update({offer.program_id, offer.candidate_id})
         if offer.series_id:
             self.seen_series.add(offer.series_id)
-        self.genres.update(offer.genres)
+        if main_genre is not None:
+            self.genres[main_genre] += 1
         if offer.channel_id:
             self.channels[offer.channel_id] += 1
         return True
@@ -172,7 +183,7 @@ async def pages(
     """
     for index, (source, candidates) in enumerate(chain):
         found = await candidates()
-        if source != "popular_in_bundle" and index < len(chain) - 1:
+        if source not in ("popular_in_bundle", "top_replay") and index < len(chain) - 1:
             yield index, source, [c for c in found if c[0] not in seen][:n]
             continue
         first, size = 0, n
@@ -187,11 +198,15 @@ def empty_reason(
     settings: Settings,
     fatigue: Fatigue,
     *,
+    rail: str,
     bundles: Sequence[str] | None = None,
     best: bool = False,
+    replays: bool = False,
 ) -> str:
-    """Why a rail that searched ``bundles`` (default: all the user's) is empty; ``best``:
-    it searched only their programs with ``BEST_OF_MIN_WATCHERS`` watchers this week or more."""
+    """Why ``rail``, which searched ``bundles`` (default: all the user's), is empty, naming
+    every rule that leaves programs out under ``settings`` and ``fatigue``. ``best``: it
+    searched only their programs with ``BEST_OF_MIN_WATCHERS`` watchers this week or more;
+    ``replays``: it offers only replays open now."""
     if not ctx.bundles:
         return "no bundle is available to this user (no subscription and no free bundle)"
     ceiling = ctx.csa_ceiling or settings.anonymous_csa_ceiling
@@ -202,17 +217,23 @@ def empty_reason(
         if best
         else f"in {what}"
     )
-    # Fatigue leaves programs out too (unless it is off): the sentence says so.
-    left_out = (
-        "already watched, blacklisted or recently abandoned (the program, its series or "
-        "its channel)"
-        if fatigue.programs
-        else "already watched or blacklisted"
-    )
+    if settings.banned_genres:
+        among += f" outside the banned genres {', '.join(settings.banned_genres)}"
+    where = f" in {ctx.country}" if ctx.country else ""
+    when = "now" if replays else f"in the next {settings.window_days:g} days"
+    # Each rule that may leave programs out (unless it is off) is named.
+    left_out = ["already watched", "blacklisted"]
+    if fatigue.programs:
+        left_out.append("recently abandoned (the program, its series or its channel)")
+    if settings.impression_rails and rail in PERSONALISED_RAILS:
+        left_out.append(
+            f"been shown in {settings.impression_rails} rails in the last "
+            f"{settings.impression_days} days without watching"
+        )
+    rules = ", ".join(left_out[:-1]) + f" or {left_out[-1]}"
     return (
-        f"nothing {among} is available in the next "
-        f"{settings.window_days:g} days within CSA ceiling {ceiling} that this user "
-        f"has not {left_out}"
+        f"{'no replay' if replays else 'nothing'} {among} is available{where} {when} "
+        f"within CSA ceiling {ceiling} that this user has not {rules}"
     )
 
 
@@ -230,7 +251,10 @@ async def bundle_empty_reason(
             f"no program of bundle {bundle_id} has the {BEST_OF_MIN_WATCHERS} watchers this "
             "week or more that best of bundle needs"
         )
-    return empty_reason(ctx, backend.settings, backend.fatigue, bundles=[bundle_id], best=best)
+    return empty_reason(
+        ctx, backend.settings, backend.fatigue, rail="best_of_bundle" if best else
+        "popular_in_bundle", bundles=[bundle_id], best=best,
+    )  # fmt: skip
 
 
 def no_anchor_reason(ctx: UserContext, settings: Settings) -> str:

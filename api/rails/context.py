@@ -18,22 +18,27 @@ ANCHORS = 5
 
 
 async def load_user_context(
-    driver: AsyncDriver, settings: Settings, user_id: str | None, now: datetime
+    driver: AsyncDriver,
+    settings: Settings,
+    user_id: str | None,
+    now: datetime,
+    country: str | None = None,
 ) -> UserContext:
     """The context of ``user_id`` at ``now`` (``cypher/rails/user_context.cypher``); an
-    unknown or anonymous user gets an empty one with ``known`` false."""
+    unknown or anonymous user gets an empty one with ``known`` false. ``country``: the
+    request's, for a user the graph gives none."""
     records, _, _ = await driver.execute_query(
         query("rails/user_context"),
         user_id=user_id, now=now, anchors=ANCHORS, recent=settings.fold_in_watches,
         anchor_completion=settings.completion_threshold,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
     )  # fmt: skip
-    return context_from_record(user_id, records[0])
+    return context_from_record(user_id, records[0], country or settings.default_country)
 
 
-def context_from_record(user_id: str | None, r: Any) -> UserContext:
+def context_from_record(user_id: str | None, r: Any, country: str | None) -> UserContext:
     """The context in a record of ``user_context.cypher`` (or ``home.cypher``, which
-    returns the same fields)."""
+    returns the same fields); ``country``: the one to assume when the user has none."""
     # Of all the user's watch time, each watch once: summing the genres' seconds would
     # count a program of two genres twice.
     total = r["watched_seconds"] or 1
@@ -49,6 +54,7 @@ def context_from_record(user_id: str | None, r: Any) -> UserContext:
         recent=[RecentWatch(p, c, t) for p, c, t in r["recent"]],
         genre_share={g["genre_id"]: (g["genre"], g["seconds"] / total) for g in r["genre_time"]},
         not_applicable=list(r["not_applicable"] or []),
+        country=r["country"] or country,
     )
 
 

@@ -1,7 +1,8 @@
 """Eligibility: which candidate programs a user may be offered, decided in Cypher.
 
-The rules live in ``cypher/rails/eligible.cypher`` (one round trip for a whole
-candidate list); this module only prepares the parameters and types the rows.
+The rules live in ``cypher/rails/offers.part.cypher``, which ``cypher/rails/eligible.cypher``
+includes (one round trip for a whole candidate list); this module only prepares the
+parameters and types the rows.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 from neo4j import AsyncDriver, RoutingControl
 
 from api.rails.types import EligibilityCount, Offer
+from graph.domain import CSA_LEVELS
 from graph.queries import query
+from graph.settings import Settings
 
 
 @dataclass(frozen=True)
 class Fatigue:
-    """The fatigue rule's settings (see ``cypher/rails/eligible.cypher``)."""
+    """The fatigue rule's settings (see ``cypher/rails/offers.part.cypher``)."""
 
     completion: float
     """Below this best completion a started program is abandoned."""
@@ -34,29 +37,71 @@ class Fatigue:
 NO_FATIGUE = Fatigue(completion=0.0, programs=0, series=0, channels=0)
 
 
+PERSONALISED_RAILS = frozenset({"home", "because_you_watched", "similar"})
+"""The rails drawn for one user's taste: impression fatigue applies to them only (the rails
+of a bundle are the same for all its users)."""
+
+
+def rule_parameters(
+    settings: Settings,
+    fatigue: Fatigue,
+    now: datetime,
+    *,
+    rail: str,
+    country: str | None,
+    max_offers: int,
+    kinds: Collection[str] | None = None,
+    skip_series: Collection[str] = (),
+) -> dict[str, Any]:
+    """The parameters of the eligibility rules (cypher/rails/offers.part.cypher) for one
+    call: the settings' rules, ``fatigue`` (an experiment's arm may change it), the rail it
+    fills (impression fatigue applies to :data:`PERSONALISED_RAILS`), the request's
+    ``country`` (for a user the graph gives none; default: the setting's), the airing
+    ``kinds`` allowed (None: any) and the series already offered in the rail."""
+    return {
+        "now": now,
+        "horizon": now + timedelta(days=settings.window_days),
+        "completion": settings.completion_threshold,
+        "default_ceiling": CSA_LEVELS[settings.anonymous_csa_ceiling],
+        "fatigue_completion": fatigue.completion,
+        "fatigue_programs": fatigue.programs,
+        "fatigue_series": fatigue.series,
+        "fatigue_channels": fatigue.channels,
+        "banned_genres": list(settings.banned_genres),
+        "country": country or settings.default_country,
+        "impression_rails": settings.impression_rails if rail in PERSONALISED_RAILS else 0,
+        "impression_days": settings.impression_days,
+        "kinds": None if kinds is None else sorted(kinds),
+        "skip_series": sorted(skip_series),
+        "max_offers": max_offers,
+    }
+
+
 async def eligible_offers(
     driver: AsyncDriver,
+    settings: Settings,
     *,
-    database: str,
     user_id: str,
     program_ids: list[str],
     now: datetime,
-    window: timedelta,
-    completion: float,
-    default_ceiling: int,
+    rail: str,
+    country: str | None = None,
     check_availability: bool = True,
     fatigue: Fatigue = NO_FATIGUE,
     max_offers: int | None = None,
+    kinds: Collection[str] | None = None,
     skip_series: Collection[str] = (),
     count: EligibilityCount | None = None,
 ) -> list[Offer]:
-    """The offers for ``program_ids`` (kept in their order) that ``user_id`` is eligible for.
+    """The offers for ``program_ids`` (kept in their order) that ``user_id`` is eligible for
+    under ``settings``' rules (see :func:`rule_parameters` for ``rail``, ``country`` and
+    ``kinds``).
 
     An episode may be replaced by the user's next episode of its series; a
     candidate with no eligible offer is left out. A user unknown to the graph
-    is treated as anonymous: free bundles and ``default_ceiling``. ``fatigue`` (default:
-    off) keeps out what the user recently abandoned. With ``max_offers``, only the
-    first that many offers, in candidate order: the candidates after the last one
+    is treated as anonymous: free bundles and the anonymous CSA ceiling. ``fatigue``
+    (default: off) keeps out what the user recently abandoned. With ``max_offers``, only
+    the first that many offers, in candidate order: the candidates after the last one
     are not evaluated (fewer offers than that means every candidate was). Only the
     best ranked candidate of a series is tested (they would all offer the same next
     episode), and no candidate of the series in ``skip_series``. The round trip is added
@@ -64,22 +109,18 @@ async def eligible_offers(
     """
     if not program_ids or max_offers == 0:
         return []
+    params = rule_parameters(
+        settings, fatigue, now, rail=rail, country=country, kinds=kinds,
+        skip_series=skip_series,
+        max_offers=len(program_ids) if max_offers is None else max_offers,
+    )  # fmt: skip
     records, _, _ = await driver.execute_query(
         query("rails/eligible"),
+        params,
         user_id=user_id,
         program_ids=program_ids,
-        now=now,
-        horizon=now + window,
-        completion=completion,
-        default_ceiling=default_ceiling,
         check_availability=check_availability,
-        fatigue_completion=fatigue.completion,
-        fatigue_programs=fatigue.programs,
-        fatigue_series=fatigue.series,
-        fatigue_channels=fatigue.channels,
-        max_offers=len(program_ids) if max_offers is None else max_offers,
-        skip_series=sorted(skip_series),
-        database_=database,
+        database_=settings.neo4j_database,
         routing_=RoutingControl.READ,
     )
     offers = offers_from_rows(records[0]["offers"] if records else [])
@@ -104,9 +145,7 @@ def _offer(row: list[Any]) -> Offer:
         program_id=program_id,
         title=title,
         csa=csa,
-        # Sorted: the graph's relationship order changes when a program node turns dense
-        # (more than 50 relationships, e.g. once the served log links to it).
-        genres=tuple(sorted(genres or ())),
+        genres=tuple(genres or ()),
         series_id=series_id,
         series_title=series_title,
         season=season,

@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
@@ -28,12 +28,11 @@ from neo4j import AsyncDriver, RoutingControl
 from api.model import UserVector
 from api.rails.assembly import Backend
 from api.rails.context import ANCHORS, context_from_record
-from api.rails.eligibility import Fatigue, offers_from_rows
+from api.rails.eligibility import Fatigue, offers_from_rows, rule_parameters
 from api.rails.popularity import Audience
 from api.rails.reasons import Explainer
 from api.rails.types import Candidates, EligibilityCount, Offer, UserContext
 from api.tasks import cancel
-from graph.domain import CSA_LEVELS
 from graph.queries import query
 from graph.settings import Settings
 
@@ -69,20 +68,19 @@ async def read_home(
     min_history: int,
     candidates: int,
     max_offers: int,
+    country: str | None = None,
 ) -> HomeRead:
     """The user's context, current candidate list (its first ``candidates``, which the
-    version must hold; ``version`` None: none is) and their first ``max_offers`` offers."""
+    version must hold; ``version`` None: none is) and their first ``max_offers`` offers.
+    ``country``: the request's, for a user the graph gives none."""
+    params = rule_parameters(
+        settings, fatigue, now, rail="home", country=country, max_offers=max_offers
+    )
     records, _, _ = await driver.execute_query(
-        query("rails/home"),
-        user_id=user_id, now=now, horizon=now + timedelta(days=settings.window_days),
-        anchors=ANCHORS, recent=settings.fold_in_watches,
+        query("rails/home"), params,
+        user_id=user_id, anchors=ANCHORS, recent=settings.fold_in_watches,
         anchor_completion=settings.completion_threshold,
-        completion=settings.completion_threshold,
-        default_ceiling=CSA_LEVELS[settings.anonymous_csa_ceiling],
-        fatigue_completion=fatigue.completion, fatigue_programs=fatigue.programs,
-        fatigue_series=fatigue.series, fatigue_channels=fatigue.channels,
         version=version, min_history=min_history, candidates=candidates,
-        max_offers=max_offers,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
     )  # fmt: skip
     r = records[0]
@@ -91,7 +89,7 @@ async def read_home(
     if version is not None and ids is not None:
         listed = list(zip(ids, scores or [None] * len(ids), strict=True))
     return HomeRead(
-        ctx=context_from_record(user_id, r),
+        ctx=context_from_record(user_id, r, country or settings.default_country),
         candidates=listed,
         offers=offers_from_rows(r["offers"]),
         max_offers=max_offers,
@@ -118,13 +116,17 @@ class Prefetched:
         program_ids: list[str],
         *,
         now: datetime,
+        rail: str,
         max_offers: int | None = None,
+        kinds: Collection[str] | None = None,
         skip_series: Collection[str] = (),
         count: EligibilityCount | None = None,
     ) -> list[Offer]:
         listed = self._read.candidates
         if (
             not self._used
+            and rail == "home"
+            and kinds is None
             and listed is not None
             and max_offers == self._read.max_offers
             and not skip_series
@@ -135,8 +137,8 @@ class Prefetched:
                 count.add(asked=len(program_ids), offered=len(self._read.offers))
             return list(self._read.offers)
         return await self._backend.offers(
-            ctx, program_ids, now=now, max_offers=max_offers, skip_series=skip_series,
-            count=count,
+            ctx, program_ids, now=now, rail=rail, max_offers=max_offers, kinds=kinds,
+            skip_series=skip_series, count=count,
         )  # fmt: skip
 
     async def merged(self, bundles: Sequence[str | None], now: datetime) -> Audience:

@@ -12,6 +12,8 @@ Reason types:
   bundle (or in the catalogue, for a program no channel carries);
 * ``best_of_bundle`` -- mean completion of this week's watchers, among the bundle's
   programs with enough of them;
+* ``top_replay`` -- watchers this week (one at least) of a replay open now on a channel of
+  the user's bundle (the top-replay rail);
 * ``new_this_week`` -- first available (on any channel) in the seven days before ``now``;
 * ``recommended`` -- none of the above holds (say a personalised item close to no
   anchor and of no genre the user watched, or the tail of a popular list, with no viewer
@@ -183,6 +185,18 @@ class Explainer:
                 f"{audience['completion_week']:.0%} of {of}",
                 {"completion_week": audience["completion_week"],
                  "watchers_week": audience["watchers_week"], "bundle_id": o.bundle_id,
+                 **evidence_of},
+            )  # fmt: skip
+        if source == "top_replay" and audience and audience.get("watchers_week"):
+            who = viewers(int(audience["watchers_week"]))
+            if stands_in:
+                who += f" of an episode of {o.series_title or 'its series'}"
+            return Reason(
+                "top_replay",
+                f"Top replay{where}: {who} this week",
+                {"channel_id": o.channel_id, "bundle_id": o.bundle_id,
+                 "watchers_week": audience["watchers_week"],
+                 "available_until": o.available_until.isoformat() if o.available_until else None,
                  **evidence_of},
             )  # fmt: skip
         if first_available is not None and now - WEEK <= first_available <= now:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -25,7 +25,6 @@ from api.rails.precomputed import Prefetched, Refresher, read_home
 from api.rails.reasons import Explainer
 from api.rails.sources import chain
 from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
-from graph.domain import CSA_LEVELS
 from graph.settings import Settings
 
 MIN_HISTORY = 3
@@ -90,7 +89,9 @@ class RailsService:
         self.model = model
 
     # ------------------------------------------------------------ rails
-    async def home(self, user_id: str, *, now: datetime, limit: int) -> Rail:
+    async def home(
+        self, user_id: str, *, now: datetime, limit: int, country: str | None = None
+    ) -> Rail:
         """The home rail: in the common case one round trip, which reads the user's context,
         their stored candidates and those candidates' live eligibility together
         (:mod:`api.rails.precomputed`)."""
@@ -104,7 +105,7 @@ class RailsService:
             version=model.version if model is not None and stored else None,
             min_history=MIN_HISTORY,
             candidates=min(s.candidates, len(model.program_ids)) if model else s.candidates,
-            max_offers=OFFERS_PER_ITEM * limit,
+            max_offers=OFFERS_PER_ITEM * limit, country=country,
         )  # fmt: skip
         ctx = read.ctx
         if read.candidates is not None:
@@ -128,11 +129,12 @@ class RailsService:
         return await assemble(self, "home", title, ctx, sources, now=now, limit=limit, model=model)
 
     async def because_you_watched(
-        self, user_id: str, *, program_id: str | None, now: datetime, limit: int, rails: int = 3
-    ) -> tuple[list[Rail], str | None]:
+        self, user_id: str, *, program_id: str | None, now: datetime, limit: int, rails: int = 3,
+        country: str | None = None,
+    ) -> tuple[list[Rail], str | None]:  # fmt: skip
         """The rails, and why there are none when there are none."""
         model = self.model  # one version for every rail of the request (see swap_model)
-        ctx = await self.context(user_id, now)
+        ctx = await self.context(user_id, now, country)
         # The user's anchors are their well-completed watches. A program the caller names
         # may never have been watched: its rail then says "similar to", not "you watched".
         anchors = [(a, True) for a in ctx.anchors[:rails]]
@@ -152,10 +154,11 @@ class RailsService:
         return out, None if out else no_anchor_reason(ctx, self.settings)
 
     async def similar(
-        self, program_id: str, *, user_id: str | None, now: datetime, limit: int
-    ) -> Rail:
+        self, program_id: str, *, user_id: str | None, now: datetime, limit: int,
+        country: str | None = None,
+    ) -> Rail:  # fmt: skip
         model = self.model
-        ctx = await self.context(user_id, now)
+        ctx = await self.context(user_id, now, country)
         anchor = {"id": program_id, "title": await self.explainer.title(program_id)}
         sources = chain(self, "similar", ctx, now, model=model, program_id=program_id)
         return await assemble(
@@ -164,10 +167,11 @@ class RailsService:
         )  # fmt: skip
 
     async def popular(
-        self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool
-    ) -> Rail:
+        self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool,
+        country: str | None = None,
+    ) -> Rail:  # fmt: skip
         model = self.model
-        ctx = await self.context(user_id, now)
+        ctx = await self.context(user_id, now, country)
         name = "best_of_bundle" if best else "popular_in_bundle"
         sources = chain(self, name, ctx, now, model=model, bundle_id=bundle_id)
         title = "Best of your bundle" if best else "Popular in your bundle this week"
@@ -176,9 +180,23 @@ class RailsService:
             rail.empty_reason = await bundle_empty_reason(self, ctx, bundle_id, now=now, best=best)
         return rail
 
+    async def top_replay(
+        self, user_id: str, *, now: datetime, limit: int, country: str | None = None
+    ) -> Rail:
+        """The most watched programs of the user's bundles this week, of those they can
+        watch in replay now."""
+        model = self.model
+        ctx = await self.context(user_id, now, country)
+        sources = chain(self, "top_replay", ctx, now, model=model)
+        return await assemble(self, "top_replay", "Top replays in your bundle", ctx, sources,
+                              now=now, limit=limit, model=model, replays=True)  # fmt: skip
+
     # ------------------------------------------------------------ what the rails draw on
-    async def context(self, user_id: str | None, now: datetime) -> UserContext:
-        return await load_user_context(self.driver, self.settings, user_id, now)
+    async def context(
+        self, user_id: str | None, now: datetime, country: str | None = None
+    ) -> UserContext:
+        """The user's context; ``country``: the request's, for a user the graph gives none."""
+        return await load_user_context(self.driver, self.settings, user_id, now, country)
 
     async def bundles(self) -> set[str]:
         """Ids of every bundle (cached like popularity)."""
@@ -204,25 +222,26 @@ class RailsService:
         program_ids: list[str],
         *,
         now: datetime,
+        rail: str,
         max_offers: int | None = None,
+        kinds: Collection[str] | None = None,
         skip_series: Collection[str] = (),
         count: EligibilityCount | None = None,
     ) -> list[Offer]:
         """The eligible offers among ``program_ids`` for the user of ``ctx`` (the first
-        ``max_offers`` of them), with the settings' rules (rails and /v1/explain both
-        decide through this); the round trip is added to ``count`` when given."""
+        ``max_offers`` of them) in ``rail``, with the settings' rules (rails and
+        /v1/explain both decide through this); the round trip is added to ``count`` when
+        given."""
         check_availability = "availability" not in ctx.not_applicable
         if not ctx.bundles and check_availability:
             # No active subscription and no free bundle: no channel can carry anything to
             # this user, which eligible.cypher would find out candidate by candidate.
             return []
         return await eligible_offers(
-            self.driver, database=self.db, user_id=ctx.user_id or "", program_ids=program_ids,
-            now=now, window=timedelta(days=self.settings.window_days),
-            completion=self.settings.completion_threshold,
-            default_ceiling=CSA_LEVELS[self.settings.anonymous_csa_ceiling],
-            check_availability=check_availability,
-            fatigue=self.fatigue, max_offers=max_offers, skip_series=skip_series, count=count,
+            self.driver, self.settings, user_id=ctx.user_id or "", program_ids=program_ids,
+            now=now, rail=rail, country=ctx.country, check_availability=check_availability,
+            fatigue=self.fatigue, max_offers=max_offers, kinds=kinds, skip_series=skip_series,
+            count=count,
         )  # fmt: skip
 
 

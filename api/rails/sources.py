@@ -4,8 +4,10 @@ A rail asks its sources in the order of :data:`FALLBACK_CHAINS` until it is full
 code that fills a rail is the same for every rail (:mod:`api.rails.assembly`). A source
 that does not apply is skipped: ``personalised`` without a user vector; the bundle lists
 (``popular_in_bundle``, ``best_of_bundle``) as fallbacks for a user who holds only free
-bundles. ``popular_free`` is the free bundles' list (the whole catalogue when the graph has
-no bundle at all, as with MovieLens). A rail about one named bundle has no fallback.
+bundles. ``top_replay`` is the user's bundles' list by this week's watchers, of which the
+rail offers only the replays open now. ``popular_free`` is the free bundles' list (the
+whole catalogue when the graph has no bundle at all, as with MovieLens). A rail about one
+named bundle has no fallback.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ FALLBACK_CHAINS: Mapping[str, tuple[str, ...]] = {
     "similar": ("similar", *_DEFAULTS),
     "popular_in_bundle": ("popular_in_bundle", "best_of_bundle", "popular_free"),
     "best_of_bundle": ("best_of_bundle", "popular_in_bundle", "popular_free"),
+    # Replays only (assembly's ``replays``): a fallback of other kinds would not be one.
+    "top_replay": ("top_replay",),
 }
 """Rail name -> its sources, first choice first."""
 
@@ -80,6 +84,8 @@ def chain(
                 run = _popular(pool, [bundle_id] if bundle_id else ctx.bundles, now, best=best)
             elif paid:
                 run = _popular(pool, ctx.bundles, now, best=best)
+        elif name == "top_replay":  # this week's audience; eligibility keeps the replays
+            run = _popular(pool, ctx.bundles, now, best=False)
         elif name == "popular_free":
             free: list[str | None] = list(ctx.free_bundles) or ([] if ctx.bundles else [None])
             run = _popular(pool, free, now, best=False)

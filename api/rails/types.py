@@ -29,6 +29,9 @@ class UserContext:
     the genre's programs over those of all their watches (a program of two genres counts
     for both, so the shares can add up to more than 1)."""
     not_applicable: list[str]
+    country: str | None = None
+    """The country whose rights apply: the user's, else the request's, else the setting's
+    (None: only what is licensed everywhere)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Offer:
     title: str
     csa: str | None
     genres: tuple[str, ...]
+    """Genre ids, the main genre first (the first of the program's genres in the data)."""
     series_id: str | None
     series_title: str | None
     season: int | None

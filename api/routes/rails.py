@@ -1,4 +1,5 @@
-"""Rails: personalised home, because you watched, similar programs, popular and best of bundle."""
+"""Rails: personalised home, because you watched, similar programs, popular, best of bundle
+and top replay."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from api.auth import ReadKey
-from api.deps import Limit, Now, Rails
+from api.deps import Country, Limit, Now, Rails
 from api.experiments import Assignment, ExperimentArms
 from api.metrics import Metrics
 from api.rails.reasons import UnknownProgramError
@@ -120,11 +121,29 @@ def unknown_program_is_404() -> Iterator[None]:
 
 
 @router.get("/users/{user_id}/rails/home", response_model=RailOut)
-async def home(request: Request, user_id: UserId, rails: Rails, now: Now, limit: Limit) -> RailOut:
+async def home(
+    request: Request, user_id: UserId, rails: Rails, now: Now, limit: Limit,
+    country: Country = None,
+) -> RailOut:  # fmt: skip
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
     assignment = arm_for(request, user_id)
     async with rails.turn():
-        rail = await under(assignment, rails).home(user_id, now=now, limit=limit)
+        rail = await under(assignment, rails).home(user_id, now=now, limit=limit, country=country)
+    return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
+
+
+@router.get("/users/{user_id}/rails/top-replay", response_model=RailOut)
+async def top_replay(
+    request: Request, user_id: UserId, rails: Rails, now: Now, limit: Limit,
+    country: Country = None,
+) -> RailOut:  # fmt: skip
+    """The most watched programs of the user's bundles this week that they can watch in
+    replay now (no fallback: an empty rail says why)."""
+    assignment = arm_for(request, user_id)
+    async with rails.turn():
+        rail = await under(assignment, rails).top_replay(
+            user_id, now=now, limit=limit, country=country
+        )
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
@@ -143,13 +162,14 @@ async def because_you_watched(
             description="The watched program; default: the user's recent watches.",
         ),
     ] = None,
+    country: Country = None,
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
     assignment = arm_for(request, user_id)
     async with rails.turn():
         with unknown_program_is_404():
             found, reason = await under(assignment, rails).because_you_watched(
-                user_id, program_id=program_id, now=now, limit=limit
+                user_id, program_id=program_id, now=now, limit=limit, country=country
             )
     out = served(request, found, user_id=user_id, now=now, assignment=assignment)
     return RailsOut(rails=out, empty_reason=reason)
@@ -170,13 +190,14 @@ async def similar(
             description="Filter for this user (default: anonymous rules).",
         ),
     ] = None,
+    country: Country = None,
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
     assignment = arm_for(request, user_id)
     async with rails.turn():
         with unknown_program_is_404():
             rail = await under(assignment, rails).similar(
-                program_id, user_id=user_id, now=now, limit=limit
+                program_id, user_id=user_id, now=now, limit=limit, country=country
             )
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
@@ -194,30 +215,35 @@ UserFilter = Annotated[
 @router.get("/rails/popular", response_model=RailOut)
 async def popular(
     request: Request, rails: Rails, now: Now, limit: Limit, bundle_id: BundleId = None,
-    user_id: UserFilter = None,
+    user_id: UserFilter = None, country: Country = None,
 ) -> RailOut:  # fmt: skip
     """Popular this week in a bundle (or in the user's bundles)."""
-    return await _bundle_rail(request, rails, now, bundle_id, user_id, limit, best=False)
+    return await _bundle_rail(request, rails, now, bundle_id, user_id, country, limit, best=False)
 
 
 @router.get("/rails/best-of-bundle", response_model=RailOut)
 async def best_of_bundle(
     request: Request, rails: Rails, now: Now, limit: Limit, bundle_id: BundleId = None,
-    user_id: UserFilter = None,
+    user_id: UserFilter = None, country: Country = None,
 ) -> RailOut:  # fmt: skip
     """The most completed programs of a bundle."""
-    return await _bundle_rail(request, rails, now, bundle_id, user_id, limit, best=True)
+    return await _bundle_rail(request, rails, now, bundle_id, user_id, country, limit, best=True)
 
 
 async def _bundle_rail(
     request: Request, rails: Rails, now: datetime, bundle_id: str | None, user_id: str | None,
-    limit: int, *, best: bool,
+    country: str | None, limit: int, *, best: bool,
 ) -> RailOut:  # fmt: skip
     assignment = arm_for(request, user_id)
     async with rails.turn():
         await _known_bundle(rails, bundle_id)
         rail = await under(assignment, rails).popular(
-            user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best
+            user_id=user_id,
+            bundle_id=bundle_id,
+            now=now,
+            limit=limit,
+            best=best,
+            country=country,
         )
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 

@@ -36,7 +36,7 @@ CALL () {
   RETURN [x IN collect(d.not_applicable) | x] AS not_applicable
 }
 RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling,
-       u.csa_ceiling_level AS csa_ceiling_level, u.profile AS profile,
+       u.csa_ceiling_level AS csa_ceiling_level, u.profile AS profile, u.country AS country,
        bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
        reduce(all = [], x IN not_applicable |
          all + [rule IN x WHERE NOT rule IN all]) AS not_applicable;

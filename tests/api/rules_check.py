@@ -2,7 +2,10 @@
 
 It shares nothing with the Cypher under test: it reads the CSV files the
 generator wrote and re-derives, for one served item, whether any rule is broken.
-Fatigue uses the defaults of ``graph.settings`` unless given. An episode served must
+Fatigue uses the defaults of ``graph.settings`` unless given; the service's rules
+(banned genres, country rights, impression fatigue) are those of the ``Settings`` given
+(``service``), and impression fatigue is checked against the rails the test itself
+was served (:meth:`RulesCheck.shown`). An episode served must
 be the next one of its series (see ``next_episode``). It also recomputes the numbers
 the explanations claim: the audience of a week (``audience``) and when a program was
 first available (``first_available``).
@@ -36,12 +39,21 @@ class RulesCheck:
         fatigue_programs: int = _default("fatigue_programs"),  # type: ignore[assignment]
         fatigue_series: int = _default("fatigue_series"),  # type: ignore[assignment]
         fatigue_channels: int = _default("fatigue_channels"),  # type: ignore[assignment]
+        service: Settings | None = None,
     ) -> None:
+        rules = service or Settings()
+        self.banned = set(rules.banned_genres)
+        self.default_country = rules.default_country
+        self.impression_rails, self.impression_days = rules.impression_rails, rules.impression_days
+        self.served: list[tuple[str, datetime, list[str]]] = []
+        """(user, the rail's now, its program ids) of every rail served so far."""
         read = lambda name: pd.read_csv(folder / f"{name}.csv", dtype=str)  # noqa: E731
         self.bundles = read("bundles")
         self.bundle_channels = read("bundle_channels")
         self.programs = read("programs").set_index("program_id")
         self.availability = read("availability")
+        if "countries" not in self.availability:
+            self.availability["countries"] = None
         for col in ("start", "end"):
             self.availability[col] = pd.to_datetime(self.availability[col], utc=True)
         self.users = read("users").set_index("user_id")
@@ -98,7 +110,7 @@ class RulesCheck:
         kind, evidence = explanation["type"], explanation["evidence"]
         counted = str(evidence.get("counted_program_id") or item["program_id"])
         out = []
-        if kind in ("popular_on_channel", "best_of_bundle"):
+        if kind in ("popular_on_channel", "best_of_bundle", "top_replay"):
             row = self.audience(now).loc[counted]
             if evidence["watchers_week"] != row["watchers_week"] or row["watchers_week"] < 1:
                 out.append(f"{counted}: {evidence['watchers_week']} viewers this week claimed, "
@@ -114,8 +126,50 @@ class RulesCheck:
                 out.append(f"{item['program_id']}: new this week claimed, first available {first}")
         return out
 
-    def violations(self, user_id: str | None, item: dict[str, object], now: datetime) -> list[str]:
-        """Every rule the served ``item`` breaks for ``user_id`` at ``now`` (empty: fine)."""
+    def shown(self, user_id: str | None, now: datetime, rail: dict[str, object]) -> None:
+        """Record a rail served to ``user_id`` at ``now`` (the served log, as the test saw it)."""
+        if user_id is not None and user_id in self.users.index:
+            items = rail["items"]
+            assert isinstance(items, list)
+            self.served.append((user_id, now, [str(i["program_id"]) for i in items]))
+
+    def overexposed(self, user_id: str, program_id: str, now: datetime) -> bool:
+        """Whether impression fatigue keeps ``program_id`` out of ``user_id``'s personalised
+        rails at ``now``: shown in the rails recorded so far, after the user's latest
+        watch of it, at least ``impression_rails`` times within the ``impression_days``
+        days up to the latest impression, itself less than that many days old."""
+        if not self.impression_rails:
+            return False
+        days = timedelta(days=self.impression_days)
+        watched = self.history[(self.history["user_id"] == user_id)
+                               & (self.history["program_id"] == program_id)]["last"]  # fmt: skip
+        since = watched.max() if len(watched) else None
+        times = [t for u, t, items in self.served
+                 if u == user_id and program_id in items and t <= now
+                 and (since is None or t > since)]  # fmt: skip
+        if not times or max(times) <= now - days:
+            return False
+        return sum(t > max(times) - days for t in times) >= self.impression_rails
+
+    def country_of(self, user_id: str | None, asked: str | None) -> str | None:
+        """The country whose rights apply: the user's, else the request's, else the default."""
+        if user_id is not None and user_id in self.users.index:
+            mine = self.users.loc[user_id, "country"]
+            if isinstance(mine, str) and mine:
+                return mine
+        return asked or self.default_country
+
+    def violations(
+        self,
+        user_id: str | None,
+        item: dict[str, object],
+        now: datetime,
+        *,
+        rail: str = "home",
+        country: str | None = None,
+    ) -> list[str]:
+        """Every rule the served ``item`` of ``rail`` breaks for ``user_id`` at ``now``
+        (empty: fine); ``country``: the one the request named."""
         out = []
         pid, channel = str(item["program_id"]), item["channel_id"]
         known = user_id is not None and user_id in self.users.index
@@ -135,7 +189,28 @@ class RulesCheck:
         demand = (a["kind"] != "live") & (a["start"] <= now) & (a["end"] > now)
         if not (live | demand).any():
             out.append(f"{pid}: not available on {channel} in the window at {now}")
+        where = self.country_of(user_id, country)
+        licensed = a["countries"].apply(
+            lambda cell: not isinstance(cell, str) or not cell or where in cell.split("|")
+        )
+        if not ((live | demand) & licensed).any():
+            out.append(f"{pid}: no airing on {channel} in the window is licensed in {where}")
+        if rail == "top_replay" and not (demand & (a["kind"] == "replay") & licensed).any():
+            out.append(f"{pid}: in top replay but no replay on {channel} is open at {now}")
+        if rail == "top_replay" and item["availability"] != "replay":
+            out.append(f"{pid}: in top replay as {item['availability']}")
         program = self.programs.loc[pid]
+        genres = str(program["genres"]).split("|")
+        if banned := self.banned & set(genres):
+            out.append(f"{pid}: banned genre {', '.join(sorted(banned))}")
+        served_genres = item["genres"]
+        assert isinstance(served_genres, list)
+        if served_genres[:1] != genres[:1] or set(served_genres) != set(genres):
+            out.append(f"{pid}: genres {served_genres}, main genre first, not {genres}")
+        personalised = rail in ("home", "because_you_watched", "similar")
+        if known and personalised and self.overexposed(str(user_id), pid, now):
+            out.append(f"{pid}: shown {self.impression_rails} times within "
+                       f"{self.impression_days} days, unwatched")  # fmt: skip
         ceiling = (
             LEVELS[self.users.loc[user_id, "csa_ceiling"]] if known else self.anonymous_ceiling
         )

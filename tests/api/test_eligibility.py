@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,10 +50,15 @@ async def offer_list(
     async with AsyncGraphDatabase.driver(
         settings.uri, auth=(settings.neo4j_user, resolve_password(settings))
     ) as driver:
+        rules = settings.model_copy(update={
+            "window_days": 7.0, "completion_threshold": 0.9, "anonymous_csa_ceiling": "-10",
+            **kw.get("rules", {}),  # type: ignore[dict-item]
+        })  # fmt: skip
         return await eligible_offers(
-            driver, database=settings.neo4j_database, user_id=prefix + user,
+            driver, rules, user_id=prefix + user, rail=kw.get("rail", "home"),  # type: ignore[arg-type]
             program_ids=[prefix + p for p in candidates], now=kw.get("now", NOW),  # type: ignore[arg-type]
-            window=timedelta(days=7), completion=0.9, default_ceiling=10,
+            country=kw.get("country"),  # type: ignore[arg-type]
+            kinds=kw.get("kinds"),  # type: ignore[arg-type]
             check_availability=kw.get("check_availability", True),  # type: ignore[arg-type]
             fatigue=kw.get("fatigue", NO_FATIGUE),  # type: ignore[arg-type]
             max_offers=kw.get("max_offers"),  # type: ignore[arg-type]

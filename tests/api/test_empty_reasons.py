@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from neo4j import AsyncDriver
 
+from api.rails.assembly import empty_reason
 from api.rails.popularity import BEST_OF_MIN_WATCHERS
 from api.rails.service import RailsService
 from api.rails.types import Offer, Rail, UserContext
@@ -33,11 +35,13 @@ def bundle_rail(
     for whom nothing is eligible; ``lists`` is each bundle's popularity list."""
     service = RailsService(cast(AsyncDriver, None), settings or Settings(), None)
 
-    async def context(user_id: str | None, now: datetime) -> UserContext:
+    async def context(
+        user_id: str | None, now: datetime, country: str | None = None
+    ) -> UserContext:
         return UserContext(
             user_id=user_id, known=True, csa_ceiling="-12", csa_ceiling_level=12,
             bundles=["free", "premium"], free_bundles=["free"], watched=0, anchors=[],
-            recent=[], genre_share={}, not_applicable=[],
+            recent=[], genre_share={}, not_applicable=[], country=country,
         )  # fmt: skip
 
     async def popularity(bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
@@ -102,3 +106,29 @@ def test_the_reason_names_every_rule_that_leaves_programs_out() -> None:
     off = Settings().model_copy(update={"fatigue_programs": 0})
     reason = str(bundle_rail(LISTS, bundle_id=None, best=False, settings=off).empty_reason)
     assert reason.endswith("that this user has not already watched or blacklisted"), reason
+
+
+def test_the_service_rules_are_named_when_they_apply() -> None:
+    ctx = UserContext(
+        user_id="u1", known=True, csa_ceiling="-12", csa_ceiling_level=12, bundles=["free"],
+        free_bundles=["free"], watched=0, anchors=[], recent=[], genre_share={},
+        not_applicable=[], country="FR",
+    )  # fmt: skip
+    s = Settings().model_copy(update={"banned_genres": ("information", "meteo"),
+                                      "impression_rails": 4, "impression_days": 5})  # fmt: skip
+    fatigue = RailsService(cast(AsyncDriver, None), s, None).fatigue
+    home = empty_reason(ctx, s, fatigue, rail="home")
+    assert home == (
+        "nothing in bundle free outside the banned genres information, meteo is available in "
+        "FR in the next 7 days within CSA ceiling -12 that this user has not already watched, "
+        "blacklisted, recently abandoned (the program, its series or its channel) or been "
+        "shown in 4 rails in the last 5 days without watching"
+    )
+    # Impression fatigue is for the personalised rails only; a replay rail looks at now.
+    replays = empty_reason(ctx, s, fatigue, rail="top_replay", replays=True)
+    assert replays.startswith("no replay in bundle free outside the banned genres")
+    assert " is available in FR now within CSA ceiling -12 " in replays
+    assert "been shown" not in replays
+    # No banned genre, no country: neither is claimed.
+    plain = empty_reason(replace(ctx, country=None), Settings(), fatigue, rail="popular_in_bundle")
+    assert plain.startswith("nothing in bundle free is available in the next 7 days")

@@ -193,3 +193,15 @@ def test_every_explanation_text_reads_as_plain_english() -> None:
         assert not IMPLEMENTATION_WORDS.search(text.lower()), text
         assert text[0].isupper() and "  " not in text and not text.endswith((" ", ":")), text
         assert re.search(r"\b1 viewers\b|\b[02-9] viewer\b", text) is None, text
+
+
+def test_a_top_replay_counts_its_viewers_this_week() -> None:
+    popularity = {"p1": {"season": None, "episode": None, "watchers_week": 42, "watchers": 90,
+                         "completion_week": 0.5}}  # fmt: skip
+    (r,) = reasons([offer("p1", "p1")], popularity, "top_replay")
+    assert (r.type, r.text) == ("top_replay", "Top replay on Canal 1: 42 viewers this week")
+    assert r.evidence["watchers_week"] == 42 and r.evidence["channel_id"] == "c1"
+    # Nobody watched it this week: no claim of a top replay.
+    (quiet,) = reasons([offer("p1", "p1")], {"p1": {**popularity["p1"], "watchers_week": 0}},
+                       "top_replay")  # fmt: skip
+    assert quiet.type == "recommended"

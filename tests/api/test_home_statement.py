@@ -1,39 +1,49 @@
-"""cypher/rails/home.cypher repeats the rules of eligible.cypher and the reads of
-user_context.cypher in one statement: a rule changed in one file and not in the other
-would make the one-round-trip home rail disagree with every other rail. This test holds
-them together, line by line (no Neo4j needed)."""
+"""cypher/rails/home.cypher repeats the reads of user_context.cypher in one statement, and
+includes the eligibility rules eligible.cypher includes: a rule or a read changed in one
+place and not the other would make the one-round-trip home rail disagree with every other
+rail. This test holds them together (no Neo4j needed)."""
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
-from graph.queries import query
+import pytest
 
-THREADED = re.compile(r"\b(program_ids|check_availability), ")
-"""Variables home.cypher carries through the eligibility's WITH clauses."""
+from graph import queries
+from graph.queries import query, statements
 
 
 def lines(statement: str) -> list[str]:
-    """The statement's lines, stripped, with home.cypher's threaded variables left out
-    and $program_ids / $check_availability read as the variables home.cypher binds."""
-    text = statement.replace("$program_ids", "program_ids").replace(
-        "$check_availability", "check_availability"
-    )
-    return [THREADED.sub("", line).strip() for line in text.splitlines() if line.strip()]
+    """The statement's lines, stripped, blank ones left out."""
+    return [line.strip() for line in statement.splitlines() if line.strip()]
 
 
-def test_home_holds_every_line_of_the_eligibility_rules() -> None:
-    home = " ".join(lines(query("rails/home")))
-    missing = [
-        line for line in lines(query("rails/eligible"))
-        # The lines home.cypher words otherwise: the user (matched once, up front), the
-        # series to skip (none: one call per rail), and the wrapping of WITH lists.
-        if "$skip_series" not in line and not line.startswith("OPTIONAL MATCH (u:User")
-        and line not in home
-    ]  # fmt: skip
-    wrapped = [line for line in missing if line.startswith("WITH ")]
-    assert [line for line in missing if line not in wrapped] == []
-    assert len(wrapped) <= 3, wrapped
+def test_home_and_eligible_include_the_same_rules() -> None:
+    rules = lines(statements("rails/offers.part")[0])
+    for name in ("rails/home", "rails/eligible"):
+        statement = lines(query(name))
+        start = statement.index(rules[0])
+        assert statement[start : start + len(rules)] == rules, name
+    # And the impression rule inside them is the one /v1/explain words.
+    overexposed = lines(statements("rails/overexposed.part")[0])
+    for name in ("rails/home", "rails/eligible", "rails/exclusions"):
+        statement = lines(query(name))
+        start = statement.index(overexposed[0])
+        assert statement[start : start + len(overexposed)] == overexposed, name
+
+
+def test_includes_name_the_missing_part_and_refuse_cycles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "CYPHER_DIR", tmp_path)
+    (tmp_path / "a.cypher").write_text("MATCH (n)\n  // @include b.part\nRETURN n;\n")
+    with pytest.raises(FileNotFoundError, match=r"b\.part"):
+        queries.source("a")
+    (tmp_path / "b.part.cypher").write_text("WHERE n.x = 1\n")
+    assert queries.source("a") == "MATCH (n)\nWHERE n.x = 1\n\nRETURN n;\n"
+    (tmp_path / "b.part.cypher").write_text("// @include a\n")
+    with pytest.raises(ValueError, match="includes itself"):
+        queries.source("a")
 
 
 def test_home_reads_the_user_context_as_user_context_does() -> None:

@@ -4,6 +4,7 @@ each served item with an independent pandas implementation of the rules."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,14 +45,34 @@ def served(
     outcome = train_version(driver, database=db, models_dir=models, train_config=config,
                             progress=False)  # fmt: skip
     publish(driver, load_version(outcome.path), database=db, progress=False)
-    settings = neo4j_settings.model_copy(update={"models_path": models})
+    # The service's rules on: the generated news genre banned, unknown users in France,
+    # and a program shown in two rails unwatched leaves the personalised ones. The served
+    # log is written when the test says (_flush), not in the background.
+    settings = neo4j_settings.model_copy(update={
+        "models_path": models, "banned_genres": ("information",), "default_country": "FR",
+        "impression_rails": 2, "impression_days": 7, "served_flush_s": 3600.0,
+    })  # fmt: skip
+    ids = dataset_ids(folder)
     try:
         with TestClient(create_app(settings)) as client:
             yield client, folder, settings
     finally:
-        delete_ids(driver, db, dataset_ids(folder))
+        driver.execute_query(  # the served log of this module's users
+            "MATCH (s:Served) WHERE s.user_id IN $users DETACH DELETE s",
+            users=[*ids["User"], *NOBODY], database_=db,
+        )  # fmt: skip
+        delete_ids(driver, db, ids)
         driver.execute_query("MATCH (m:ModelVersion {id: $v}) DELETE m",
                              v=outcome.path.name, database_=db)  # fmt: skip
+
+
+NOBODY = ("nobody-1", "nobody-2")
+"""Users the graph does not know (nobody-2 names a country, nobody-1 gets the default)."""
+
+
+def _flush(client: TestClient) -> None:
+    """Write the served log now: the next rail's impression fatigue sees the last one."""
+    client.portal.call(client.app.state.served_log.flush)  # type: ignore[union-attr,attr-defined]
 
 
 def _get(client: TestClient, url: str, **params: Any) -> dict[str, Any]:
@@ -66,30 +87,63 @@ def test_200_random_users_every_rail_zero_violations(
     served: tuple[TestClient, Path, Settings],
 ) -> None:
     client, folder, settings = served
-    check = RulesCheck(folder, completion=settings.completion_threshold,
-                       anonymous_ceiling=settings.anonymous_csa_ceiling)  # fmt: skip
+    check = RulesCheck(
+        folder, completion=settings.completion_threshold,
+        anonymous_ceiling=settings.anonymous_csa_ceiling, service=settings,
+    )  # fmt: skip
     rng = random.Random(7)
-    users = [*rng.sample(sorted(check.users.index), 200), "nobody-1", "nobody-2"]
+    users = [*rng.sample(sorted(check.users.index), 200), *NOBODY]
     programs = sorted(check.programs.index)
     served_items, violations, false_claims, empty = 0, [], [], []
+    over_cap: list[tuple[str, str]] = []
+    kept_out = 0  # programs shown to a user in two rails with no watch since
     for user in users:
-        rails = [_get(client, f"/v1/users/{user}/rails/home", limit=10)]
-        rails += _get(client, f"/v1/users/{user}/rails/because-you-watched", limit=5)["rails"]
-        rails.append(_get(client, f"/v1/programs/{rng.choice(programs)}/similar", user_id=user,
-                          limit=5))  # fmt: skip
-        rails.append(_get(client, "/v1/rails/popular", user_id=user, limit=5))
-        rails.append(_get(client, "/v1/rails/best-of-bundle", user_id=user, limit=5))
+        who = None if user in NOBODY else user
+        country = {"country": "BE"} if user == "nobody-2" else {}
+        rails = []
+        # The rails in turn, each written to the served log before the next is asked.
+        for url, params in [
+            (f"/v1/users/{user}/rails/home", {"limit": 10}),
+            (f"/v1/users/{user}/rails/because-you-watched", {"limit": 5}),
+            (f"/v1/programs/{rng.choice(programs)}/similar", {"user_id": user, "limit": 5}),
+            ("/v1/rails/popular", {"user_id": user, "limit": 5}),
+            ("/v1/rails/best-of-bundle", {"user_id": user, "limit": 5}),
+            (f"/v1/users/{user}/rails/top-replay", {"limit": 5}),
+            # Twice more: programs of the first home shown again in the second are now in
+            # two rails, which impression fatigue keeps out of the third.
+            (f"/v1/users/{user}/rails/home", {"limit": 10}),
+            (f"/v1/users/{user}/rails/home", {"limit": 10}),
+        ]:
+            body = _get(client, url, **params, **country)
+            # The rails of one response were computed together: none saw the others.
+            answered = body.get("rails", [body])
+            for rail in answered:
+                for item in rail["items"]:
+                    violations += [
+                        f"{user} {rail['rail']} {v}"
+                        for v in check.violations(who, item, NOW_DT, rail=rail["rail"],
+                                                  country=country.get("country"))
+                    ]  # fmt: skip
+            for rail in answered:
+                check.shown(who, NOW_DT, rail)
+            rails += answered
+            _flush(client)
+        if who is not None:  # what impression fatigue keeps out of this user's rails now
+            shown = {i["program_id"] for r in rails for i in r["items"]}
+            kept_out += sum(check.overexposed(who, p, NOW_DT) for p in shown)
         for rail in rails:
             if not rail["items"]:
                 empty.append((user, rail["rail"], rail["empty_reason"]))
+            main = Counter(item["genres"][0] for item in rail["items"])
+            over_cap += [(rail["rail"], g) for g, n in main.items() if n > settings.max_per_genre]
             for item in rail["items"]:
                 served_items += 1
                 assert item["explanation"]["text"] and item["explanation"]["type"]
-                who = None if user.startswith("nobody") else user
-                violations += check.violations(who, item, NOW_DT)
                 false_claims += check.claims(item, NOW_DT)
+    assert over_cap == []
+    assert kept_out > 1000  # impression fatigue had programs to keep out (checked above)
     assert served_items > 2000
-    assert violations == []
+    assert violations == [], (len(violations), violations[:20])
     assert false_claims == []
     # The publish stored every known user's candidates: the home rails read them (one
     # round trip with their eligibility) rather than scoring the users in the API.
@@ -212,6 +266,9 @@ def test_errors_name_the_unknown_id_and_bad_parameters(
     assert r.status_code == 404 and "no-such-program" in r.json()["detail"]
     r = client.get("/v1/rails/popular", params={"bundle_id": "no-such-bundle"})
     assert r.status_code == 404 and "no-such-bundle" in r.json()["detail"]
+    for country in ("fr", "FRA", "F1"):  # ISO 3166-1 alpha-2, upper case
+        r = client.get("/v1/users/u1/rails/top-replay", params={"country": country})
+        assert r.status_code == 422 and "country" in r.text, country
     r = client.get("/v1/users/u1/rails/home", params={"limit": 1000})
     assert r.status_code == 422
     r = client.get("/v1/users/u1/rails/home", params={"now": "not-a-date"},

@@ -272,7 +272,8 @@ def test_a_resubscription_keeps_both_periods_and_the_current_one_grants_access(
         query("rails/eligible"), user_id=user, program_ids=[slot.program_id], now=now,
         horizon=now + timedelta(hours=6), completion=0.9, default_ceiling=0,
         check_availability=True, fatigue_completion=0.0, fatigue_programs=0,
-        fatigue_series=0, fatigue_channels=0, max_offers=1, skip_series=[], database_=db,
+        fatigue_series=0, fatigue_channels=0, max_offers=1, skip_series=[], banned_genres=[],
+        country=None, impression_rails=0, impression_days=7, kinds=None, database_=db,
     )  # fmt: skip
     offer = records[0]["offers"][0]
     assert offer[2] == slot.program_id and offer[12] == bundle  # program id, bundle id
