@@ -23,6 +23,8 @@ EXIT_ERROR = 2
 EXIT_CRASHED = 70
 """An unexpected failure (sysexits' EX_SOFTWARE): the traceback is printed. A command's own
 codes (load: 1 for rows rejected; retrain: 1 refused, 3 busy) stay below it."""
+DEMO_BANNED_GENRES = ("information", "meteo")
+"""The genres the demo bans from its rails, when its data has them: news and weather."""
 
 
 # ------------------------------------------------------------------ neo4j
@@ -152,6 +154,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from graph.queries import query
     from graph.schema import init_schema
     from loaders.generate import generate_tv
+    from loaders.generate.world import GENRES
     from loaders.tv import graph_counts, load_tv
     from loaders.writer import format_summaries
 
@@ -194,6 +197,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             query("explore/most_active_users"), limit=1, database_=db
         )
     example = records[0]["user_id"] if records else "u0000000"
+    # As the broadcaster's jobs do, the demo keeps news and weather bulletins out of every
+    # rail (the generated genres it has of them), unless GRAPHRAILS_BANNED_GENRES says.
+    banned = settings.banned_genres or tuple(g.id for g in GENRES if g.id in DEMO_BANNED_GENRES)
     url = f"http://{args.host}:{args.port}"
     print("\n[5/5] Serving the rails API")
     print(f"  API docs:      {url}/docs")
@@ -201,6 +207,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  its reasons:   {url}/v1/users/{example}/rails/because-you-watched")
     print(f"  unknown user:  {url}/v1/users/someone-new/rails/home")
     print(f"  rails preview: {url}/demo?user={example}")
+    print(f"  banned genres: {', '.join(banned) or 'none'} (GRAPHRAILS_BANNED_GENRES)")
     print("  " + browser_help(settings).replace("\n", "\n  "))
     if args.no_serve:
         return 0
@@ -209,7 +216,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from api.main import create_app
 
     # The preview page is what the demo is for: it lists users, so it is off elsewhere.
-    demo_settings = settings.model_copy(update={"demo_pages": True})
+    demo_settings = settings.model_copy(update={"demo_pages": True, "banned_genres": banned})
     uvicorn.run(create_app(demo_settings), host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -109,7 +109,8 @@ def test_preview_shows_explained_rails_and_a_why_graph(
     url, user, settings = served
     sentences = open_preview(browser, url, user_id=user, now=NOW)
     rails = [r.get_attribute("data-rail") for r in browser.find_elements(By.CSS_SELECTOR, ".rail")]
-    assert rails[0] == "home" and {"popular_in_bundle", "best_of_bundle"} <= set(rails)
+    assert rails[0] == "home"
+    assert {"popular_in_bundle", "best_of_bundle", "top_replay"} <= set(rails)
     assert "because_you_watched" in rails
     assert browser.find_element(By.CSS_SELECTOR, ".rail h2").text == "For you"  # personalised
     cards = browser.find_elements(By.CSS_SELECTOR, ".card")

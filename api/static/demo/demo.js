@@ -102,6 +102,7 @@ async function showUser(user) {
     api(`/v1/users/${enc}/rails/because-you-watched`, { limit: LIMIT }).then((r) => r.rails),
     api("/v1/rails/popular", { user_id: user, limit: LIMIT }).then((r) => [r]),
     api("/v1/rails/best-of-bundle", { user_id: user, limit: LIMIT }).then((r) => [r]),
+    api(`/v1/users/${enc}/rails/top-replay`, { limit: LIMIT }).then((r) => [r]),
   ];
   const results = await Promise.allSettled(requests);
   const rails = [];
