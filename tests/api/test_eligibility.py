@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from neo4j import AsyncGraphDatabase, Driver
@@ -14,6 +12,7 @@ from api.rails.eligibility import NO_FATIGUE, Fatigue, eligible_offers
 from api.rails.types import Offer
 from graph.server import resolve_password
 from graph.settings import Settings
+from tests.api.scratch_graph import scratch_graph
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.anyio]
 
@@ -34,13 +33,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def rules_graph(driver: Driver, neo4j_settings: Settings) -> Iterator[str]:
-    prefix = f"t{uuid.uuid4().hex[:8]}_"
-    scratch = f"Scratch_{prefix}"
-    setup = (Path(__file__).parent / "rules_graph.cypher").read_text()
-    db = neo4j_settings.neo4j_database
-    driver.execute_query(setup, p=prefix, scratch=scratch, database_=db)
-    yield prefix
-    driver.execute_query("MATCH (n:$($l)) DETACH DELETE n", l=scratch, database_=db)
+    with scratch_graph(driver, neo4j_settings, "rules_graph") as prefix:
+        yield prefix
 
 
 async def offer_list(

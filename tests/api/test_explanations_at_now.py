@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 
 from graph.settings import Settings
+from tests.api.scratch_graph import scratch_graph
 from tests.api.test_events import client_for
 
 pytestmark = pytest.mark.neo4j
@@ -29,19 +29,11 @@ LATE = "2025-03-19T12:00:00Z"  # twelve days after the last watch: a week withou
 def week(
     driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient, str]]:
-    prefix = f"wk{uuid.uuid4().hex[:8]}_"
-    scratch = f"Scratch_{prefix}"
-    db = neo4j_settings.neo4j_database
-    setup = (Path(__file__).parent / "week_graph.cypher").read_text()
-    driver.execute_query(setup, p=prefix, scratch=scratch, database_=db)
     # No model (popularity only), no caps per genre or channel: every eligible program.
     app = client_for(neo4j_settings, tmp_path_factory.mktemp("models"), max_per_genre=100,
                      max_per_channel=100)  # fmt: skip
-    try:
-        with app as client:
-            yield client, prefix
-    finally:
-        driver.execute_query("MATCH (n:$($l)) DETACH DELETE n", l=scratch, database_=db)
+    with scratch_graph(driver, neo4j_settings, "week_graph", tag="wk") as prefix, app as client:
+        yield client, prefix
 
 
 def rail(week: tuple[TestClient, str], name: str, now: str) -> dict[str, Any]:

@@ -5,10 +5,8 @@ fail for each."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from api.rails.types import Offer
 from api.routes.explain import exclusions
 from graph.server import resolve_password
 from graph.settings import Settings
+from tests.api.scratch_graph import scratch_graph
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.anyio]
 
@@ -38,13 +37,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def graph(driver: Driver, neo4j_settings: Settings) -> Iterator[str]:
-    prefix = f"t{uuid.uuid4().hex[:8]}_"
-    scratch = f"Scratch_{prefix}"
-    setup = (Path(__file__).parent / "service_rules_graph.cypher").read_text()
-    db = neo4j_settings.neo4j_database
-    driver.execute_query(setup, p=prefix, scratch=scratch, database_=db)
-    yield prefix
-    driver.execute_query("MATCH (n:$($l)) DETACH DELETE n", l=scratch, database_=db)
+    with scratch_graph(driver, neo4j_settings, "service_rules_graph") as prefix:
+        yield prefix
 
 
 def rules(settings: Settings, **fields: Any) -> Settings:
