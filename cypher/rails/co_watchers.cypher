@@ -1,8 +1,13 @@
 // Users who watched program $anchor_id and each of $program_ids ("because you
 // watched"). Counted among at most $sample watchers of the anchor, so that a
-// blockbuster anchor stays cheap; the caller reports the sample size.
-MATCH (:Program {id: $anchor_id})<-[:WATCHED]-(o:User)
-WITH o LIMIT $sample
+// blockbuster anchor stays cheap; the caller reports the sample size. The programs
+// are matched once, up front, and each watch of a sampled user is tested against
+// them by identity: reading every watched program's id instead cost twice the db hits
+// and about three times the time on the 100k-user bench graph.
+MATCH (anchor:Program {id: $anchor_id})
+WITH anchor, COLLECT { MATCH (p:Program) WHERE p.id IN $program_ids RETURN p } AS programs
+MATCH (anchor)<-[:WATCHED]-(o:User)
+WITH o, programs LIMIT $sample
 MATCH (o)-[:WATCHED]->(p:Program)
-WHERE p.id IN $program_ids
+WHERE p IN programs
 RETURN p.id AS program_id, count(o) AS co_watchers;
