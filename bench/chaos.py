@@ -9,7 +9,9 @@ reused after) and a quickly trained model. Serves the API with uvicorn in a subp
 random users, each request with its own ``X-Request-ID``, while a poller reads
 ``/ready`` every 0.2 s. After ``--before`` seconds Neo4j is stopped (a clean
 shutdown, as ``graphrails neo4j stop``); ``--down`` seconds after it is down it is
-started again; ``--after`` seconds after it answers again the load stops.
+started again; ``--after`` seconds after it answers again the load stops. Before the
+load, ``--warm-up`` home rails are asked one by one: a stop in production meets a warm
+service, and a cold one (a Neo4j just started) is slow for reasons of its own.
 
 Prints, for docs/benchmarks.md: how long after the stop began the first 503 came and
 the slowest 503 (each must be answered within 1 s), other errors (500s, timeouts),
@@ -54,6 +56,7 @@ class Answer:
     seconds: float
     status: int  # 0: no answer (timeout, connection error)
     request_id: str
+    kind: str = ""  # a 503's error kind, as its detail names it
 
 
 @dataclass
@@ -102,11 +105,28 @@ async def client(base: str, users: list[str], rng: random.Random, t: Timeline,
                                    params={"now": NOW, "limit": 20},
                                    headers={"X-Request-ID": rid})  # fmt: skip
                 status = r.status_code
+                kind = _kind(r) if status == 503 else ""
             except httpx.HTTPError:
-                status = 0
-            t.answers.append(Answer(started, time.monotonic() - started, status, rid))
+                status, kind = 0, ""
+            t.answers.append(Answer(started, time.monotonic() - started, status, rid, kind))
             if status != 200:
                 await asyncio.sleep(0.05)  # a client backs off a little, as Retry-After asks
+
+
+def _kind(r: httpx.Response) -> str:
+    detail = str(r.json().get("detail", ""))
+    return detail[detail.find("(") + 1 : detail.find(")")] if "(" in detail else detail
+
+
+async def warm_up(base: str, users: list[str], requests: int) -> float:
+    """``requests`` home rails one after the other, so that the load meets a warm service
+    (Neo4j's plan cache and JIT, the API's caches) as a stop in production would; the
+    seconds it took."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=base, timeout=60.0) as http:
+        for user in users[:requests]:
+            await http.get(f"/v1/users/{user}/rails/home", params={"now": NOW, "limit": 20})
+    return time.monotonic() - started
 
 
 async def poll_ready(base: str, t: Timeline, until: asyncio.Event) -> None:
@@ -169,7 +189,7 @@ def report(t: Timeline, served: set[str], api_alive: bool) -> None:
     slowest = max((a.seconds for a in s503), default=float("nan"))
     print(
         f"503s: slowest answer {slowest * 1000:.0f} ms; requests while down: {len(down):,} "
-        f"({Counter(a.status for a in down)})"
+        f"({Counter(a.status for a in down)}); 503s by kind {dict(Counter(a.kind for a in s503))}"
     )
     if not_ready is not None:
         print(f"/ready false {not_ready - t.stop_began:.2f} s after the stop began")
@@ -186,6 +206,23 @@ def report(t: Timeline, served: set[str], api_alive: bool) -> None:
     )
 
 
+def print_timeline(t: Timeline) -> None:
+    """Answers by the second they came in (from the stop on), by status and 503 kind, with
+    the slowest of each second; where Neo4j stopped and answered again."""
+    marks = {int(t.stopped - t.stop_began): "Neo4j down", int(t.started - t.stop_began):
+             "Neo4j answers again"}  # fmt: skip
+    seconds: dict[int, Counter[str]] = {}
+    slowest: dict[int, float] = {}
+    for a in t.answers:
+        second = int(a.started + a.seconds - t.stop_began)
+        if second >= 0:
+            seconds.setdefault(second, Counter())[f"{a.status} {a.kind}".strip()] += 1
+            slowest[second] = max(slowest.get(second, 0.0), a.seconds)
+    for second in sorted(seconds):
+        print(f"{second:4d} s  slowest {slowest[second]:5.2f} s  {dict(seconds[second])}"
+              f"{'  <- ' + marks[second] if second in marks else ''}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
@@ -197,6 +234,10 @@ def main() -> None:
     parser.add_argument("--programs", type=int, default=800)
     parser.add_argument("--port", type=int, default=38018)
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument("--warm-up", type=int, default=30,
+                        help="home rails asked one by one before the load (0: none)")  # fmt: skip
+    parser.add_argument("--timeline", action="store_true",
+                        help="print the answers second by second from the stop on")  # fmt: skip
     args = parser.parse_args()
 
     settings = chaos_settings()
@@ -210,6 +251,8 @@ def main() -> None:
         api = start_api(settings, models, port=args.port, workers=1, blas_threads=1)
         print(f"model {wait_ready(base, api)}; {len(users):,} users; {args.clients} clients",
               flush=True)  # fmt: skip
+        warm = asyncio.run(warm_up(base, users, args.warm_up))
+        print(f"warmed up with {args.warm_up} home rails one by one in {warm:.1f} s", flush=True)
         pid = api.pid
         timeline = asyncio.run(run(server, base, users, args))
         alive = api.poll() is None and api.pid == pid
@@ -222,6 +265,8 @@ def main() -> None:
                 database_=settings.neo4j_database,
             )  # fmt: skip
         report(timeline, {r["id"] for r in records} & set(ids), alive)
+        if args.timeline:
+            print_timeline(timeline)
     finally:
         if api is not None:
             stop_api(api)

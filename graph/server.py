@@ -53,6 +53,17 @@ JVM_FLAGS = (
 )
 
 
+STOP_SETTINGS = {
+    "db.shutdown_transaction_end_timeout": "1s",
+    "internal.dbms.bolt.netty_server_shutdown_quiet_period": "0",
+}
+"""A stop ends what is under way at once, so that the API answers those requests 503 within
+a second (issue 18, docs/benchmarks.md "Neo4j stopped under load"). By default Neo4j waits
+up to 10 s for open transactions to end, then out a 5 s Netty quiet period (twice) before
+it closes the Bolt connections; requests on them hang meanwhile. docker-compose.yml sets
+the same."""
+
+
 class ServerError(RuntimeError):
     """The local server could not be installed, started or stopped; the message says why."""
 
@@ -228,6 +239,8 @@ browser.remote_content_hostname_whitelist=guides.neo4j.com,localhost,127.0.0.1
 browser.post_connect_cmd=style {API_URL}/browser/graphrails.grass
 client.allow_telemetry=false
 """
+        conf += "# A stop ends what is under way at once (graph.server.STOP_SETTINGS).\n"
+        conf += _settings(STOP_SETTINGS)
         (self.conf_dir / "neo4j.conf").write_text(conf)
 
     def _ensure_initial_password(self, java: str) -> None:
@@ -342,6 +355,11 @@ client.allow_telemetry=false
         _terminate(pid, grace_s=grace_s)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _settings(settings: dict[str, str]) -> str:
+    """``settings`` as lines of neo4j.conf."""
+    return "".join(f"{name}={value}\n" for name, value in settings.items())
 
 
 def _quoted(value: str) -> str:

@@ -156,7 +156,8 @@ class Settings(BaseSettings):
         description=(
             "Rail requests computed at once by one API process; the others wait their turn "
             "(0: no limit). Beyond what Neo4j's cores keep busy, more at once only interleave "
-            "and cost more CPU per request (docs/benchmarks.md)."
+            "and cost more CPU per request (docs/benchmarks.md). After Neo4j fails, one at a "
+            "time, one more per success, the others answered 503 (api/rails/admission.py)."
         ),
     )
 

@@ -7,16 +7,16 @@ admission turns) and hands each rail to the pipeline: its context, its sources
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import AsyncDriver
 
 from api.model import ServingModel
+from api.rails.admission import Admission
 from api.rails.assembly import OFFERS_PER_ITEM, assemble, bundle_empty_reason, no_anchor_reason
 from api.rails.context import load_user_context
 from api.rails.eligibility import Fatigue, eligible_offers
@@ -47,14 +47,7 @@ class RailsService:
         """Home rails by where their personalised candidates came from: ``stored`` (one
         round trip), ``scored`` (by the API: no current stored list), ``none`` (no
         personalised source: no model, too little history, an unknown user)."""
-        # Admission: at most this many rail computations at once (see the setting).
-        self.waiting = 0
-        self.in_flight = 0
-        self._turns = (
-            asyncio.Semaphore(settings.max_concurrent_rails)
-            if settings.max_concurrent_rails
-            else None
-        )
+        self.admission = Admission(settings.max_concurrent_rails)
         self.fatigue = Fatigue(
             completion=settings.fatigue_completion, programs=settings.fatigue_programs,
             series=settings.fatigue_series, channels=settings.fatigue_channels,
@@ -63,23 +56,20 @@ class RailsService:
         """False: the home rail is the non-personalised chain for everyone (an experiment's
         ``popular_in_bundle`` arm, see :mod:`api.experiments`)."""
 
-    @contextlib.asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        """Wait for one of the ``max_concurrent_rails`` turns, hold it while the block runs
-        (``waiting`` and ``in_flight`` count the requests at each stage, for the metrics)."""
-        self.waiting += 1
-        try:
-            if self._turns is not None:
-                await self._turns.acquire()
-        finally:
-            self.waiting -= 1
-        self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            if self._turns is not None:
-                self._turns.release()
+    def turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """One of the ``max_concurrent_rails`` turns, held while the block runs; fewer are
+        open while Neo4j is cold (:mod:`api.rails.admission`)."""
+        return self.admission.turn()
+
+    @property
+    def waiting(self) -> int:
+        """Rail requests waiting for a turn (for the metrics)."""
+        return self.admission.waiting
+
+    @property
+    def in_flight(self) -> int:
+        """Rail requests being computed (for the metrics)."""
+        return self.admission.in_flight
 
     def swap_model(self, model: ServingModel | None) -> None:
         """Serve from ``model`` from the next request on. A request reads ``self.model``

@@ -1,15 +1,19 @@
-"""At most ``max_concurrent_rails`` rail computations run at once; the others wait their turn
-(pure asyncio, no Neo4j)."""
+"""At most ``max_concurrent_rails`` rail computations run at once; the others wait their turn;
+after Neo4j failed, one at a time and twice as many per round of successes (pure asyncio, no Neo4j:
+the Neo4j side is tests/api/test_unavailable.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import cast
 
 import pytest
 from neo4j import AsyncDriver
+from neo4j.exceptions import ServiceUnavailable
 
 from api.rails.service import RailsService
+from api.unavailable import WarmingUpError
 from graph.settings import Settings
 
 
@@ -75,5 +79,90 @@ def test_a_request_cancelled_while_waiting_gives_nothing_back() -> None:
         await first
         async with rails.turn():  # the turn was given back: nothing is stuck
             assert rails.in_flight == 1
+
+    asyncio.run(scenario())
+
+
+def _service(limit: int) -> RailsService:
+    return RailsService(
+        cast(AsyncDriver, None), Settings.with_fields(max_concurrent_rails=limit), model=None
+    )
+
+
+async def _fail(rails: RailsService) -> None:
+    """A rail whose Neo4j went away under it."""
+    with contextlib.suppress(ServiceUnavailable):
+        async with rails.turn():
+            raise ServiceUnavailable("connection refused")
+
+
+def test_after_neo4j_failed_one_rail_at_a_time_then_twice_as_many_per_round() -> None:
+    rails = _service(8)
+
+    async def scenario() -> list[int]:
+        await _fail(rails)
+        opened = []
+        while rails.admission.starting:
+            opened.append(rails.admission.allowed)
+            release = asyncio.Event()
+
+            async def holder(release: asyncio.Event = release) -> None:
+                async with rails.turn():
+                    await release.wait()
+
+            holders = [asyncio.create_task(holder()) for _ in range(rails.admission.allowed)]
+            await asyncio.sleep(0)
+            # Every open turn is held: one more is turned away at once, not queued.
+            with pytest.raises(WarmingUpError):
+                async with rails.turn():
+                    pass
+            assert rails.waiting == 0
+            release.set()
+            await asyncio.gather(*holders)
+        return [*opened, rails.admission.allowed]
+
+    assert asyncio.run(scenario()) == [1, 2, 4, 8]
+    assert rails.admission.allowed == 8 and not rails.admission.starting
+
+
+def test_at_full_speed_requests_queue_as_before() -> None:
+    rails = _service(2)
+
+    async def scenario() -> None:
+        await _fail(rails)
+        async with rails.turn():
+            pass
+        assert rails.admission.allowed == 2  # warm again: the third request waits its turn
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with rails.turn():
+                await release.wait()
+
+        tasks = [asyncio.create_task(holder()) for _ in range(3)]
+        await asyncio.sleep(0)
+        assert (rails.waiting, rails.in_flight) == (1, 2)
+        release.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(scenario())
+
+
+def test_a_success_that_began_before_a_failure_does_not_reopen_the_turns() -> None:
+    rails = _service(8)
+
+    async def scenario() -> None:
+        release = asyncio.Event()
+
+        async def slow_success() -> None:
+            async with rails.turn():
+                await release.wait()
+
+        earlier = asyncio.create_task(slow_success())
+        await asyncio.sleep(0)
+        await _fail(rails)  # Neo4j goes away while the earlier request is under way
+        release.set()
+        await earlier
+        assert rails.admission.allowed == 1
 
     asyncio.run(scenario())

@@ -4,6 +4,7 @@ recovers by itself when Neo4j is back. Real Neo4j behind a proxy the test cuts."
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from neo4j import Driver
 from pydantic import SecretStr
 
 from api.main import create_app
+from api.rails.admission import Admission
 from api.served import ServedLog
 from graph.server import resolve_password
 from graph.settings import Settings
@@ -77,6 +79,17 @@ def test_neo4j_away_is_a_503_with_retry_after_counted_then_recovered(
         assert time.monotonic() - started < 1.0, url
         assert r.headers["Retry-After"].isdigit() and "Neo4j" in r.json()["detail"]
     assert _counted(client) >= len(urls)
+    # One rail at a time from now on: a second one finding the turn held is turned away at
+    # once with a short Retry-After, not queued behind a Neo4j that is away or cold.
+    admission: Admission = client.app.state.rails.admission  # type: ignore[attr-defined]
+    assert admission.allowed == 1
+
+    async def held_turn() -> tuple[int, str]:
+        async with admission.turn():
+            r = await asyncio.to_thread(client.get, urls[0], params={"now": NOW})
+            return r.status_code, r.headers["Retry-After"]
+
+    assert client.portal.call(held_turn) == (503, "1")  # type: ignore[union-attr]
     ready = client.get("/ready")
     assert ready.status_code == 503 and ready.json()["neo4j"] != "ok"
     # The rails served before are kept while Neo4j is away, not dropped.
@@ -84,12 +97,14 @@ def test_neo4j_away_is_a_503_with_retry_after_counted_then_recovered(
     assert client.portal.call(log.flush) == 0  # type: ignore[union-attr]
     assert log.queued() >= len(served_ids)
 
+    turns = admission.allowed
     proxy.restore()
     deadline = time.monotonic() + 10
     while client.get(urls[0], params={"now": NOW}).status_code != 200:
         assert time.monotonic() < deadline, "no 200 within 10 s of Neo4j coming back"
         time.sleep(0.2)
     assert client.get("/ready").json()["neo4j"] == "ok"
+    assert admission.allowed == turns + 1  # the success opened one more turn
     client.portal.call(log.flush)  # type: ignore[union-attr]
     records, _, _ = driver.execute_query(
         "MATCH (s:Served) WHERE s.request_id IN $ids RETURN DISTINCT s.request_id AS id",

@@ -1,0 +1,94 @@
+"""Admission of rail computations: at most ``max_concurrent_rails`` at once, and a slow start
+whenever Neo4j is cold (issue 18, docs/benchmarks.md "Neo4j stopped under load").
+
+A Neo4j that has just started (or restarted) has an empty query-plan cache and a cold JVM:
+planning the home rail's statement takes seconds, and Neo4j plans a statement once per
+transaction that runs it while it is not cached, so eight requests at once plan it eight
+times over on the same cores. Measured on two cores, the first 32 home rails after a start
+took 20-28 s together, against 6 s for the first one alone, and clients that gave up at
+10 s left their requests running, so the API did not answer 200 for 17-30 s after Neo4j
+was back. Hence a slow start: after each error saying Neo4j cannot answer (it is
+stopping, down or starting), one rail at a time is admitted, and each success opens one
+more turn (the turns double with each round), up to the limit. Below the limit, a
+request that finds no free turn is not queued behind the cold (or absent) Neo4j: it is
+answered 503 with a short ``Retry-After`` at once. The API starts with every turn open:
+a Neo4j that already serves is warm, and an API restarted beside it should not turn its
+first callers away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from api.unavailable import UNAVAILABLE, WarmingUpError
+
+
+class Admission:
+    """``limit`` turns (0: no limit, and no slow start), opened one more per success
+    after a Neo4j error (see the module's docstring).
+
+    ``waiting`` and ``in_flight`` count the requests at each stage (for the metrics);
+    ``allowed`` is the number of turns open now.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.allowed = limit
+        self.waiting = 0
+        self.in_flight = 0
+        self._turns = asyncio.Semaphore(limit) if limit else None
+        self._epoch = 0
+        """Bumped on every Neo4j error: a success of a request admitted before it (while
+        the error was happening) says nothing about the Neo4j that is there now."""
+
+    @property
+    def starting(self) -> bool:
+        """True while fewer turns than the limit are open."""
+        return self.allowed < self.limit
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold one turn while the block runs: wait for it at full speed, or raise
+        :class:`WarmingUpError` at once during a slow start if none is free."""
+        if self._turns is None:
+            self.in_flight += 1
+            try:
+                yield
+            finally:
+                self.in_flight -= 1
+            return
+        self._refuse_if_starting()
+        self.waiting += 1
+        try:
+            await self._turns.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            # A request that queued at full speed may find a slow start begun meanwhile.
+            self._refuse_if_starting()
+        except WarmingUpError:
+            self._turns.release()
+            raise
+        epoch = self._epoch
+        self.in_flight += 1
+        try:
+            yield
+        except UNAVAILABLE:
+            self._epoch += 1
+            self.allowed = 1
+            raise
+        else:
+            if epoch == self._epoch:
+                self.allowed = min(self.limit, self.allowed + 1)
+        finally:
+            self.in_flight -= 1
+            self._turns.release()
+
+    def _refuse_if_starting(self) -> None:
+        if self.starting and self.in_flight >= self.allowed:
+            raise WarmingUpError(
+                f"Neo4j is warming up after a start or an outage: {self.allowed} rail(s) at "
+                f"once for now, up to {self.limit}"
+            )
