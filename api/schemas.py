@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -39,13 +40,17 @@ IsoTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_of
 +-18:00 is a validation error naming the field."""
 
 
+FUTURE_HOURS: ContextVar[float] = ContextVar("FUTURE_HOURS", default=FUTURE_TOLERANCE_S / 3600)
+"""How far ahead of the clock an event may be dated, in hours, while a body is validated:
+the API's ``GRAPHRAILS_EVENT_FUTURE_HOURS``, which ``POST /v1/events`` sets around the
+validation of its body (:mod:`api.routes.events`)."""
+
+
 def _not_in_the_future(value: datetime) -> datetime:
     at = value if value.tzinfo else value.replace(tzinfo=UTC)
-    latest = datetime.now(UTC) + timedelta(seconds=FUTURE_TOLERANCE_S)
-    if at > latest:
-        raise ValueError(
-            f"{value.isoformat()} is more than {FUTURE_TOLERANCE_S // 3600} hours in the future"
-        )
+    hours = FUTURE_HOURS.get()
+    if at > datetime.now(UTC) + timedelta(hours=hours):
+        raise ValueError(f"{value.isoformat()} is more than {hours:g} hours in the future")
     return value
 
 
@@ -197,8 +202,8 @@ class _Event(BaseModel):
     event_id: Id = Field(description="Unique id of the event: replaying it changes nothing.")
     user_id: Id = Field(description="The user; one the graph does not know is created.")
     ts: Annotated[IsoTime, AfterValidator(_not_in_the_future)] = Field(
-        description="When it happened (ISO 8601; without offset: UTC); at most a day ahead "
-        "of the server's clock."
+        description="When it happened (ISO 8601; without offset: UTC); at most "
+        "GRAPHRAILS_EVENT_FUTURE_HOURS (24) ahead of the server's clock."
     )
 
 

@@ -50,7 +50,11 @@ async def neo4j_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.log(level, "Neo4j unavailable during %s %s: %s: %s",
             request.method, request.url.path, kind, exc)  # fmt: skip
     return JSONResponse(
-        {"detail": f"Neo4j is unavailable ({kind}); retry in {retry} s"},
+        {
+            "detail": f"{exc}; retry in {retry} s"
+            if isinstance(exc, WarmingUpError)
+            else f"Neo4j is unavailable ({kind}); retry in {retry} s"
+        },
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(retry)},
     )

@@ -224,6 +224,12 @@ class Settings(BaseSettings):
         description="Seconds the API's driver retries a transaction Neo4j could not take (lost "
         "connection, deadlock) before the request answers 503 with Retry-After.",
     )  # fmt: skip
+    event_future_hours: float = Field(
+        default=24.0, gt=0, validation_alias="GRAPHRAILS_EVENT_FUTURE_HOURS",
+        description="POST /v1/events refuses an event dated more than this many hours after "
+        "the API's clock (a 422); graphrails simulate raises it for the API it starts, its "
+        "simulated days running ahead of the clock.",
+    )  # fmt: skip
     fold_in_watches: int = Field(
         default=20, gt=0, le=1000, validation_alias="GRAPHRAILS_FOLD_IN_WATCHES",
         description="A user's last this many watches make their folded-in vector.",

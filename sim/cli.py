@@ -82,7 +82,13 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     if epg_end is not None and end > epg_end:
         print(f"  note: the EPG's last live airing ends {epg_end:%Y-%m-%d %H:%M}; after it the "
               "rails hold only what is still on replay or VOD")  # fmt: skip
-    with _api(args, settings) as (url, key):
+    # The simulated days may run ahead of the clock: the API must take events dated then.
+    ahead_h = max(settings.event_future_hours, (end - datetime.now(UTC)).total_seconds() / 3600 + 1)
+    if args.api_url and ahead_h > settings.event_future_hours:
+        print(f"  note: the simulation runs until {end:%Y-%m-%d %H:%M} UTC; the API at "
+              "--api-url must accept events that far ahead of its clock "
+              f"(GRAPHRAILS_EVENT_FUTURE_HOURS >= {ahead_h:.0f})")  # fmt: skip
+    with _api(args, settings, future_hours=ahead_h) as (url, key):
         headers = {"X-API-Key": key}
         tag = f"{experiment.name}-s{args.seed}-{start:%Y%m%dT%H}"
 
@@ -142,9 +148,12 @@ async def _await_experiment(client: Any, name: str, *, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def _api(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[str, str]]:
+def _api(
+    args: argparse.Namespace, settings: Settings, *, future_hours: float
+) -> Iterator[tuple[str, str]]:
     """The API to drive and a key it accepts: ``--api-url`` with the first key of
-    GRAPHRAILS_API_KEYS, or an API started here on a free port with a fresh key."""
+    GRAPHRAILS_API_KEYS, or an API started here on a free port with a fresh key, taking
+    events dated up to ``future_hours`` ahead of the clock."""
     if args.api_url:
         keys = settings.api_key_list
         if not keys:
@@ -158,7 +167,8 @@ def _api(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[str, st
 
     port = _free_port()
     key = secrets.token_urlsafe(32)
-    env = {**os.environ, "GRAPHRAILS_API_KEYS": key, "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "GRAPHRAILS_API_KEYS": key, "OPENBLAS_NUM_THREADS": "1",
+           "GRAPHRAILS_EVENT_FUTURE_HOURS": f"{future_hours:.3f}"}  # fmt: skip
     log = settings.home / "simulate-api.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:

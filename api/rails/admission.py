@@ -88,7 +88,8 @@ class Admission:
 
     def _refuse_if_starting(self) -> None:
         if self.starting and self.in_flight >= self.allowed:
+            rails = "1 rail" if self.allowed == 1 else f"{self.allowed} rails"
             raise WarmingUpError(
-                f"Neo4j is warming up after a start or an outage: {self.allowed} rail(s) at "
-                f"once for now, up to {self.limit}"
+                f"Neo4j is warming up after a start or an outage: the API computes {rails} "
+                f"at a time for now (up to {self.limit})"
             )

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 
 from api.auth import API_KEY_HEADER, WriteKey, require_api_key
 from api.events import EventWriter
-from api.schemas import MAX_EVENTS_BYTES, EventReject, EventsIn, EventsOut, errors
+from api.schemas import FUTURE_HOURS, MAX_EVENTS_BYTES, EventReject, EventsIn, EventsOut, errors
 
 
 class KeyFirstRoute(APIRoute):
@@ -38,7 +38,12 @@ class KeyFirstRoute(APIRoute):
                 }]) from e  # fmt: skip
             # FastAPI reads the body through Request.body(), which returns this once set.
             request._body = body
-            return await handler(request)
+            # Validated (in the handler) against this API's bound on future-dated events.
+            token = FUTURE_HOURS.set(request.app.state.settings.event_future_hours)
+            try:
+                return await handler(request)
+            finally:
+                FUTURE_HOURS.reset(token)
 
         return checked
 

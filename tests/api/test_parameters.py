@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -77,7 +79,7 @@ def test_seconds_watched_beyond_the_bound_are_a_422_naming_watched_s(
 ROUTES_WITH_NOW = (
     "/v1/users/u1/rails/home", "/v1/users/u1/rails/because-you-watched",
     "/v1/programs/p1/similar", "/v1/rails/popular", "/v1/rails/best-of-bundle",
-    "/v1/explain?user_id=u1&program_id=p1",
+    "/v1/users/u1/rails/top-replay", "/v1/explain?user_id=u1&program_id=p1",
 )  # fmt: skip
 
 
@@ -107,6 +109,25 @@ def test_an_event_time_beyond_the_offsets_a_number_or_far_ahead_is_a_422_naming_
                         headers={API_KEY_HEADER: KEY})  # fmt: skip
         assert r.status_code == 422, (ts, r.status_code, r.text)
         assert [e["loc"][-1] for e in r.json()["detail"]] == ["ts"], r.text
+
+
+def test_how_far_ahead_an_event_may_be_dated_is_the_apis_setting(client: TestClient) -> None:
+    client.app.state.api_keys = [KEY.encode()]  # type: ignore[attr-defined]
+    ts = (datetime.now(UTC) + timedelta(hours=48)).isoformat()
+    event = {"type": "dislike", "event_id": "e1", "user_id": "u1", "program_id": "p1", "ts": ts}
+
+    def post() -> Any:
+        return client.post("/v1/events", json={"events": [event]}, headers={API_KEY_HEADER: KEY})
+
+    r = post()
+    assert r.status_code == 422 and "more than 24 hours in the future" in r.text, r.text
+    # An API that takes events up to three days ahead (graphrails simulate's) takes it.
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    client.app.state.settings = settings.model_copy(update={"event_future_hours": 72.0})  # type: ignore[attr-defined]
+    assert post().status_code != 422
+    # The bound is the API's, request by request: back to the default, refused again.
+    client.app.state.settings = settings  # type: ignore[attr-defined]
+    assert post().status_code == 422
 
 
 def test_events_check_the_key_before_the_body(client: TestClient) -> None:

@@ -84,12 +84,15 @@ def test_neo4j_away_is_a_503_with_retry_after_counted_then_recovered(
     admission: Admission = client.app.state.rails.admission  # type: ignore[attr-defined]
     assert admission.allowed == 1
 
-    async def held_turn() -> tuple[int, str]:
+    async def held_turn() -> tuple[int, str, str]:
         async with admission.turn():
             r = await asyncio.to_thread(client.get, urls[0], params={"now": NOW})
-            return r.status_code, r.headers["Retry-After"]
+            return r.status_code, r.headers["Retry-After"], r.json()["detail"]
 
-    assert client.portal.call(held_turn) == (503, "1")  # type: ignore[union-attr]
+    assert client.portal.call(held_turn) == (  # type: ignore[union-attr]
+        503, "1", "Neo4j is warming up after a start or an outage: the API computes 1 rail at "
+        f"a time for now (up to {admission.limit}); retry in 1 s",
+    )  # fmt: skip
     ready = client.get("/ready")
     assert ready.status_code == 503 and ready.json()["neo4j"] != "ok"
     # The rails served before are kept while Neo4j is away, not dropped.
