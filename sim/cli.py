@@ -82,8 +82,10 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     if epg_end is not None and end > epg_end:
         print(f"  note: the EPG's last live airing ends {epg_end:%Y-%m-%d %H:%M}; after it the "
               "rails hold only what is still on replay or VOD")  # fmt: skip
-    # The simulated days may run ahead of the clock: the API must take events dated then.
-    ahead_h = max(settings.event_future_hours, (end - datetime.now(UTC)).total_seconds() / 3600 + 1)
+    # The simulated days may run ahead of the clock: the API must take events dated then
+    # (a watch started in the last hour ends after it: a day more).
+    until_end_h = (end - datetime.now(UTC)).total_seconds() / 3600
+    ahead_h = max(settings.event_future_hours, until_end_h + 24)
     if args.api_url and ahead_h > settings.event_future_hours:
         print(f"  note: the simulation runs until {end:%Y-%m-%d %H:%M} UTC; the API at "
               "--api-url must accept events that far ahead of its clock "
