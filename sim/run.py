@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +52,8 @@ class Summary:
     empty_rails: int = 0
     events_applied: int = 0
     events_rejected: int = 0
+    retries: int = 0
+    """Requests answered 503 and sent again (see :data:`RETRIES`)."""
     seconds: float = 0.0
     arms: Counter[str] = field(default_factory=Counter)
 
@@ -65,7 +68,8 @@ class Summary:
             f"{self.seconds:.0f} s ({self.sessions_per_s:.1f} sessions/s): {self.plays:,} "
             f"plays ({self.completed:,} completed), {self.skips:,} skips, "
             f"{self.empty_rails:,} empty rails; events applied {self.events_applied:,}, "
-            f"rejected {self.events_rejected:,}; sessions by arm: {arms}"
+            f"rejected {self.events_rejected:,}; {self.retries:,} requests retried after a 503; "
+            f"sessions by arm: {arms}"
         )
 
 
@@ -147,10 +151,10 @@ async def _session(
     completed_at: float,
 ) -> list[dict[str, Any]]:
     user_id = truth.user_ids[s.user]
-    response = await client.get(
+    response = await _retrying(summary, lambda: client.get(
         f"/v1/users/{user_id}/rails/home",
         params={"now": s.at.isoformat().replace("+00:00", "Z"), "limit": limit},
-    )
+    ))  # fmt: skip
     if response.status_code != 200:
         raise RuntimeError(
             f"GET {response.url} answered {response.status_code}: {response.text[:300]}"
@@ -184,10 +188,30 @@ async def _session(
     return events
 
 
+RETRIES = 5
+"""A 503 (Neo4j busy or away for a moment: a transaction it asks to retry) is retried this
+many times, after its Retry-After (at most 5 s), as an app backend would; then it stops
+the simulation."""
+
+
+async def _retrying(
+    summary: Summary, send: Callable[[], Awaitable[httpx.Response]]
+) -> httpx.Response:
+    """``send()``'s response, sent again after a 503's Retry-After, up to :data:`RETRIES`
+    times (counted in ``summary.retries``)."""
+    for _ in range(RETRIES):
+        response = await send()
+        if response.status_code != 503:
+            return response
+        summary.retries += 1
+        await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 5.0))
+    return await send()
+
+
 async def _post(client: httpx.AsyncClient, events: list[dict[str, Any]], summary: Summary) -> None:
     if not events:
         return
-    response = await client.post("/v1/events", json={"events": events})
+    response = await _retrying(summary, lambda: client.post("/v1/events", json={"events": events}))
     if response.status_code != 200:
         raise RuntimeError(
             f"POST /v1/events answered {response.status_code}: {response.text[:300]}"
