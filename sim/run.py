@@ -190,8 +190,9 @@ async def _session(
 
 RETRIES = 5
 """A 503 (Neo4j busy or away for a moment: a transaction it asks to retry) is retried this
-many times, after its Retry-After (at most 5 s), as an app backend would; then it stops
-the simulation."""
+many times, after its Retry-After but at most 1 s (the loop waits for every session of an
+hour: a 5-s wait stalls the whole hour), as an app backend would; then it stops the
+simulation."""
 
 
 async def _retrying(
@@ -204,7 +205,7 @@ async def _retrying(
         if response.status_code != 503:
             return response
         summary.retries += 1
-        await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 5.0))
+        await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 1.0))
     return await send()
 
 
