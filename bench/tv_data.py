@@ -47,7 +47,7 @@ class TvData:
     num_users: int
     num_programs: int
     num_nodes: int
-    positives: pd.DataFrame  # user, program (0-based column), ts (int64 ns)
+    positives: pd.DataFrame  # user, program (0-based column), ts (epoch seconds)
     side_edges: torch.Tensor  # [2, E] node ids
     program_genres: list[IntArray]  # per program: genre codes, main genre first
     program_channel: IntArray  # per program: the channel it airs on most (code), -1 none
@@ -58,6 +58,7 @@ class TvData:
             np.stack([train["user"].to_numpy(), train["program"].to_numpy() + self.num_users]),
             dtype=torch.long,
         )
+        seconds = torch.as_tensor(train["ts"].to_numpy(), dtype=torch.float64)
         if side:
             return TrainGraph(
                 num_nodes=self.num_nodes,
@@ -65,6 +66,7 @@ class TvData:
                 user_nodes=torch.arange(self.num_users),
                 program_nodes=torch.arange(self.num_users, self.num_users + self.num_programs),
                 positives=pairs,
+                positive_time=seconds,
             )
         return TrainGraph(
             num_nodes=self.num_users + self.num_programs,
@@ -72,6 +74,7 @@ class TvData:
             user_nodes=torch.arange(self.num_users),
             program_nodes=torch.arange(self.num_users, self.num_users + self.num_programs),
             positives=pairs,
+            positive_time=seconds,
         )
 
 
@@ -102,7 +105,7 @@ def read_tv(folder: Path) -> TvData:
         {
             "user": user_row.get_indexer(best["user_id"]).astype(np.int64),
             "program": program_row.get_indexer(best["program_id"]).astype(np.int64),
-            "ts": best["ts"].astype("int64").to_numpy(),  # only ever compared
+            "ts": best["ts"].astype("datetime64[s, UTC]").astype("int64").to_numpy(),
         }
     )
     positives = positives.sort_values(["user", "program"], ignore_index=True)

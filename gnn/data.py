@@ -24,6 +24,10 @@ class TrainGraph:
             to the graph itself, minus the ones it holds out for validation.
         edge_weight (torch.Tensor, optional): ``[E]`` positive weights of ``edge_index``
             (default: 1). Positive pairs always weigh 1.
+        positive_time (torch.Tensor, optional): ``[N]`` when each positive happened, in
+            seconds on any common clock (the export gives epoch seconds of
+            ``WATCHED.last_ts``). What a recency-weighted loss and a holdout of each user's
+            latest positives need; without it every positive is as old as the others.
     """
 
     num_nodes: int
@@ -32,6 +36,7 @@ class TrainGraph:
     program_nodes: Tensor
     positives: Tensor
     edge_weight: Tensor | None = None
+    positive_time: Tensor | None = None
 
     def __post_init__(self) -> None:
         for name in ("edge_index", "positives"):
@@ -46,6 +51,14 @@ class TrainGraph:
                 raise ValueError(f"TrainGraph.{name} holds ids outside 0..{self.num_nodes - 1}")
         if self.positives.size(1) == 0:
             raise ValueError("TrainGraph.positives is empty: nothing to learn from")
+        if self.positive_time is not None:
+            if self.positive_time.shape != (self.positives.size(1),):
+                raise ValueError(
+                    f"TrainGraph.positive_time must have one value per positive "
+                    f"({self.positives.size(1)}), got shape {list(self.positive_time.shape)}"
+                )
+            if not torch.isfinite(self.positive_time.double()).all():
+                raise ValueError("TrainGraph.positive_time holds a missing or infinite time")
         is_user = torch.zeros(self.num_nodes, dtype=torch.bool)
         is_user[self.user_nodes] = True
         is_program = torch.zeros(self.num_nodes, dtype=torch.bool)

@@ -73,6 +73,8 @@ class GraphExport:
         """A :class:`TrainGraph` whose positives are ``positives`` (default: all of them)."""
         chosen = self.positives if positives is None else positives
         pairs = torch.as_tensor(np.stack([chosen["user"], chosen["program"]]), dtype=torch.long)
+        last_ts = chosen["last_ts"].to_numpy(dtype=np.float64)
+        dated = len(last_ts) > 0 and bool(np.isfinite(last_ts).all())
         return TrainGraph(
             num_nodes=self.id_map.num_nodes,
             edge_index=self.edge_index,
@@ -80,6 +82,7 @@ class GraphExport:
             user_nodes=torch.as_tensor(self.id_map.label_rows("User")),
             program_nodes=torch.as_tensor(self.id_map.label_rows("Program")),
             positives=pairs,
+            positive_time=torch.as_tensor(last_ts) if dated else None,
         )
 
 

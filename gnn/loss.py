@@ -15,7 +15,9 @@ so that the sum estimates the exact one (the "logQ correction"):
         - s(u, p)
 
 Both take the scores of the distinct users of a step once (``[users, programs]``)
-and a row index per pair, so a user with many positives costs one row.
+and a row index per pair, so a user with many positives costs one row, and both average
+over the pairs with an optional weight per pair (a recent watch counting more than an
+old one): :math:`\\sum_i w_i \\ell_i / \\sum_i w_i`.
 """
 
 from __future__ import annotations
@@ -24,20 +26,28 @@ import torch
 from torch import Tensor
 
 
-def full_softmax_loss(scores: Tensor, row: Tensor, col: Tensor) -> Tensor:
+def full_softmax_loss(
+    scores: Tensor, row: Tensor, col: Tensor, *, weight: Tensor | None = None
+) -> Tensor:
     """Mean exact softmax loss of the pairs ``(row[i], col[i])``.
 
     Args:
         scores (torch.Tensor): ``[R, P]`` scores of R users against every program.
         row (torch.Tensor): ``[N]`` row of ``scores`` of each positive pair.
         col (torch.Tensor): ``[N]`` column (program) of each positive pair.
+        weight (torch.Tensor, optional): ``[N]`` positive weight of each pair (default: 1).
     """
     _check_pairs(scores, row, col)
-    return (torch.logsumexp(scores, dim=1)[row] - scores[row, col]).mean()
+    return _mean(torch.logsumexp(scores, dim=1)[row] - scores[row, col], weight)
 
 
 def sampled_softmax_loss(
-    positive: Tensor, negative: Tensor, row: Tensor, *, log_weight: Tensor
+    positive: Tensor,
+    negative: Tensor,
+    row: Tensor,
+    *,
+    log_weight: Tensor,
+    weight: Tensor | None = None,
 ) -> Tensor:
     """Mean sampled softmax loss with the logQ correction.
 
@@ -47,6 +57,7 @@ def sampled_softmax_loss(
         row (torch.Tensor): ``[N]`` row of ``negative`` of each positive pair's user.
         log_weight (torch.Tensor): ``[M]`` :math:`-\\log(M\\,Q(q_m))` of each sample
             (``log(P / M)`` everywhere for a uniform draw of M among P programs).
+        weight (torch.Tensor, optional): ``[N]`` positive weight of each pair (default: 1).
     """
     if negative.dim() != 2 or log_weight.shape != negative.shape[1:]:
         raise ValueError(
@@ -56,7 +67,15 @@ def sampled_softmax_loss(
     if positive.shape != row.shape:
         raise ValueError(f"positive and row must have one value per pair, got {positive.shape}")
     others = torch.logsumexp(negative + log_weight, dim=1)[row]
-    return (torch.logaddexp(positive, others) - positive).mean()
+    return _mean(torch.logaddexp(positive, others) - positive, weight)
+
+
+def _mean(losses: Tensor, weight: Tensor | None) -> Tensor:
+    if weight is None:
+        return losses.mean()
+    if weight.shape != losses.shape:
+        raise ValueError(f"weight must have one value per pair, got {list(weight.shape)}")
+    return (losses * weight).sum() / weight.sum()
 
 
 def _check_pairs(scores: Tensor, row: Tensor, col: Tensor) -> None:

@@ -48,3 +48,22 @@ def test_losses_name_the_shape_they_need() -> None:
         sampled_softmax_loss(
             torch.zeros(1), torch.zeros(1, 2), torch.tensor([0]), log_weight=torch.zeros(3)
         )
+
+
+def test_a_weight_per_pair_makes_the_loss_a_weighted_mean() -> None:
+    scores = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    rows, cols = torch.tensor([0, 1]), torch.tensor([2, 0])
+    first = math.log(math.e + math.e**2 + math.e**3) - 3.0
+    uniform = math.log(3.0)
+    weighted = full_softmax_loss(scores, rows, cols, weight=torch.tensor([3.0, 1.0]))
+    assert float(weighted) == pytest.approx((3 * first + uniform) / 4, rel=1e-6)
+    sampled = sampled_softmax_loss(
+        torch.tensor([3.0, 0.0]),
+        torch.tensor([[1.0, 2.0], [0.0, 0.0]]),
+        rows,
+        log_weight=torch.zeros(2),
+        weight=torch.tensor([3.0, 1.0]),
+    )
+    assert float(sampled) == pytest.approx((3 * first + uniform) / 4, rel=1e-6)
+    with pytest.raises(ValueError, match="weight must have one value per pair"):
+        full_softmax_loss(scores, rows, cols, weight=torch.ones(3))

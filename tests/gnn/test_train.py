@@ -9,7 +9,18 @@ import torch
 from gnn.data import TrainGraph
 from gnn.metrics import Ranking, recall_at_k
 from gnn.model import GraphLightGCN, normalized_adjacency, recommend
-from gnn.train import TrainConfig, default_config, fit, pair_keys, resolve_config, split_positives
+from gnn.train import (
+    TrainConfig,
+    _holdout,
+    _validation,
+    choose_half_life,
+    default_config,
+    fit,
+    pair_keys,
+    recency_weight,
+    resolve_config,
+    split_positives,
+)
 
 FAST = TrainConfig(embedding_dim=16, epochs=40, batch_size=256, lr=0.05, patience=40, num_threads=1)
 
@@ -155,6 +166,76 @@ def test_keyed_split_holds_out_the_same_pairs_again_in_a_grown_graph() -> None:
     # A random draw, as before: most of the old holdout lands in the new training set.
     drawn_again = _held_out(grown, generator=torch.Generator().manual_seed(7)) & set(before)
     assert len(drawn_again & old) < 0.5 * len(old)
+
+
+DAY = 86_400.0
+
+
+def _dated() -> TrainGraph:
+    """20 users, 12 programs. User u watched the nine of programs 0-9 other than u % 10 on
+    day 0 (each of them has 18 viewers), then programs 10 and 11 on day 10: everyone's
+    latest watches are the same two programs, each with 20 viewers."""
+    pairs, times = [], []
+    for u in range(20):
+        for p in range(10):
+            if p != u % 10:
+                pairs.append((u, 20 + p))
+                times.append(float(u))
+        for p in (10, 11):
+            pairs.append((u, 20 + p))
+            times.append(10 * DAY + u)
+    return TrainGraph(
+        num_nodes=32,
+        edge_index=torch.empty(2, 0, dtype=torch.long),
+        user_nodes=torch.arange(20),
+        program_nodes=torch.arange(20, 32),
+        positives=torch.tensor(pairs).T,
+        positive_time=torch.tensor(times, dtype=torch.float64),
+    )
+
+
+def test_recency_weight_halves_with_each_half_life_of_age() -> None:
+    times = torch.tensor([0.0, 2 * DAY, 3 * DAY])
+    weight = recency_weight(times, 1.0)
+    assert weight.tolist() == pytest.approx([0.125, 0.5, 1.0])
+
+
+def test_the_latest_holdout_holds_out_each_users_latest_positives() -> None:
+    graph = _dated()
+    config = TrainConfig(holdout="latest", val_fraction=0.1, epochs=1, num_threads=1)
+    train, val = _holdout(graph, config, torch.Generator().manual_seed(0))
+    assert graph.positive_time is not None
+    held = graph.positive_time[val]
+    assert int(val.sum()) == 20 and bool((held >= 10 * DAY).all())  # one of day 10 each
+    assert (train ^ val).all()
+    with pytest.raises(ValueError, match=r"needs TrainGraph\.positive_time"):
+        _holdout(planted()[0], config, torch.Generator())
+
+
+def test_the_half_life_is_chosen_only_where_recent_watches_predict_the_next() -> None:
+    graph = _dated()
+    chosen = {}
+    for holdout in ("latest", "random"):
+        config = TrainConfig(holdout=holdout, val_fraction=0.1, num_threads=1)
+        train, val = _holdout(graph, config, torch.Generator().manual_seed(0))
+        chosen[holdout] = choose_half_life(graph, train, _validation(graph, train, val), 1)
+    # Held out: program 10 or 11, the one not seen being ranked under the one old program
+    # each user has not seen (18 viewers against 19) unless recent viewers count more.
+    assert chosen["latest"] is not None
+    # Held out: mostly old programs (17 viewers left, ranked under the unseen one's 18 by any
+    # count, as they are all as old) and otherwise 10 or 11 (19 left, first by any count).
+    assert chosen["random"] is None
+
+
+def test_auto_half_life_is_recorded_and_without_times_there_is_none() -> None:
+    latest = FAST.model_copy(update={"holdout": "latest", "epochs": 2})
+    result = fit(_dated(), latest, progress=False)
+    assert isinstance(result.config.half_life_days, float)
+    graph, _ = planted()
+    undated = fit(graph, FAST.model_copy(update={"epochs": 2}), progress=False)
+    assert undated.config.half_life_days is None
+    with pytest.raises(ValueError, match=r"half_life_days=1\.0 .* has no positive_time"):
+        fit(graph, FAST.model_copy(update={"half_life_days": 1.0, "epochs": 1}), progress=False)
 
 
 def test_bad_graphs_and_configs_are_rejected() -> None:
