@@ -58,7 +58,7 @@ class TvData:
             np.stack([train["user"].to_numpy(), train["program"].to_numpy() + self.num_users]),
             dtype=torch.long,
         )
-        seconds = torch.as_tensor(train["ts"].to_numpy(), dtype=torch.float64)
+        seconds = torch.tensor(train["ts"].to_numpy(dtype=np.float64))
         if side:
             return TrainGraph(
                 num_nodes=self.num_nodes,

@@ -109,6 +109,14 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layers", type=int, default=None, help="LightGCN layers")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs")
     p.add_argument("--seed", type=int, default=None, help="training seed")
+    p.add_argument(
+        "--holdout",
+        choices=("random", "latest"),
+        default=None,
+        help="what early stopping holds out of each user's watches: a random share "
+        "(default) or their latest, to fit the next watches (recent ones then weigh more "
+        "where that predicts them better)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -203,7 +211,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     from gnn.train import TrainConfig
 
     overrides = {"embedding_dim": args.dim, "num_layers": args.layers, "epochs": args.epochs,
-                 "seed": args.seed}  # fmt: skip
+                 "seed": args.seed, "holdout": args.holdout}  # fmt: skip
     return TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
 
 

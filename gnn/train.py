@@ -122,6 +122,13 @@ class TrainConfig(BaseModel):
         description="Users some of whose positives are held out and scored for early stopping "
         "(a random sample; every other user trains on all of theirs).",
     )
+    lr_decay: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Multiply the learning rate by this after each epoch that does not beat "
+        "the best validation nDCG; 1: a constant rate.",
+    )
     patience: int = Field(
         default=30, gt=0, description="Epochs without a better validation nDCG before stopping."
     )
@@ -450,6 +457,8 @@ def _run(
                 best_score, best_epoch, best_emb, waited = score, epoch, emb, 0
             else:
                 waited += 1
+                for group in optimizer.param_groups:
+                    group["lr"] *= config.lr_decay
             postfix["best"] = f"{best_score:.4f}@{best_epoch}"
         bar.set_postfix(postfix)
         if waited >= config.patience:

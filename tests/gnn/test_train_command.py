@@ -22,7 +22,7 @@ from graph.errors import CommandError
 from graph.settings import Settings
 from tests.gnn.test_retrain_gate import GOOD, random_embeddings, version
 
-ARGS = argparse.Namespace(dim=None, layers=None, epochs=None, seed=None, quiet=True,
+ARGS = argparse.Namespace(dim=None, layers=None, epochs=None, seed=None, holdout=None, quiet=True,
                           no_publish=False)  # fmt: skip
 
 
@@ -82,3 +82,11 @@ def test_publishing_waits_for_no_retrain_and_is_refused_while_one_runs(
     with retrain_lock(settings.models_dir), pytest.raises(CommandError, match="refused"):
         cmd_train(ARGS, settings)
     assert out == []
+
+
+def test_holdout_flag_reaches_the_training_config() -> None:
+    from gnn.cli import _train_config
+
+    latest = argparse.Namespace(**{**vars(ARGS), "holdout": "latest"})
+    assert _train_config(latest).holdout == "latest"
+    assert "holdout" not in _train_config(ARGS).model_fields_set  # the default stays
