@@ -46,7 +46,7 @@ def sampled_softmax_loss(
     negative: Tensor,
     row: Tensor,
     *,
-    log_weight: Tensor,
+    log_weight: Tensor | None,
     weight: Tensor | None = None,
 ) -> Tensor:
     """Mean sampled softmax loss with the logQ correction.
@@ -55,18 +55,22 @@ def sampled_softmax_loss(
         positive (torch.Tensor): ``[N]`` score of each positive pair.
         negative (torch.Tensor): ``[R, M]`` scores of R users against M sampled programs.
         row (torch.Tensor): ``[N]`` row of ``negative`` of each positive pair's user.
-        log_weight (torch.Tensor): ``[M]`` :math:`-\\log(M\\,Q(q_m))` of each sample
-            (``log(P / M)`` everywhere for a uniform draw of M among P programs).
+        log_weight (torch.Tensor, optional): ``[M]`` :math:`-\\log(M\\,Q(q_m))` of each sample
+            (``log(P / M)`` everywhere for a uniform draw of M among P programs); None
+            when ``negative`` already includes it (one pass less over ``[R, M]``).
         weight (torch.Tensor, optional): ``[N]`` positive weight of each pair (default: 1).
     """
-    if negative.dim() != 2 or log_weight.shape != negative.shape[1:]:
+    if negative.dim() != 2:
+        raise ValueError(f"negative must be [R, M], got {list(negative.shape)}")
+    if log_weight is not None and log_weight.shape != negative.shape[1:]:
         raise ValueError(
-            f"negative must be [R, M] and log_weight [M]; got {list(negative.shape)} "
-            f"and {list(log_weight.shape)}"
+            f"log_weight must be [M] for negative [R, M]; got {list(log_weight.shape)} "
+            f"and {list(negative.shape)}"
         )
     if positive.shape != row.shape:
         raise ValueError(f"positive and row must have one value per pair, got {positive.shape}")
-    others = torch.logsumexp(negative + log_weight, dim=1)[row]
+    corrected = negative if log_weight is None else negative + log_weight
+    others = torch.logsumexp(corrected, dim=1)[row]
     return _mean(torch.logaddexp(positive, others) - positive, weight)
 
 

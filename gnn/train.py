@@ -304,13 +304,17 @@ def _train_epoch(
                 scores = scores + bias[programs]
             loss = full_softmax_loss(scores, inv, program_col[pos], weight=w)
         else:
-            pick = torch.randint(num_programs, (config.num_negatives,), generator=generator)
+            sampled = programs[
+                torch.randint(num_programs, (config.num_negatives,), generator=generator)
+            ]
             pos_score = (emb[users] * emb[pos]).sum(-1) * inv_tau
-            negative = emb[uniq] @ emb[programs[pick]].T * inv_tau
+            # One pass over the [users, samples] matrix: 1/tau scales the users' rows, and
+            # the samples' bias and logQ correction are added by the product itself.
+            offset = log_weight if bias is None else log_weight + bias[sampled]
+            negative = torch.addmm(offset.unsqueeze(0), emb[uniq] * inv_tau, emb[sampled].T)
             if bias is not None:
                 pos_score = pos_score + bias[pos]
-                negative = negative + bias[programs[pick]]
-            loss = sampled_softmax_loss(pos_score, negative, inv, log_weight=log_weight, weight=w)
+            loss = sampled_softmax_loss(pos_score, negative, inv, log_weight=None, weight=w)
         if config.l2 > 0:
             # Squared norm of each pair's two ego embeddings, summed per distinct node.
             ego = model.embedding.weight
