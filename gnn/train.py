@@ -84,6 +84,12 @@ class TrainConfig(BaseModel):
         gt=0,
         description="Programs sampled per step, shared by its pairs; >= programs: all of them.",
     )
+    negative_groups: int = Field(
+        default=1,
+        ge=1,
+        description="Split a step's users in this many groups, each scored against its own "
+        "share of the sampled programs: every sample is still used, at 1/groups the cost.",
+    )
     folds: int = Field(
         default=1,
         ge=1,
@@ -121,13 +127,6 @@ class TrainConfig(BaseModel):
         gt=0,
         description="Users some of whose positives are held out and scored for early stopping "
         "(a random sample; every other user trains on all of theirs).",
-    )
-    lr_decay: float = Field(
-        default=1.0,
-        gt=0,
-        le=1,
-        description="Multiply the learning rate by this after each epoch that does not beat "
-        "the best validation nDCG; 1: a constant rate.",
     )
     patience: int = Field(
         default=30, gt=0, description="Epochs without a better validation nDCG before stopping."
@@ -308,11 +307,18 @@ def _train_epoch(
                 torch.randint(num_programs, (config.num_negatives,), generator=generator)
             ]
             pos_score = (emb[users] * emb[pos]).sum(-1) * inv_tau
-            offset = log_weight if bias is None else log_weight + bias[sampled]
-            negative = sampled_scores(emb[uniq], emb[sampled], offset, inv_tau)
             if bias is not None:
                 pos_score = pos_score + bias[pos]
-            loss = sampled_softmax_loss(pos_score, negative, inv, log_weight=None, weight=w)
+            groups = min(config.negative_groups, uniq.numel())
+            if groups == 1:
+                offset = log_weight if bias is None else log_weight + bias[sampled]
+                negative = sampled_scores(emb[uniq], emb[sampled], offset, inv_tau)
+                loss = sampled_softmax_loss(pos_score, negative, inv, log_weight=None, weight=w)
+            else:
+                loss = _grouped_sampled_loss(
+                    emb, uniq, sampled, pos_score, inv, groups=groups,
+                    num_programs=num_programs, inv_tau=inv_tau, bias=bias, weight=w,
+                )  # fmt: skip
         if config.l2 > 0:
             # Squared norm of each pair's two ego embeddings, summed per distinct node.
             ego = model.embedding.weight
@@ -335,6 +341,40 @@ def sampled_scores(users: Tensor, samples: Tensor, offset: Tensor, inv_tau: floa
     writing and back-propagating it once instead of four times took the step's share of it
     from 5.4 s to 3.5 s (``bench/sampled_step.py``)."""
     return torch.addmm(offset.unsqueeze(0), users * inv_tau, samples.T)
+
+
+def _grouped_sampled_loss(
+    emb: Tensor,
+    uniq: Tensor,
+    sampled: Tensor,
+    pos_score: Tensor,
+    inv: Tensor,
+    *,
+    groups: int,
+    num_programs: int,
+    inv_tau: float,
+    bias: Tensor | None,
+    weight: Tensor | None,
+) -> Tensor:
+    """The sampled softmax with users ``k, k + groups, ...`` scored against the k-th share of
+    ``sampled`` only (each sample then stands for ``num_programs / share`` programs): the
+    log-sum-exp of each user's row, then the loss with that one column."""
+    share = sampled.numel() // groups
+    parts, order = [], []
+    for k in range(groups):
+        rows = torch.arange(k, uniq.numel(), groups)
+        cols = sampled[k * share : (k + 1) * share]
+        offset = torch.full((cols.numel(),), math.log(num_programs / cols.numel()))
+        if bias is not None:
+            offset = offset + bias[cols]
+        parts.append(
+            torch.logsumexp(sampled_scores(emb[uniq[rows]], emb[cols], offset, inv_tau), 1)
+        )
+        order.append(rows)
+    position = torch.empty(uniq.numel(), dtype=torch.long)
+    position[torch.cat(order)] = torch.arange(uniq.numel())
+    others = torch.cat(parts)[position]
+    return sampled_softmax_loss(pos_score, others.unsqueeze(1), inv, log_weight=None, weight=weight)
 
 
 @dataclass(frozen=True)
@@ -468,8 +508,6 @@ def _run(
                 best_score, best_epoch, best_emb, waited = score, epoch, emb, 0
             else:
                 waited += 1
-                for group in optimizer.param_groups:
-                    group["lr"] *= config.lr_decay
             postfix["best"] = f"{best_score:.4f}@{best_epoch}"
         bar.set_postfix(postfix)
         if waited >= config.patience:
@@ -611,6 +649,13 @@ program is a negative as often per epoch at every catalogue size. At 20k users (
 programs) a quarter gave nDCG@10 0.2462 and a twentieth (what a fixed 1,024 is of the
 20,000 programs at 100k users) 0.2255, stopping early (docs/benchmarks.md)."""
 
+SAMPLES_PER_USER = 512
+"""The sparse recipe scores each user of a step against at least this many of its sampled
+programs (:attr:`TrainConfig.negative_groups`), not all of them: what a step must cover is
+the catalogue, not each user. At 20k users (data seed 12, 1,250 samples per step) 1,250,
+625 and 312 per user gave nDCG@10 0.2454, 0.2469 and 0.2447, the step's scores costing 1,
+1/2 and 1/4 (docs/benchmarks.md)."""
+
 
 def default_config(graph: TrainGraph) -> TrainConfig:
     """The configuration chosen from ``graph``'s size (docs/benchmarks.md has the runs).
@@ -625,21 +670,24 @@ def default_config(graph: TrainGraph) -> TrainConfig:
       overfit), learn a bias per program, score each fold of the positives on the graph
       without it (a pair never carries its own message), and take
       :data:`STEPS_PER_EPOCH` mini-batch steps per epoch against a quarter of the
-      programs (:data:`NEGATIVE_SHARE`), sampled, with the logQ correction: an epoch costs
-      the same number of propagations at 20k users as at 1M.
+      programs (:data:`NEGATIVE_SHARE`), sampled, with the logQ correction, each user
+      scored against :data:`SAMPLES_PER_USER` of them: an epoch costs the same number of
+      propagations at 20k users as at 1M.
     """
     users = graph.user_nodes.numel()
     programs = graph.program_nodes.numel()
     positives = graph.positives.size(1)
     if positives / users >= DENSE_POSITIVES_PER_USER:
         return TrainConfig()
+    negatives = min(programs, max(1_024, programs // NEGATIVE_SHARE))
     return TrainConfig(
         embedding_dim=64,
         num_layers=3,
         lr=0.01,
         epochs=120,
         batch_size=max(1_024, math.ceil(positives / STEPS_PER_EPOCH)),
-        num_negatives=min(programs, max(1_024, programs // NEGATIVE_SHARE)),
+        num_negatives=negatives,
+        negative_groups=max(1, negatives // SAMPLES_PER_USER),
         folds=10,
         user_ego=False,
         program_bias=True,

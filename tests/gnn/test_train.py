@@ -72,10 +72,13 @@ def test_training_beats_random_on_planted_communities() -> None:
     assert 1 <= result.best_epoch <= FAST.epochs
 
 
-@pytest.mark.parametrize("num_negatives", [8, 1000])  # sampled, full softmax
-def test_same_seed_same_embeddings(num_negatives: int) -> None:
+@pytest.mark.parametrize(
+    ("num_negatives", "groups"), [(8, 1), (8, 3), (1000, 1)]
+)  # sampled, sampled in groups of users, full softmax
+def test_same_seed_same_embeddings(num_negatives: int, groups: int) -> None:
     graph, _ = planted()
-    config = FAST.model_copy(update={"epochs": 5, "num_negatives": num_negatives})
+    update = {"epochs": 5, "num_negatives": num_negatives, "negative_groups": groups}
+    config = FAST.model_copy(update=update)
     a = fit(graph, config, progress=False).embeddings
     b = fit(graph, config, progress=False).embeddings
     c = fit(graph, config.model_copy(update={"seed": 1}), progress=False).embeddings
@@ -238,6 +241,31 @@ def test_auto_half_life_is_recorded_and_without_times_there_is_none() -> None:
         fit(graph, FAST.model_copy(update={"half_life_days": 1.0, "epochs": 1}), progress=False)
 
 
+def test_grouped_samples_score_each_user_against_their_share_only() -> None:
+    """Two users, four samples in two groups: user 0 is scored against samples 0-1, user 1
+    against 2-3, each standing for programs / 2 of them (the logQ correction)."""
+    import math
+
+    from gnn.train import _grouped_sampled_loss
+
+    emb = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
+    uniq, sampled = torch.tensor([0, 1]), torch.tensor([2, 3, 4, 5])
+    pos_score, inv = torch.tensor([1.0, 0.5]), torch.tensor([0, 1])
+    loss = _grouped_sampled_loss(
+        emb, uniq, sampled, pos_score, inv, groups=2, num_programs=8, inv_tau=1.0,
+        bias=None, weight=None,
+    )  # fmt: skip
+    correction = math.log(8 / 2)
+    others = [
+        math.log(math.exp(1.0 + correction) + math.exp(0.0 + correction)),  # user 0: 2, 3
+        math.log(math.exp(1.0 + correction) + math.exp(0.0 + correction)),  # user 1: 4, 5
+    ]
+    expected = [
+        math.log(math.exp(p) + math.exp(o)) - p for p, o in zip([1.0, 0.5], others, strict=True)
+    ]
+    assert float(loss) == pytest.approx(sum(expected) / 2, rel=1e-6)
+
+
 def test_bad_graphs_and_configs_are_rejected() -> None:
     graph, _ = planted()
     with pytest.raises(ValueError, match="positives\\[0\\] must hold user nodes"):
@@ -268,6 +296,7 @@ def test_defaults_follow_the_graph_density() -> None:
         positives=sparse.positives,
     )
     assert default_config(big).num_negatives == (20_000 + 40) // 4  # a quarter of them
+    assert default_config(big).negative_groups == 9  # each user against 556 of the 5,010
     users = torch.arange(2)
     dense = TrainGraph(
         num_nodes=32,
