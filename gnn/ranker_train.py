@@ -154,12 +154,14 @@ def build_examples(
 
     sessions: list[tuple[UserFacts, CandidateFacts, list[CandidateFacts], float, bool]] = []
     vectors: dict[str, Floats] = {}
+    best_first: dict[str, list[str]] = {}
     batches = range(0, users.size, config.batch_users)
     for a in tqdm(batches, desc="ranker examples", unit="batch", disable=not progress):
         rows = users[a : a + config.batch_users]
         asked = []
         for i, u in enumerate(rows, start=a):
             listed = [str(program_ids[p - p0]) for p in top_np[i] if p >= 0]
+            best_first[str(user_ids[u - u0])] = listed
             asked.append((str(user_ids[u - u0]), sorted(set(listed) | held.get(int(u), set()))))
         facts = read_facts(driver, database=database, users=asked)
         # Abandoned watches (never positives) join at the holdout's share, by pair key.
@@ -177,13 +179,12 @@ def build_examples(
                 facts[user_id][1].extend(more)
                 for program_id, times in user.shown.items():
                     facts[user_id][0].shown.setdefault(program_id, []).extend(times)
-        for (user_id, listed_ids), u in zip(asked, rows, strict=True):
+        for (user_id, _), u in zip(asked, rows, strict=True):
             user, candidates = facts[user_id]
             by_id = {c.program_id: c for c in candidates}
             vector = embeddings[u].astype(np.float64)
             vectors[user_id] = vector
-            ranked = [by_id[p] for p in _in_rank_order(listed_ids, top_np, u, users, id_map)
-                      if p in by_id]  # fmt: skip
+            ranked = [by_id[p] for p in best_first.pop(user_id) if p in by_id]
             watched = {w.program_id for w in user.watches}
             chosen = [w for w in user.watches if w.program_id in held.get(int(u), set())]
             chosen += _abandoned(user, min_completion, holdout_fraction, config.seed)
@@ -208,17 +209,17 @@ def build_examples(
     dates: list[float] = []
     for g, (user, target, ranked, at, completed) in enumerate(sessions):
         negatives = [c for c in ranked if c.window_at(at) is not None][: config.negatives]
-        listed = [target, *negatives]
+        members = [target, *negatives]
         vector = vectors[user.user_id]
         scores: list[float | None] = [
             float(program_vectors[program_row[c.program_id]] @ vector)
             if c.program_id in program_row else None
-            for c in listed
+            for c in members
         ]  # fmt: skip
         blocks.append(
             ranking_features(
                 user,
-                listed,
+                members,
                 scores,
                 audience.week_before(at),
                 at,
@@ -226,8 +227,8 @@ def build_examples(
             )
         )
         labels += [int(completed)] + [0] * len(negatives)
-        groups += [g] * len(listed)
-        dates += [at] * len(listed)
+        groups += [g] * len(members)
+        dates += [at] * len(members)
     return Examples(
         np.concatenate(blocks), np.asarray(labels, np.int8), np.asarray(groups, np.int64),
         np.asarray(dates, np.float64),
@@ -242,16 +243,6 @@ def _abandoned(user: UserFacts, min_completion: float, fraction: float, seed: in
     keys = pair_keys([user.user_id] * len(low), [w.program_id for w in low], seed=seed).numpy()
     share = (keys.astype(np.float64) - np.iinfo(np.int64).min) / 2.0**64
     return [w for w, s in zip(low, share, strict=True) if s < fraction]
-
-
-def _in_rank_order(
-    listed: Sequence[str], top: npt.NDArray[np.int64], u: int, users: npt.NDArray[np.int64],
-    id_map: IdMap,
-) -> list[str]:  # fmt: skip
-    """The user's LightGCN candidates, best first (``listed`` is sorted by id)."""
-    row = int(np.searchsorted(users, u))
-    p0 = id_map.offsets["Program"]
-    return [str(id_map.ids["Program"][p - p0]) for p in top[row] if p >= 0]
 
 
 def split_by_time(examples: Examples, *, validation_days: float) -> npt.NDArray[np.bool_]:
