@@ -4,7 +4,8 @@
 
 Loads ``graphrails generate tv --users N --seed S`` (the TV benchmark's data set, made
 once under ``--data-dir``, programs scaled with users) into a Neo4j instance of its own
-(``ranker-bench``, ports 28687/28474; reloaded only when the data set changes), then
+(``--instance``, default ``ranker-bench`` on ports 28687/28474; reloaded only when the
+data set changes), then
 runs :func:`gnn.pipeline.train_version` as ``graphrails retrain`` does: LightGCN, then
 the ranker on its time split. Reports the ranker's validation numbers (the last two days
 of sessions: completion-labelled NDCG@10 of P(complete) order and of retrieval order on
@@ -54,10 +55,16 @@ def main() -> None:
     parser.add_argument("--pagecache", default="2g")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--json", type=Path, default=None, help="also write the record here")
+    parser.add_argument(
+        "--instance", default="ranker-bench", help="Neo4j instance (one per data set)"
+    )
+    parser.add_argument("--bolt-port", type=int, default=28687)
+    parser.add_argument("--http-port", type=int, default=28474)
     args = parser.parse_args()
 
-    settings = Settings.with_fields(instance="ranker-bench", bolt_port=28687, http_port=28474,
-                                    heap=args.heap, pagecache=args.pagecache)  # fmt: skip
+    settings = Settings.with_fields(instance=args.instance, bolt_port=args.bolt_port,
+                                    http_port=args.http_port, heap=args.heap,
+                                    pagecache=args.pagecache)  # fmt: skip
     server = LocalServer(settings)
     folder = generated(args.users, args.seed, args.data_dir)
     marker = server.dir / MARKER

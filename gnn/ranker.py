@@ -27,6 +27,7 @@ WATCHED holds its best completion and first and last event times).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ class UserFacts:
         return cls(user_id, out, seen)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CandidateFacts:
     """What the graph knows of one candidate program."""
 
@@ -165,7 +166,7 @@ class CandidateFacts:
 
         return min(usable, key=key)
 
-    @property
+    @functools.cached_property
     def first_airing(self) -> float | None:
         """The earliest start of its windows (epoch s)."""
         return min((w.start for w in self.windows), default=None)
@@ -259,20 +260,25 @@ def ranking_features(
         near_hour += min((h - hour) % 24, (hour - h) % 24) <= 1
         same_day += (int(w.first_ts // DAY_S) + 3) % 7 == weekday
     n = len(past)
-    out = np.full((len(candidates), len(FEATURES)), np.nan)
-    for row, (c, score) in enumerate(zip(candidates, scores, strict=True)):
+    genre_share: dict[frozenset[str], float] = {}  # candidates share few genre sets
+    rows: list[tuple[float, ...]] = []
+    for c, score in zip(candidates, scores, strict=True):
         window = c.window_at(now)
         channel = window.channel_id if window is not None else None
-        indices: set[int] = set()
-        for g in c.genres:
-            indices |= by_genre.get(g, set())
+        share = genre_share.get(c.genres)
+        if share is None:
+            indices: set[int] = set()
+            for g in c.genres:
+                indices |= by_genre.get(g, set())
+            share = sum(past[i].seconds for i in indices) / total if total > 0 else 0.0
+            genre_share[c.genres] = share
         p_n, p_sum = audience.programs.get(c.program_id, (0, 0.0))
         c_n, c_sum = audience.channels.get(channel, (0, 0.0)) if channel else (0, 0.0)
         first = c.first_airing
         since = last_watch.get(c.program_id, -math.inf)
-        out[row] = (
+        rows.append((
             math.nan if score is None else score,
-            sum(past[i].seconds for i in indices) / total if total > 0 else 0.0,
+            share,
             by_channel.get(channel, 0.0) / total if channel and total > 0 else 0.0,
             done_series.get(c.series_id, 0) if c.series_id else 0,
             p_n,
@@ -287,8 +293,8 @@ def ranking_features(
             c.duration_s / 60 if c.duration_s is not None else math.nan,
             sum(1 for t in user.shown.get(c.program_id, ()) if since < t < now),
             n,
-        )
-    return out
+        ))  # fmt: skip
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
 class Ranker:

@@ -8,9 +8,12 @@ list of retrieval candidates, one of which they then watched.
   (positives) and, in the same share, watches below the export's ``min_completion``
   (never positives), chosen by the same pair key. A session is dated by the watch's
   first event; its user's features see only what happened before.
-* **Each session's list**: the watched program and the first ``negatives`` of the
-  user's LightGCN top ``retrieval_k`` they never watched and that had a window open at
-  that time (serving only ranks eligible programs).
+* **Each session's list**: the watched program, when it is among the user's LightGCN
+  top ``retrieval_k`` (the candidates serving ranks), and ``negatives`` programs drawn
+  uniformly from the same top ``retrieval_k`` that the user never watched and that had
+  a window open at that time (serving ranks eligible offers only). Drawn uniformly, not
+  the best scored: otherwise the watched program would be the list's odd one out by its
+  lower score, and the ranker would learn to demote good scores.
 * **Label**: the watched program reached ``completion_threshold``; the others are 0.
 * **Time split**: sessions of the last ``validation_days`` days validate, the earlier
   ones train (LightGBM, binary log loss).
@@ -66,7 +69,11 @@ class RankerConfig(BaseModel):
         "rails' GRAPHRAILS_COMPLETION_THRESHOLD default.",
     )  # fmt: skip
     negatives: int = Field(default=9, ge=1, description="Unwatched candidates per session.")
-    retrieval_k: int = Field(default=40, ge=1, description="LightGCN candidates per user.")
+    retrieval_k: int = Field(
+        default=200, ge=1,
+        description="LightGCN candidates per user (GRAPHRAILS_CANDIDATES' default): a "
+        "session's watch is one of them, its negatives are drawn from them.",
+    )  # fmt: skip
     max_users: int = Field(
         default=5_000, ge=1, description="Users whose sessions are read (chosen by a key)."
     )
@@ -74,8 +81,8 @@ class RankerConfig(BaseModel):
     min_validation_lists: int = Field(
         default=50, ge=1, description="Fewer validation lists with a completion: no ranker."
     )
-    rounds: int = Field(default=200, ge=1, description="LightGBM boosting rounds.")
-    learning_rate: float = Field(default=0.05, gt=0)
+    rounds: int = Field(default=100, ge=1, description="LightGBM boosting rounds.")
+    learning_rate: float = Field(default=0.1, gt=0)
     num_leaves: int = Field(default=31, ge=2)
     min_data_in_leaf: int = Field(default=50, ge=1)
     batch_users: int = Field(default=250, ge=1, description="Users per facts round trip.")
@@ -154,23 +161,33 @@ def build_examples(
 
     sessions: list[tuple[UserFacts, CandidateFacts, list[CandidateFacts], float, bool]] = []
     vectors: dict[str, Floats] = {}
-    best_first: dict[str, list[str]] = {}
+    candidates_of: dict[str, set[str]] = {}
+    pools: dict[str, list[str]] = {}
+    rng = np.random.default_rng(config.seed)
     batches = range(0, users.size, config.batch_users)
     for a in tqdm(batches, desc="ranker examples", unit="batch", disable=not progress):
         rows = users[a : a + config.batch_users]
         asked = []
         for i, u in enumerate(rows, start=a):
+            user_id = str(user_ids[u - u0])
             listed = [str(program_ids[p - p0]) for p in top_np[i] if p >= 0]
-            best_first[str(user_ids[u - u0])] = listed
-            asked.append((str(user_ids[u - u0]), sorted(set(listed) | held.get(int(u), set()))))
+            candidates_of[user_id] = set(listed)
+            # Negatives are drawn uniformly from the candidates, as serving ranks them all;
+            # a pool three times as large leaves room for the watched and the unavailable.
+            size = min(3 * config.negatives, len(listed))
+            pools[user_id] = [str(x) for x in rng.choice(listed, size=size, replace=False)]
+            targets = held.get(int(u), set()) & candidates_of[user_id]
+            asked.append((user_id, sorted(set(pools[user_id]) | targets)))
         facts = read_facts(driver, database=database, users=asked)
         # Abandoned watches (never positives) join at the holdout's share, by pair key.
         missing: list[tuple[str, list[str]]] = []
         for user_id, _ in asked:
             user, candidates = facts[user_id]
             known = {c.program_id for c in candidates}
-            extra = sorted(w.program_id for w in _abandoned(user, min_completion,
-                           holdout_fraction, config.seed) if w.program_id not in known)  # fmt: skip
+            abandoned = _abandoned(user, min_completion, holdout_fraction, config.seed)
+            extra = sorted(w.program_id for w in abandoned
+                           if w.program_id not in known
+                           and w.program_id in candidates_of[user_id])  # fmt: skip
             if extra:
                 missing.append((user_id, extra))
         if missing:
@@ -184,14 +201,16 @@ def build_examples(
             by_id = {c.program_id: c for c in candidates}
             vector = embeddings[u].astype(np.float64)
             vectors[user_id] = vector
-            ranked = [by_id[p] for p in best_first.pop(user_id) if p in by_id]
             watched = {w.program_id for w in user.watches}
+            pool = [by_id[p] for p in pools.pop(user_id) if p in by_id and p not in watched]
             chosen = [w for w in user.watches if w.program_id in held.get(int(u), set())]
             chosen += _abandoned(user, min_completion, holdout_fraction, config.seed)
+            listed_ids = candidates_of.pop(user_id)
             for w in chosen:
-                if w.program_id not in by_id:
+                # Only a watch of one of the user's candidates: the lists serving ranks.
+                if w.program_id not in by_id or w.program_id not in listed_ids:
                     continue
-                fresh = [c for c in ranked if c.program_id not in watched]
+                fresh = list(pool)
                 completed = w.completion >= config.completion_threshold
                 sessions.append((user, by_id[w.program_id], fresh, w.first_ts, completed))
     if not sessions:
