@@ -6,6 +6,7 @@ fallback when a feature's source is missing."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
+from api.experiments import Assignment
 from api.metrics import Metrics
 from api.model import ServingModel
 from api.rails.ranking import MISSING_FEATURES, RankingStage
+from api.rails.service import RailsService
 from api.rails.types import Offer, Rail, RailItem, Reason, UserContext
+from experiments.arms import Arm
 from gnn.artifacts import ModelVersion
 from gnn.idmap import IdMap
 from gnn.ranker import FEATURES, Ranker, ranking_features
@@ -176,3 +180,29 @@ def test_a_fallback_is_counted_by_rail_and_reason() -> None:
     assert (
         metrics.registry.get_sample_value("graphrails_ranked_items_total", {"rail": "home"}) is None
     )
+
+
+def test_the_retrieval_arm_serves_the_same_version_without_its_ranker(
+    neo4j_settings: Settings, graph: tuple[TestClient, str]
+) -> None:
+    client, p = graph
+    service: RailsService = client.app.state.rails  # type: ignore[attr-defined]
+    service.swap_model(model(p, duration_ranker()))
+    arms = {
+        name: Assignment(
+            "ranker-test", Arm(name, order=name), service.settings, service.fatigue, None
+        ).rails(service)
+        for name in ("retrieval", "p_complete")
+    }
+    rails = {
+        name: client.portal.call(  # type: ignore[union-attr]
+            functools.partial(arm.home, p + "viewer", now=NOW, limit=10)
+        )
+        for name, arm in arms.items()
+    }
+    retrieval, ranked = rails["retrieval"], rails["p_complete"]
+    assert retrieval.model_version == ranked.model_version == "ranked"
+    assert [i.offer.program_id.removeprefix(p) for i in retrieval.items] == ["old", "e3", "a", "b"]
+    assert {i.score_kind for i in retrieval.items} == {"retrieval"}
+    assert {i.score_kind for i in ranked.items} == {"p_complete"}
+    assert service.model is not None and service.model.ranker is not None  # left as it was
