@@ -109,10 +109,11 @@ async def assemble(
         ranked: Ranked | None = None
         if model is not None and model.ranker is not None and source in RANKED_SOURCES:
             # The ranker orders every eligible offer of the page, so eligibility is asked
-            # for all of them at once; post-ranking then takes them in P(complete) order.
+            # for all of them at once (as many offers as candidates: the home rail's first
+            # round trip asks the same); post-ranking then takes them in P(complete) order.
             offers = await backend.offers(
-                ctx, ids, now=now, rail=rail_name, kinds=kinds, skip_series=offered_series,
-                count=rail.eligibility,
+                ctx, ids, now=now, rail=rail_name, max_offers=len(ids), kinds=kinds,
+                skip_series=offered_series, count=rail.eligibility,
             )  # fmt: skip
             offered_series.update(o.series_id for o in offers if o.series_id)
             ranked = await backend.rank(ctx, offers, scores, now=now, model=model)

@@ -92,12 +92,15 @@ class RailsService:
         # A blend re-ranks the candidates by this week's audience at request time: stored
         # lists hold the model's order only, so they are not used then.
         stored = model is not None and s.popularity_blend == 0 and s.freshness_blend == 0
+        candidates = min(s.candidates, len(model.program_ids)) if model else s.candidates
+        # With a ranker, assembly asks for every offer of the list (it orders them all):
+        # the same question as this round trip then, which answers it.
+        ranked = model is not None and model.ranker is not None
         read = await read_home(
             self.driver, s, self.fatigue, user_id, now,
             version=model.version if model is not None and stored else None,
-            min_history=MIN_HISTORY,
-            candidates=min(s.candidates, len(model.program_ids)) if model else s.candidates,
-            max_offers=OFFERS_PER_ITEM * limit, country=country,
+            min_history=MIN_HISTORY, candidates=candidates,
+            max_offers=candidates if ranked else OFFERS_PER_ITEM * limit, country=country,
         )  # fmt: skip
         ctx = read.ctx
         if read.candidates is not None:

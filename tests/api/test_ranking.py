@@ -33,6 +33,7 @@ from graph.driver import open_async_driver
 from graph.settings import Settings
 from tests.api.scratch_graph import scratch_graph
 from tests.api.test_events import client_for
+from tests.api.test_home_stored import RoundTrips
 
 pytestmark = pytest.mark.neo4j
 
@@ -206,3 +207,24 @@ def test_the_retrieval_arm_serves_the_same_version_without_its_ranker(
     assert {i.score_kind for i in retrieval.items} == {"retrieval"}
     assert {i.score_kind for i in ranked.items} == {"p_complete"}
     assert service.model is not None and service.model.ranker is not None  # left as it was
+
+
+def test_a_stored_list_is_ranked_in_two_round_trips(
+    graph: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, p = graph
+    service: RailsService = client.app.state.rails  # type: ignore[attr-defined]
+    service.swap_model(model(p, duration_ranker()))
+    home(client, p)  # warms the caches (popularity, the week's audience)
+    counter = RoundTrips(service)
+    monkeypatch.setattr(service.driver, "execute_query", counter)
+    trips = []
+    for _ in range(3):  # a list the API scored is stored for the requests after it
+        client.portal.call(service.refresher.flush)  # type: ignore[union-attr]
+        before, count = service.home_reads["stored"], counter.count
+        items = home(client, p)
+        if service.home_reads["stored"] == before + 1:
+            trips.append(counter.count - count)
+            assert {i["score_kind"] for i in items} == {"p_complete"}
+    # The context, the stored list and the eligibility of all of it; then the facts.
+    assert trips and set(trips) == {2}
