@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,9 @@ class Assignment:
         if self.model is not None:
             service.model = self.model
         service.personalised_home = self.arm.source != "popular_in_bundle"
+        if self.arm.order == "retrieval" and service.model is not None:
+            # The same version without its ranker: LightGCN's order, nothing else changed.
+            service.model = dataclasses.replace(service.model, ranker=None)
         return service
 
 

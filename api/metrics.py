@@ -8,8 +8,9 @@ status class, a rail with its name and source.
 What is counted where:
 
 - request latency: :class:`RequestMetrics`, a plain ASGI middleware around the app;
-- rail sizes, items served and backfilled, empty rails: :meth:`Metrics.observe_rail`,
-  called by the rail routes;
+- rail sizes, items served and backfilled, empty rails, items in the ranker's order and
+  rails that fell back to retrieval order: :meth:`Metrics.observe_rail`, called by the
+  rail routes;
 - eligibility (candidates asked, offers returned): read from each rail served
   (:attr:`api.rails.types.Rail.eligibility`) by :meth:`Metrics.observe_rail`;
 - the model version: read from ``app.state.rails.model`` at every scrape;
@@ -82,6 +83,17 @@ class Metrics:
         self.rail_empty = Counter(
             "graphrails_rail_empty", "Rails served with no item, by rail.", ["rail"], registry=r
         )
+        self.ranked_items = Counter(
+            "graphrails_ranked_items",
+            "Items served in the ranker's P(complete) order (score_kind p_complete), by rail.",
+            ["rail"], registry=r,
+        )  # fmt: skip
+        self.ranker_fallbacks = Counter(
+            "graphrails_ranker_fallbacks",
+            "Rails whose offers kept retrieval order though the serving version has a ranker, "
+            "by rail and reason (missing_features).",
+            ["rail", "reason"], registry=r,
+        )  # fmt: skip
         self.eligibility_candidates = Counter(
             "graphrails_eligibility_candidates",
             "Candidate programs whose eligibility the rails asked Neo4j for.", registry=r,
@@ -136,6 +148,11 @@ class Metrics:
         self.eligibility_candidates.inc(rail.eligibility.asked)
         self.eligibility_offers.inc(rail.eligibility.offered)
         self.rail_size.labels(rail.rail).observe(len(rail.items))
+        if rail.ranker_fallback is not None:
+            self.ranker_fallbacks.labels(rail.rail, rail.ranker_fallback).inc()
+        ranked = sum(1 for item in rail.items if item.score_kind == "p_complete")
+        if ranked:
+            self.ranked_items.labels(rail.rail).inc(ranked)
         if not rail.items:
             self.rail_empty.labels(rail.rail).inc()
             return

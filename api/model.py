@@ -27,6 +27,7 @@ import numpy.typing as npt
 from neo4j import AsyncDriver, RoutingControl
 
 from gnn.artifacts import ArtifactError, ModelVersion, list_versions, load_version, read_gate
+from gnn.ranker import Ranker
 from graph.queries import query
 
 Floats = npt.NDArray[np.float32]
@@ -73,6 +74,8 @@ class ServingModel:
     program_bias: Floats | None = None
     """Each program's learned bias, added to every score, when the version has one; then
     :attr:`programs` and :attr:`users` hold the other columns."""
+    ranker: Ranker | None = None
+    """The version's ranker (P(complete), :mod:`api.rails.ranking`), if it has one."""
 
     @classmethod
     def from_version(cls, model: ModelVersion) -> ServingModel:
@@ -94,6 +97,7 @@ class ServingModel:
             program_rows={str(p): i for i, p in enumerate(ids["Program"])},
             trained_at=model.trained_at,
             program_bias=bias,
+            ranker=Ranker.from_text(model.ranker_text) if model.ranker_text else None,
         )
 
     def knows_user(self, user_id: str) -> bool:

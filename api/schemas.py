@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from api.rails.types import ScoreKind
 from graph.domain import CONTROL_CHARACTERS, FUTURE_TOLERANCE_S, MAX_ID_LENGTH, MAX_WATCHED_S
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
@@ -105,7 +106,14 @@ class Item(BaseModel):
     availability: str | None = Field(description="live, replay or vod")
     available_from: datetime | None = None
     available_until: datetime | None = None
-    score: float | None = Field(description="Score from the proposing source (higher first).")
+    score: float | None = Field(
+        description="With score_kind p_complete, the probability in [0, 1] that the user "
+        "completes the program; with retrieval, the proposing source's score (higher first)."
+    )
+    score_kind: ScoreKind = Field(
+        description="p_complete: the ranker ordered the item by that probability; retrieval: "
+        "the item has its source's order (no ranker, another source, or missing features)."
+    )
     source: str = Field(description="Source of the fallback chain that proposed the item.")
     backfill: bool = Field(description="True when the rail's first source ran short.")
     explanation: Explanation

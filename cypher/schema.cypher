@@ -18,4 +18,6 @@ CREATE INDEX served_at IF NOT EXISTS FOR (n:Served) ON (n.at);
 // A/B experiments (experiments/): one per name; the report reads the log by experiment.
 CREATE CONSTRAINT experiment_name IF NOT EXISTS FOR (n:Experiment) REQUIRE n.name IS UNIQUE;
 CREATE INDEX served_experiment IF NOT EXISTS FOR (n:Served) ON (n.experiment);
+// The ranker reads the watches of a few days (cypher/rails/week_audience.cypher).
+CREATE INDEX watched_last_ts IF NOT EXISTS FOR ()-[w:WATCHED]-() ON (w.last_ts);
 CALL db.awaitIndexes(300);

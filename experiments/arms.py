@@ -9,7 +9,9 @@ with; every override left unset (None) keeps the API's setting:
 * ``fatigue_completion``, ``fatigue_programs``, ``fatigue_series``,
   ``fatigue_channels``: the fatigue rule (``fatigue_programs = 0`` turns it off);
 * ``source``: the home rail's first source, ``personalised`` (the default chain) or
-  ``popular_in_bundle`` (the non-personalised chain every new user gets).
+  ``popular_in_bundle`` (the non-personalised chain every new user gets);
+* ``order``: the order of the home rail's personalised offers, ``p_complete`` (the
+  ranker's, when the version has one) or ``retrieval`` (LightGCN's, the ranker unused).
 
 A user's arm is a function of the experiment's salt and the user id alone
 (:func:`assign`): the same on every replica and after every restart, with no state.
@@ -30,6 +32,8 @@ from typing import Any, Literal
 
 SOURCES = ("personalised", "popular_in_bundle")
 Source = Literal["personalised", "popular_in_bundle"]
+ORDERS = ("p_complete", "retrieval")
+Order = Literal["p_complete", "retrieval"]
 STATUSES = ("running", "stopped")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 """Experiment and arm names: letters, digits, ``_ . -``, at most 64 characters."""
@@ -42,6 +46,7 @@ OVERRIDES = (
     "fatigue_series",
     "fatigue_channels",
     "source",
+    "order",
 )
 """The settings an arm may override, as named on the ``:Arm`` node and on the command line."""
 
@@ -61,6 +66,7 @@ class Arm:
     fatigue_series: int | None = None
     fatigue_channels: int | None = None
     source: Source | None = None
+    order: Order | None = None
 
     def __post_init__(self) -> None:
         where = f"arm '{self.name}'"
@@ -80,6 +86,8 @@ class Arm:
                 raise ValueError(f"{where}: {key} must be within [0, 1000], got {value}")
         if self.source is not None and self.source not in SOURCES:
             raise ValueError(f"{where}: source must be one of {', '.join(SOURCES)}")
+        if self.order is not None and self.order not in ORDERS:
+            raise ValueError(f"{where}: order must be one of {', '.join(ORDERS)}")
 
     def overrides(self) -> dict[str, Any]:
         """The overrides this arm sets (unset ones left out)."""
@@ -202,5 +210,14 @@ def fatigue_arms() -> tuple[Arm, ...]:
     )  # fmt: skip
 
 
-PRESETS = {"personalised-vs-popular": personalised_vs_popular, "fatigue": fatigue_arms}
+def ranker_arms() -> tuple[Arm, ...]:
+    """LightGCN's order (the control, first) against the ranker's P(complete) order."""
+    return (Arm("retrieval", order="retrieval"), Arm("p_complete", order="p_complete"))
+
+
+PRESETS = {
+    "personalised-vs-popular": personalised_vs_popular,
+    "fatigue": fatigue_arms,
+    "ranker": ranker_arms,
+}
 """Arm sets ``graphrails experiments create --preset`` knows."""

@@ -126,10 +126,11 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
         "--arm", action="append", default=[], metavar="NAME[:key=value,...]",
         help="an arm, repeatable; keys: weight, model_version, popularity_blend, "
         "freshness_blend, fatigue_completion, fatigue_programs, fatigue_series, "
-        "fatigue_channels, source (personalised or popular_in_bundle), fatigue=off",
+        "fatigue_channels, source (personalised or popular_in_bundle), order (p_complete or "
+        "retrieval), fatigue=off",
     )  # fmt: skip
     p.add_argument(
-        "--preset", choices=["personalised-vs-popular", "fatigue"],
+        "--preset", choices=["personalised-vs-popular", "fatigue", "ranker"],
         help="a ready arm set (default without --arm: personalised-vs-popular)",
     )  # fmt: skip
     p.add_argument("--salt", help="assignment salt (default: the name, so a rerun assigns alike)")

@@ -6,6 +6,7 @@
     id_map.parquet          label, id, row
     train_positives.npy     int64 [2, N] (user row, program row) the model was fitted on
     holdout.npy             int64 [2, M] pairs held out for evaluation
+    ranker.txt              optional: the LightGBM ranker (gnn/ranker.py) that passed its gate
     manifest.json           version, created_at, config, metrics, stats, sha256 of each file
     gate.json               written after the quality gate: outcome (passed / refused), reason
 
@@ -34,6 +35,8 @@ import pandas as pd
 from gnn.idmap import IdMap
 
 FILES = ("embeddings.npy", "id_map.parquet", "train_positives.npy", "holdout.npy")
+RANKER_FILE = "ranker.txt"
+"""Present when the version has a ranker; its checksum is in the manifest then."""
 GATE_FILE = "gate.json"
 
 
@@ -51,6 +54,8 @@ class ModelVersion:
     id_map: IdMap
     train_positives: npt.NDArray[np.int64]
     holdout: npt.NDArray[np.int64]
+    ranker_text: str | None = None
+    """The version's ranker (LightGBM text format, :class:`gnn.ranker.Ranker`), if any."""
 
     @property
     def version(self) -> str:
@@ -90,8 +95,10 @@ def save_version(
     holdout: npt.NDArray[np.int64],
     manifest: dict[str, Any],
     version: str | None = None,
+    ranker_text: str | None = None,
 ) -> Path:
-    """Write a version atomically and return its directory.
+    """Write a version atomically and return its directory (with ``ranker_text``: its
+    ranker, :data:`RANKER_FILE`).
 
     Without ``version`` the name is the time (:func:`new_version_name`), with a ``-2``,
     ``-3``... suffix when a version of the same second exists.
@@ -113,13 +120,17 @@ def save_version(
     id_map.to_frame().to_parquet(tmp / "id_map.parquet", index=False)
     np.save(tmp / "train_positives.npy", train_positives.astype(np.int64, copy=False))
     np.save(tmp / "holdout.npy", holdout.astype(np.int64, copy=False))
+    files: tuple[str, ...] = FILES
+    if ranker_text is not None:
+        (tmp / RANKER_FILE).write_text(ranker_text)
+        files = (*FILES, RANKER_FILE)
     full = {
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **manifest,
         "embedding_dim": int(embeddings.shape[1]),
         "num_nodes": int(embeddings.shape[0]),
-        "sha256": {name: _sha256(tmp / name) for name in FILES},
+        "sha256": {name: _sha256(tmp / name) for name in files},
     }
     (tmp / "manifest.json").write_text(json.dumps(full, indent=2, default=str) + "\n")
     tmp.replace(final)
@@ -135,7 +146,8 @@ def load_version(path: Path) -> ModelVersion:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as e:
         raise ArtifactError(f"{manifest_path} is not valid JSON: {e}") from e
-    for name in FILES:
+    has_ranker = RANKER_FILE in (manifest.get("sha256") or {})
+    for name in (*FILES, RANKER_FILE) if has_ranker else FILES:
         file = path / name
         if not file.is_file():
             raise ArtifactError(f"{file} is missing")
@@ -158,6 +170,7 @@ def load_version(path: Path) -> ModelVersion:
         id_map=id_map,
         train_positives=np.load(path / "train_positives.npy"),
         holdout=np.load(path / "holdout.npy"),
+        ranker_text=(path / RANKER_FILE).read_text() if has_ranker else None,
     )
 
 

@@ -246,3 +246,34 @@ def _ndcg_on(
     rows = user_ids.get_indexer(pd.Index(holdout["user"]))
     ranking = Ranking.from_arrays(top.numpy(), rows, m.rows("Program", holdout["program"]), k=k)
     return ndcg_at_k(ranking)
+
+
+def check_ranker(metrics: dict[str, Any], *, min_lists: int, k: int = 10) -> tuple[bool, str]:
+    """Whether a version keeps its ranker, and why: its completion-labelled NDCG@k on the
+    validation lists must beat retrieval order's on the same lists (``metrics``:
+    :func:`gnn.ranker_train.holdout_metrics`), measured on ``min_lists`` lists or more."""
+    lists = int(metrics.get("lists", 0))
+    ranker, retrieval = metrics.get(f"ranker_ndcg@{k}"), metrics.get(f"retrieval_ndcg@{k}")
+    if lists < min_lists:
+        return False, (
+            f"only {lists} validation lists hold a completed program (minimum {min_lists}): "
+            "too few to judge the ranker"
+        )
+    if (
+        not isinstance(ranker, float)
+        or not isinstance(retrieval, float)
+        or not (math.isfinite(ranker) and math.isfinite(retrieval))
+    ):
+        return False, (
+            f"ndcg@{k} of the ranker ({ranker}) or of retrieval order ({retrieval}) "
+            "is not a finite number"
+        )
+    if ranker <= retrieval:
+        return False, (
+            f"the ranker's ndcg@{k} {ranker:.4f} does not beat retrieval order's "
+            f"{retrieval:.4f} on the same {lists} validation lists"
+        )
+    return True, (
+        f"the ranker's ndcg@{k} {ranker:.4f} beats retrieval order's {retrieval:.4f} on the "
+        f"same {lists} validation lists (AUC {metrics.get('auc', float('nan')):.4f})"
+    )

@@ -297,3 +297,53 @@ def intra_list_diversity(
         return 0.0
     per_list = ((1.0 - jaccard) * pair).sum(axis=(1, 2))[keep] / n_pairs[keep]
     return float(per_list.mean())
+
+
+# ------------------------------------------------------------------ ranking stage (P(complete))
+def grouped_ndcg(
+    scores: npt.ArrayLike, labels: npt.ArrayLike, groups: npt.ArrayLike, *, k: int = 10
+) -> tuple[float, int]:
+    """Mean NDCG@k of the lists ``groups`` form, each ordered by ``scores`` (higher first;
+    ties: the order given), with binary relevance ``labels``; and how many lists have a
+    relevant item (the others are left out of the mean, as users are above)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64) > 0
+    g = np.asarray(groups)
+    order = np.lexsort((np.arange(len(s)), -np.nan_to_num(s, nan=-np.inf), g))
+    g_sorted, y_sorted = g[order], y[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    position = np.arange(len(g_sorted)) - np.repeat(starts, np.diff(np.r_[starts, len(g_sorted)]))
+    gain = np.where(y_sorted & (position < k), 1.0 / np.log2(position + 2.0), 0.0)
+    dcg = np.add.reduceat(gain, starts) if len(starts) else np.zeros(0)
+    relevant = np.add.reduceat(y_sorted.astype(np.int64), starts) if len(starts) else np.zeros(0)
+    discounts = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))]
+    ideal = discounts[np.minimum(relevant, k)]
+    mask = relevant > 0
+    if not mask.any():
+        return float("nan"), 0
+    return float((dcg[mask] / ideal[mask]).mean()), int(mask.sum())
+
+
+def roc_auc(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
+    """Area under the ROC curve: the chance a positive scores above a negative (ties: half)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64) > 0
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    # Average ranks over ties.
+    starts = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
+    ends = np.r_[starts[1:], len(s)]
+    average = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(average, ends - starts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def log_loss(probabilities: npt.ArrayLike, labels: npt.ArrayLike, *, eps: float = 1e-15) -> float:
+    """Mean binary cross-entropy of ``probabilities`` (clipped to [eps, 1 - eps])."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), eps, 1 - eps)
+    y = np.asarray(labels, dtype=np.float64) > 0
+    return float(-np.where(y, np.log(p), np.log(1 - p)).mean()) if len(p) else float("nan")

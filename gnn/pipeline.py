@@ -6,6 +6,8 @@ The trainer never imports the API; the API reads what :func:`publish` writes
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +34,11 @@ from gnn.metrics import (
     ranking_metrics,
 )
 from gnn.model import recommend
+from gnn.ranker_train import RankerConfig, build_examples, fit_ranker
 from gnn.train import TrainConfig, fit, pair_keys, split_positives
 from graph.queries import query
+
+log = logging.getLogger("graphrails.pipeline")
 
 HOLDOUT_FRACTION = 0.1
 """Share of each user's positives held out to evaluate a version."""
@@ -60,8 +65,12 @@ def train_version(
     holdout_fraction: float = HOLDOUT_FRACTION,
     k: int = EVAL_K,
     progress: bool = True,
+    ranker_config: RankerConfig | None = None,
+    ranker: bool = True,
 ) -> TrainOutcome:
-    """Export the graph, fit on all but a per-user holdout, evaluate, and save a version."""
+    """Export the graph, fit on all but a per-user holdout, evaluate, train the ranker
+    (:mod:`gnn.ranker_train`; ``ranker=False``: none), and save a version; the ranker is
+    saved with it only if it passed its gate (the manifest's ``ranker`` says why not)."""
     train_config = train_config or TrainConfig()
     export_config = export_config or ExportConfig()
     exported = export_graph(driver, database=database, config=export_config, progress=progress)
@@ -87,6 +96,15 @@ def train_version(
         driver, database=database, embeddings=embeddings, id_map=exported.id_map,
         train_pairs=train_pairs, holdout=holdout_pairs, k=k,
     )  # fmt: skip
+    ranker_text, ranker_record = None, None
+    if ranker:
+        ranker_text, ranker_record = train_ranker(
+            driver, database=database, embeddings=embeddings, id_map=exported.id_map,
+            train_pairs=train_pairs, holdout=holdout_pairs, holdout_fraction=holdout_fraction,
+            min_completion=export_config.min_completion,
+            config=ranker_config or RankerConfig(), progress=progress,
+        )  # fmt: skip
+        metrics["ranker"] = ranker_record
     manifest = {
         "train_config": result.config.model_dump(mode="json"),
         "export_config": export_config.model_dump(mode="json"),
@@ -102,10 +120,43 @@ def train_version(
     path = save_version(
         models_dir, embeddings=embeddings, id_map=exported.id_map,
         train_positives=train_pairs, holdout=holdout_pairs, manifest=manifest,
+        ranker_text=ranker_text,
     )  # fmt: skip
     return TrainOutcome(
         path, metrics, result.fit_seconds, result.seconds_per_epoch, result.best_epoch
     )
+
+
+def train_ranker(
+    driver: Driver,
+    *,
+    database: str,
+    embeddings: npt.NDArray[np.float32],
+    id_map: IdMap,
+    train_pairs: npt.NDArray[np.int64],
+    holdout: npt.NDArray[np.int64],
+    holdout_fraction: float,
+    min_completion: float,
+    config: RankerConfig,
+    progress: bool = True,
+) -> tuple[str | None, dict[str, Any]]:
+    """The ranker of new embeddings (LightGBM text; None when its gate refused it or it
+    could not be trained) and its record. Never raises: a version without a ranker serves
+    in retrieval order."""
+    t0 = time.perf_counter()
+    try:
+        examples = build_examples(
+            driver, database=database, embeddings=embeddings, id_map=id_map,
+            train_pairs=train_pairs, holdout=holdout, holdout_fraction=holdout_fraction,
+            min_completion=min_completion, config=config, progress=progress,
+        )  # fmt: skip
+        fitted, record = fit_ranker(examples, config)
+    except Exception as e:  # the embeddings are still worth their own gate
+        log.exception("the ranker could not be trained")
+        fitted, record = None, {"outcome": "failed", "reason": f"{type(e).__name__}: {e}"}
+    record["seconds"] = time.perf_counter() - t0
+    log.info("ranker %s: %s", record["outcome"], record["reason"])
+    return (fitted.to_text() if fitted is not None else None), record
 
 
 def evaluate_version(
@@ -352,8 +403,11 @@ def _by_bundle(
 
 def describe(metrics: dict[str, Any]) -> str:
     """Metrics as text: the headline numbers, then one line per bundle."""
-    head = {k: v for k, v in metrics.items() if k != "by_bundle"}
+    head = {k: v for k, v in metrics.items() if k not in ("by_bundle", "ranker")}
     lines = ["  " + "  ".join(f"{k} {_fmt(v)}" for k, v in head.items())]
+    ranker = metrics.get("ranker")
+    if ranker:
+        lines.append(f"  ranker {ranker.get('outcome')}: {ranker.get('reason')}")
     by_bundle = metrics.get("by_bundle") or {}
     if by_bundle:
         lines.append("  per bundle (users subscribed to it):")

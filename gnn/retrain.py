@@ -123,6 +123,7 @@ class RetrainOutcome:
                 "reason": self.reason,
                 "metrics": {k: _round(self.metrics[k]) for k in HEADLINE if k in self.metrics},
                 "compared": {k: _round(v) for k, v in comparison.items()},
+                "ranker": (self.metrics.get("ranker") or {}).get("outcome"),
                 "pruned": self.pruned,
             },
             default=str,

@@ -225,7 +225,7 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--seed", type=int, default=1, help="(default: 1)")
     p.add_argument("--experiment", required=True, metavar="NAME")
     p.add_argument(
-        "--preset", choices=["personalised-vs-popular", "fatigue"],
+        "--preset", choices=["personalised-vs-popular", "fatigue", "ranker"],
         default="personalised-vs-popular", help="arms of a new experiment "
         "(default: personalised-vs-popular)",
     )  # fmt: skip

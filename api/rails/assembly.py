@@ -4,7 +4,7 @@ episode per series, backfill, explanations, and the sentence an empty rail says.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -12,6 +12,7 @@ from api.model import ServingModel
 from api.rails.context import ceiling_level
 from api.rails.eligibility import PERSONALISED_RAILS, Fatigue
 from api.rails.popularity import BEST_OF_MIN_WATCHERS, Audience
+from api.rails.ranking import RANKED_SOURCES, Ranked
 from api.rails.reasons import Explainer
 from api.rails.types import (
     Candidates,
@@ -54,6 +55,16 @@ class Backend(Protocol):
 
     async def audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]: ...
 
+    async def rank(
+        self,
+        ctx: UserContext,
+        offers: Sequence[Offer],
+        scores: Mapping[str, float | None],
+        *,
+        now: datetime,
+        model: ServingModel,
+    ) -> Ranked: ...
+
 
 async def assemble(
     backend: Backend,
@@ -95,6 +106,28 @@ async def assemble(
         ids = [p for p, _ in proposed]
         start = 0
         wanted: int | None = OFFERS_PER_ITEM * limit
+        ranked: Ranked | None = None
+        if model is not None and model.ranker is not None and source in RANKED_SOURCES:
+            # The ranker orders every eligible offer of the page, so eligibility is asked
+            # for all of them at once (as many offers as candidates: the home rail's first
+            # round trip asks the same); post-ranking then takes them in P(complete) order.
+            offers = await backend.offers(
+                ctx, ids, now=now, rail=rail_name, max_offers=len(ids), kinds=kinds,
+                skip_series=offered_series, count=rail.eligibility,
+            )  # fmt: skip
+            offered_series.update(o.series_id for o in offers if o.series_id)
+            ranked = await backend.rank(ctx, offers, scores, now=now, model=model)
+            p = ranked.probabilities
+            if p is None:
+                rail.ranker_fallback = ranked.fallback
+            else:
+                offers = sorted(offers, key=lambda o: -p[o.candidate_id])  # stable on ties
+            for offer in offers:
+                if len(rail.items) + len(added) >= limit:
+                    break
+                if caps.admit(offer):
+                    added.append((offer, scores.get(offer.candidate_id)))
+            start = len(ids)  # nothing left to ask
         while start < len(ids) and len(rail.items) + len(added) < limit:
             # Candidates are independent in eligibility, so asking for the first offers
             # of the rest of the list gives the same offers in the same order as asking
@@ -126,10 +159,15 @@ async def assemble(
                 watched_anchor=watched_anchor,
                 scores={o.candidate_id: s for o, s in added},
             )  # fmt: skip
-            rail.items += [
-                RailItem(o, s, source, backfill=index > 0 and rail_name != source, reason=r)
-                for (o, s), r in zip(added, reasons, strict=True)
-            ]
+            p_complete = ranked.probabilities if ranked is not None else None
+            backfill = index > 0 and rail_name != source
+            for (o, s), r in zip(added, reasons, strict=True):
+                if p_complete is None:
+                    rail.items.append(RailItem(o, s, source, backfill=backfill, reason=r))
+                else:
+                    rail.items.append(RailItem(o, p_complete[o.candidate_id], source,
+                                               backfill=backfill, reason=r,
+                                               score_kind="p_complete"))  # fmt: skip
         caps.seen_programs.update(p for p, _ in proposed)
         if len(rail.items) >= limit:
             break  # before the next page: a later source is never even asked

@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
 
-from api.model import UserVector
+from api.model import ServingModel, UserVector
 from api.rails.assembly import Backend
 from api.rails.context import ANCHORS, context_from_record
 from api.rails.eligibility import Fatigue, offers_from_rows, rule_parameters
 from api.rails.popularity import Audience
+from api.rails.ranking import Ranked
 from api.rails.reasons import Explainer
 from api.rails.types import Candidates, EligibilityCount, Offer, UserContext
 from api.tasks import cancel
@@ -146,6 +147,17 @@ class Prefetched:
 
     async def audience(self, ctx: UserContext, now: datetime) -> dict[str, dict[str, Any]]:
         return await self._backend.audience(ctx, now)
+
+    async def rank(
+        self,
+        ctx: UserContext,
+        offers: Sequence[Offer],
+        scores: Mapping[str, float | None],
+        *,
+        now: datetime,
+        model: ServingModel,
+    ) -> Ranked:
+        return await self._backend.rank(ctx, offers, scores, now=now, model=model)
 
 
 class Refresher:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from api.rails.context import load_user_context
 from api.rails.eligibility import Fatigue, eligible_offers
 from api.rails.popularity import Audience, PopularityCache
 from api.rails.precomputed import Prefetched, Refresher, read_home
+from api.rails.ranking import Ranked, RankingStage
 from api.rails.reasons import Explainer
 from api.rails.sources import chain
 from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
@@ -43,6 +44,7 @@ class RailsService:
         self.explainer = Explainer(driver, settings)
         self.cache = PopularityCache(driver, settings)
         self.refresher = Refresher(driver, settings)
+        self.ranking = RankingStage(driver, settings)
         self.home_reads: Counter[str] = Counter()
         """Home rails by where their personalised candidates came from: ``stored`` (one
         round trip), ``scored`` (by the API: no current stored list), ``none`` (no
@@ -90,12 +92,15 @@ class RailsService:
         # A blend re-ranks the candidates by this week's audience at request time: stored
         # lists hold the model's order only, so they are not used then.
         stored = model is not None and s.popularity_blend == 0 and s.freshness_blend == 0
+        candidates = min(s.candidates, len(model.program_ids)) if model else s.candidates
+        # With a ranker, assembly asks for every offer of the list (it orders them all):
+        # the same question as this round trip then, which answers it.
+        ranked = model is not None and model.ranker is not None
         read = await read_home(
             self.driver, s, self.fatigue, user_id, now,
             version=model.version if model is not None and stored else None,
-            min_history=MIN_HISTORY,
-            candidates=min(s.candidates, len(model.program_ids)) if model else s.candidates,
-            max_offers=OFFERS_PER_ITEM * limit, country=country,
+            min_history=MIN_HISTORY, candidates=candidates,
+            max_offers=candidates if ranked else OFFERS_PER_ITEM * limit, country=country,
         )  # fmt: skip
         ctx = read.ctx
         if read.candidates is not None:
@@ -205,6 +210,18 @@ class RailsService:
         """The audience of every program of ``ctx``'s bundles (the catalogue's if none)."""
         bundles: list[str | None] = list(ctx.bundles) or [None]
         return (await self.merged(bundles, now)).by_program
+
+    async def rank(
+        self,
+        ctx: UserContext,
+        offers: Sequence[Offer],
+        scores: Mapping[str, float | None],
+        *,
+        now: datetime,
+        model: ServingModel,
+    ) -> Ranked:
+        """P(complete) of ``offers`` with ``model``'s ranker (:mod:`api.rails.ranking`)."""
+        return await self.ranking.rank(ctx, offers, scores, now=now, model=model)
 
     async def offers(
         self,

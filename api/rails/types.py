@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from api.model import RecentWatch
 
@@ -80,6 +80,10 @@ class EligibilityCount:
         self.offered += offered
 
 
+ScoreKind = Literal["p_complete", "retrieval"]
+"""What an item's score is: the ranker's P(complete), or the proposing source's score."""
+
+
 @dataclass
 class RailItem:
     offer: Offer
@@ -87,6 +91,9 @@ class RailItem:
     source: str
     backfill: bool
     reason: Reason
+    score_kind: ScoreKind = "retrieval"
+    """``p_complete`` when the ranker ordered the item (then
+    ``score`` is the probability), else ``retrieval``."""
 
 
 @dataclass
@@ -106,6 +113,8 @@ class Rail:
     explanations alike (None: no model); what the response and the served log report."""
     eligibility: EligibilityCount = field(default_factory=EligibilityCount)
     """The eligibility round trips spent on this rail (for the metrics)."""
+    ranker_fallback: str | None = None
+    """Why offers the ranker should have ordered kept retrieval order (for the metrics)."""
 
 
 Candidates = list[tuple[str, float | None]]

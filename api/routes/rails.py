@@ -58,6 +58,7 @@ def to_out(rail: Rail, *, user_id: str | None, assignment: Assignment | None = N
                 available_from=i.offer.available_from,
                 available_until=i.offer.available_until,
                 score=i.score,
+                score_kind=i.score_kind,
                 source=i.source,
                 backfill=i.backfill,
                 explanation=Explanation(

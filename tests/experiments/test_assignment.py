@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from experiments.arms import Arm, Experiment, assign, bucket, parse_arm
+from experiments.arms import PRESETS, Arm, Experiment, assign, bucket, parse_arm
 
 IDS = [f"u{i:07d}" for i in range(10_000)]
 CHI2_999 = {1: 10.828, 3: 16.266}
@@ -86,3 +86,12 @@ def test_arm_and_experiment_errors_name_the_field() -> None:
         Experiment(name="x", salt="s", arms=(Arm("a"), Arm("a")))
     arm = parse_arm("off:fatigue=off,weight=2")
     assert arm.fatigue_programs == 0 and arm.weight == 2
+
+
+def test_an_arm_orders_the_home_rail_by_p_complete_or_retrieval() -> None:
+    assert parse_arm("lgcn:order=retrieval").overrides() == {"order": "retrieval"}
+    with pytest.raises(ValueError) as refused:
+        parse_arm("a:order=random")
+    assert str(refused.value) == "arm 'a': order must be one of p_complete, retrieval"
+    assert [(a.name, a.order) for a in PRESETS["ranker"]()] == [
+        ("retrieval", "retrieval"), ("p_complete", "p_complete")]  # fmt: skip

@@ -1,0 +1,116 @@
+"""The ranker's model (no Neo4j): its gate refuses a ranker that does not beat retrieval
+order on the validation days (on numbers and on LightGBM fits of synthetic examples), its
+metrics, and its place in a version's artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gnn.artifacts import RANKER_FILE, ArtifactError, load_version, save_version
+from gnn.gate import check_ranker
+from gnn.idmap import IdMap
+from gnn.metrics import grouped_ndcg, log_loss, roc_auc
+from gnn.ranker import FEATURES, Ranker
+from gnn.ranker_train import Examples, RankerConfig, fit_ranker, split_by_time
+
+DAY = 86_400.0
+SMALL = RankerConfig(rounds=40, min_data_in_leaf=20, min_validation_lists=50)
+
+
+def examples(*, informative: str, lists: int = 1_500, size: int = 10, seed: int = 0) -> Examples:
+    """``lists`` lists of ``size`` rows over ten days; a list's completed row (if any) has
+    the largest value of the feature ``informative``; every other feature is noise."""
+    rng = np.random.default_rng(seed)
+    n = lists * size
+    features = rng.normal(size=(n, len(FEATURES)))
+    features[:, FEATURES.index("kind")] = rng.integers(0, 3, n)
+    label = np.zeros(n, np.int8)
+    column = FEATURES.index(informative)
+    for g in range(lists):
+        rows = slice(g * size, (g + 1) * size)
+        if rng.random() < 0.6:
+            best = g * size + int(np.argmax(features[rows, column]))
+            label[best] = 1
+    group = np.repeat(np.arange(lists), size)
+    at = np.repeat(np.sort(rng.uniform(0, 10 * DAY, lists)), size)
+    return Examples(features, label, group, at)
+
+
+def test_a_ranker_that_does_not_beat_retrieval_order_is_refused() -> None:
+    # Completion follows the retrieval score alone: the best a ranker can do is tie.
+    ranker, record = fit_ranker(examples(informative="retrieval_score"), SMALL)
+    assert ranker is None
+    assert record["outcome"] == "refused"
+    assert record["ranker_ndcg@10"] <= record["retrieval_ndcg@10"] == 1.0
+    assert record["reason"] == (
+        f"the ranker's ndcg@10 {record['ranker_ndcg@10']:.4f} does not beat retrieval order's "
+        f"1.0000 on the same {record['lists']} validation lists"
+    )
+
+
+def test_a_ranker_that_beats_retrieval_order_is_kept() -> None:
+    ranker, record = fit_ranker(examples(informative="genre_share"), SMALL)
+    assert record["outcome"] == "passed", record["reason"]
+    assert ranker is not None and record["ranker_ndcg@10"] > record["retrieval_ndcg@10"] + 0.2
+    assert record["auc"] > 0.75
+    # Validated on the last two days only, trained on the days before.
+    assert record["validation_rows"] < record["train_rows"]
+    assert record["reason"].startswith("the ranker's ndcg@10 ")
+    p = ranker.predict(examples(informative="genre_share", seed=1).features)
+    assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_too_few_validation_lists_refuse_the_ranker() -> None:
+    assert check_ranker(
+        {"lists": 12, "ranker_ndcg@10": 0.9, "retrieval_ndcg@10": 0.1}, min_lists=50
+    ) == (
+        False,
+        "only 12 validation lists hold a completed program (minimum 50): too few to judge "
+        "the ranker",
+    )
+    passed, reason = check_ranker(
+        {"lists": 80, "ranker_ndcg@10": 0.5, "retrieval_ndcg@10": 0.5, "auc": 0.8}, min_lists=50
+    )
+    assert not passed and "does not beat" in reason
+
+
+def test_the_split_validates_on_the_last_days() -> None:
+    data = examples(informative="genre_share", lists=100)
+    val = split_by_time(data, validation_days=2)
+    assert data.at[val].min() >= data.at.max() - 2 * DAY > data.at[~val].max()
+
+
+def test_ranking_metrics_by_hand() -> None:
+    # List 0: its completion third of three (1/log2(4)); list 1: first; list 2: none (left out).
+    ndcg, lists = grouped_ndcg([3, 2, 1, 1, 2, 5], [0, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 2])
+    assert lists == 2 and ndcg == pytest.approx((0.5 + 1 / np.log2(3)) / 2)
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    assert roc_auc([0.5, 0.5], [0, 1]) == 0.5  # a tie counts half
+    assert log_loss([0.9, 0.1], [1, 0]) == pytest.approx(-np.log(0.9))
+
+
+def test_the_ranker_is_versioned_with_the_embeddings(tmp_path: Path) -> None:
+    ranker, _ = fit_ranker(examples(informative="genre_share"), SMALL)
+    assert ranker is not None
+    id_map = IdMap({"User": pd.Index(["u0"]), "Program": pd.Index(["p0"])})
+    pairs = np.zeros((2, 0), np.int64)
+    path = save_version(tmp_path, embeddings=np.ones((2, 3), np.float32), id_map=id_map,
+                        train_positives=pairs, holdout=pairs, manifest={},
+                        ranker_text=ranker.to_text())  # fmt: skip
+    loaded = load_version(path)
+    assert loaded.ranker_text is not None
+    again = Ranker.from_text(loaded.ranker_text)
+    rows = examples(informative="genre_share", seed=2).features[:50]
+    assert np.array_equal(again.predict(rows), ranker.predict(rows))
+    (path / RANKER_FILE).write_text(loaded.ranker_text.replace("tree", "tree ", 1))
+    with pytest.raises(ArtifactError, match=r"ranker.txt does not match its checksum"):
+        load_version(path)
+    plain = save_version(
+        tmp_path, embeddings=np.ones((2, 3), np.float32), id_map=id_map,
+        train_positives=pairs, holdout=pairs, manifest={}, version="v2",
+    )  # fmt: skip
+    assert load_version(plain).ranker_text is None

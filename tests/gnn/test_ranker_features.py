@@ -1,0 +1,134 @@
+"""The ranker's features (gnn/ranker.py), each computed by hand on ``ranking_graph.cypher``
+and read through the statements training and serving share."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from neo4j import Driver
+
+from gnn.ranker import (
+    FEATURES,
+    KINDS,
+    AudienceTable,
+    CandidateFacts,
+    UserFacts,
+    Window,
+    ranking_features,
+)
+from gnn.ranker_train import read_audience, read_facts
+from graph.settings import Settings
+from tests.api.scratch_graph import scratch_graph
+
+NOW = datetime(2031, 6, 10, 20, 30, tzinfo=UTC)
+H = 3600.0
+NAN = math.nan
+
+
+@pytest.fixture(scope="module")
+def prefix(driver: Driver, neo4j_settings: Settings) -> Iterator[str]:
+    with scratch_graph(driver, neo4j_settings, "ranking_graph", tag="rk") as p:
+        yield p
+
+
+@pytest.mark.neo4j
+def test_each_feature_is_the_one_computed_by_hand(
+    driver: Driver, neo4j_settings: Settings, prefix: str
+) -> None:
+    p, db = prefix, neo4j_settings.neo4j_database
+    asked = [p + x for x in ("a", "b", "e3", "mix", "no_such_program")]
+    facts = read_facts(driver, database=db, users=[(p + "viewer", asked)])
+    user, candidates = facts[p + "viewer"]
+    assert [c.program_id for c in candidates] == asked[:4]  # an unknown program is left out
+    audience = read_audience(driver, database=db, since=datetime(2031, 6, 1, tzinfo=UTC),
+                             until=datetime(2031, 6, 12, tzinfo=UTC))  # fmt: skip
+    rows = ranking_features(user, candidates, [1.5, 0.5, None, -0.2],
+                            audience.week_before(NOW.timestamp()), NOW.timestamp(),
+                            completion_threshold=0.9)  # fmt: skip
+    # Before now the viewer watched a (drama, c1, 3000 s, from 20:10 on Sunday 06-08),
+    # e1 (drama, c1, 1800 s, done, from 21:05 on Saturday 06-07) and old (sport, c2,
+    # 1200 s, from 09:00 on Tuesday 06-03): 6000 s in all; e2 (06-11) is after now.
+    # Now is 20:30 on a Tuesday: a and e1 started within an hour of 20:00, old on a Tuesday.
+    # The week (06-03 to 06-09): a by the viewer (83%), w1 (50%), w2 (100%), not w3 (06-10);
+    # e1 by the viewer (100%) and w1 (80%): c1 has 5 watches, 4.13 summed; old 1 on c2 (30%).
+    expected = {
+        "a": [1.5, 4800 / 6000, 4800 / 6000, 0, 3, 2.33 / 3, 5, 4.13 / 5,
+              (9 * 24 + 20.5), KINDS.index("replay"), 2 / 3, 1 / 3, 20, 60,
+              1,  # shown 06-09 after its watch; the 06-08 impression came before it
+              3],
+        "b": [0.5, 1200 / 6000, 1200 / 6000, 0, 0, NAN, 1, 0.3,
+              (7 * 24 + 0.5),  # first aired 06-03 20:00
+              KINDS.index("live"),  # the 21:00 airing, on c2
+              2 / 3, 1 / 3, 20, 90,
+              2,  # shown 06-09 20:00 and 06-10 10:00; the 21:00 one is after now
+              3],
+        "e3": [NAN, 4800 / 6000, 4800 / 6000,
+               1,  # e1 done before now; e2 only after
+               0, NAN, 5, 4.13 / 5, (40 * 24 + 20.5), KINDS.index("vod"), 2 / 3, 1 / 3, 20,
+               30, 0, 3],
+        "mix": [-0.2, 1.0,  # sport and drama: every watch
+                0.0, 0, 0, NAN, 0, NAN,
+                -(20 * 24 + 3.5),  # first airs 07-01
+                NAN,  # no window open now
+                2 / 3, 1 / 3, 20, NAN, 0, 3],
+    }  # fmt: skip
+    for row, name in zip(rows, expected, strict=True):
+        by_feature = dict(zip(FEATURES, row.tolist(), strict=True))
+        want = dict(zip(FEATURES, expected[name], strict=True))
+        for feature in FEATURES:
+            got, hand = by_feature[feature], want[feature]
+            assert (math.isnan(got) and math.isnan(hand)) or got == pytest.approx(hand), (
+                f"{name}.{feature}: {got} != {hand}"
+            )
+
+
+@pytest.mark.neo4j
+def test_a_user_the_graph_does_not_know_has_no_history(
+    driver: Driver, neo4j_settings: Settings, prefix: str
+) -> None:
+    db = neo4j_settings.neo4j_database
+    user, candidates = read_facts(
+        driver, database=db, users=[("nobody-" + prefix, [prefix + "a"])]
+    )["nobody-" + prefix]
+    assert user.watches == [] and user.shown == {}
+    rows = ranking_features(user, candidates, [0.1], AudienceTable([]).week_before(0.0),
+                            NOW.timestamp(), completion_threshold=0.9)  # fmt: skip
+    features = dict(zip(FEATURES, rows[0].tolist(), strict=True))
+    assert features["genre_share"] == 0 and features["user_watches"] == 0
+    assert features["hour_share"] == 0 and features["times_shown"] == 0
+
+
+def test_the_window_a_viewer_can_best_use_is_the_rails_choice() -> None:
+    t = datetime(2025, 3, 8, 20, 10, tzinfo=UTC).timestamp()
+    live_now = Window("live", t - 30 * 60, t + 25 * 60, "c")  # 25 of 55 minutes ahead
+    later = Window("live", t + 2 * 86_400, t + 2 * 86_400 + 3300, "c")
+    vod = Window("vod", t - 86_400, t + 86_400, "d")
+    program = CandidateFacts("x", 3300.0, frozenset(), None, (live_now, later))
+    assert program.window_at(t) == later  # mostly over: the next airing in full
+    assert CandidateFacts("x", None, frozenset(), None, (live_now, later, vod)).window_at(t) == vod
+    assert program.window_at(t + 8 * 86_400) is None
+
+
+def test_scores_must_match_the_candidates() -> None:
+    with pytest.raises(ValueError, match="2 scores for 1 candidates"):
+        ranking_features(
+            UserFacts("u", []), [CandidateFacts("x", None, frozenset(), None, ())], [0.1, 0.2],
+            AudienceTable([]).week_before(0.0), 0.0, completion_threshold=0.9,
+        )  # fmt: skip
+
+
+def test_the_audience_week_is_the_seven_whole_days_before_now() -> None:
+    day = 86_400
+    table = AudienceTable([
+        ("p", "c", 10 * day, 2, 1.5),  # the first day of the week before day 17
+        ("p", "c", 16 * day, 1, 1.0),  # its last day
+        ("p", "c", 17 * day, 5, 5.0),  # now's day: not in it
+        ("p", None, 9 * day, 7, 7.0),  # the day before the week
+    ])  # fmt: skip
+    week = table.week_before(17 * day + 3600)
+    assert week.programs == {"p": (3, 2.5)} and week.channels == {"c": (3, 2.5)}
+    assert np.isclose(table.week_before(10 * day).programs["p"][0], 7)
