@@ -649,12 +649,13 @@ program is a negative as often per epoch at every catalogue size. At 20k users (
 programs) a quarter gave nDCG@10 0.2462 and a twentieth (what a fixed 1,024 is of the
 20,000 programs at 100k users) 0.2255, stopping early (docs/benchmarks.md)."""
 
-SAMPLES_PER_USER = 512
+SAMPLES_PER_USER = 1_024
 """The sparse recipe scores each user of a step against at least this many of its sampled
 programs (:attr:`TrainConfig.negative_groups`), not all of them: what a step must cover is
 the catalogue, not each user. At 20k users (data seed 12, 1,250 samples per step) 1,250,
-625 and 312 per user gave nDCG@10 0.2454, 0.2469 and 0.2447, the step's scores costing 1,
-1/2 and 1/4 (docs/benchmarks.md)."""
+625 and 312 per user gave nDCG@10 0.2454, 0.2469 and 0.2447 at 1, 1/2 and 1/4 of the
+scores' cost; at 100k users (5,000 samples) 556 per user stopped learning at epoch 9
+(holdout 0.1350) and 1,250 per user went on to 0.1422 at epoch 24 (docs/benchmarks.md)."""
 
 
 def default_config(graph: TrainGraph) -> TrainConfig:
@@ -671,8 +672,8 @@ def default_config(graph: TrainGraph) -> TrainConfig:
       without it (a pair never carries its own message), and take
       :data:`STEPS_PER_EPOCH` mini-batch steps per epoch against a quarter of the
       programs (:data:`NEGATIVE_SHARE`), sampled, with the logQ correction, each user
-      scored against :data:`SAMPLES_PER_USER` of them: an epoch costs the same number of
-      propagations at 20k users as at 1M.
+      scored against :data:`SAMPLES_PER_USER` or more of them: an epoch costs the same
+      number of propagations at 20k users as at 1M.
     """
     users = graph.user_nodes.numel()
     programs = graph.program_nodes.numel()

@@ -296,7 +296,7 @@ def test_defaults_follow_the_graph_density() -> None:
         positives=sparse.positives,
     )
     assert default_config(big).num_negatives == (20_000 + 40) // 4  # a quarter of them
-    assert default_config(big).negative_groups == 9  # each user against 556 of the 5,010
+    assert default_config(big).negative_groups == 4  # each user against 1,252 of the 5,010
     users = torch.arange(2)
     dense = TrainGraph(
         num_nodes=32,
