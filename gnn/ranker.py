@@ -192,6 +192,14 @@ class AudienceTable:
             )
         self._weeks: dict[int, Audience] = {}
 
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> AudienceTable:
+        """The table of ``week_audience.cypher``'s records (training and serving read it)."""
+        return cls(
+            (r["program_id"], r["channel_id"], r["day"], r["watchers"], r["completion"])
+            for r in records
+        )
+
     @staticmethod
     def day_of(now: float) -> int:
         """The start (epoch s) of the UTC day of ``now``."""

@@ -121,10 +121,7 @@ def read_audience(
     """``week_audience.cypher`` for the days in [since, until)."""
     records, _, _ = driver.execute_query(query("rails/week_audience"), since=since, until=until,
                                          database_=database)  # fmt: skip
-    return AudienceTable(
-        (r["program_id"], r["channel_id"], r["day"], r["watchers"], r["completion"])
-        for r in records
-    )
+    return AudienceTable.from_records(records)
 
 
 def build_examples(

@@ -107,10 +107,7 @@ class RankingStage:
                     database_=self.settings.neo4j_database,
                     routing_=RoutingControl.READ,
                 )
-                table = AudienceTable(
-                    (r["program_id"], r["channel_id"], r["day"], r["watchers"], r["completion"])
-                    for r in records
-                )
+                table = AudienceTable.from_records(records)
                 stale = len(self._tables) + 1 - AUDIENCE_DAYS_CACHED
                 for old in sorted(self._tables)[: max(0, stale)]:
                     del self._tables[old]
