@@ -204,50 +204,59 @@ def als(factors: int, regularization: float, alpha: float) -> Callable[[TvData, 
     return run
 
 
-def genre_channel_popularity(
-    genre_weight: float, half_life_days: float | None = None
-) -> Callable[[TvData, Split], Result]:
-    """pop(p) x (w x the user's share of positives in p's genres + (1 - w) x on p's channel).
+def genre_channel_scores(
+    data: TvData, split: Split, genre_weight: float, half_life_days: float | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """pop(p) x (w x the user's share of positives in p's genres + (1 - w) x on p's channel),
+    for user rows.
 
     No learning: shares and popularity are counts of the training positives, popularity's
     with each positive weighted by 0.5 ** (age / half-life) when one is given (its age from
     the latest training positive)."""
+    n_genres = 1 + max(int(g.max()) for g in data.program_genres)
+    n_channels = 1 + int(data.program_channel.max())
+    rows = np.repeat(np.arange(data.num_programs), [len(g) for g in data.program_genres])
+    cols = np.concatenate(data.program_genres)
+    weights = np.concatenate([np.full(len(g), 1 / len(g)) for g in data.program_genres])
+    program_genre = sp.csr_matrix((weights, (rows, cols)), (data.num_programs, n_genres))
+    has_channel = data.program_channel >= 0
+    program_channel = sp.csr_matrix(
+        (
+            np.ones(int(has_channel.sum())),
+            (np.flatnonzero(has_channel), data.program_channel[has_channel]),
+        ),
+        (data.num_programs, n_channels),
+    )
+    x = split.train_csr
+    if half_life_days is None:
+        pop = np.asarray(x.sum(axis=0)).ravel() + 1.0
+    else:
+        ts = split.train["ts"].to_numpy()
+        age_days = (ts.max() - ts) / 86_400.0
+        recent = np.power(0.5, age_days / half_life_days)
+        pop = np.bincount(split.train["program"], recent, data.num_programs) + 1.0
+    user_genre = np.asarray((x @ program_genre).todense())
+    user_genre /= np.maximum(user_genre.sum(1, keepdims=True), 1e-9)
+    user_channel = np.asarray((x @ program_channel).todense())
+    user_channel /= np.maximum(user_channel.sum(1, keepdims=True), 1e-9)
+    genre_t = program_genre.T.toarray()
+    channel_t = program_channel.T.toarray()
+
+    def scores(r: np.ndarray) -> np.ndarray:
+        share = genre_weight * (user_genre[r] @ genre_t)
+        share += (1 - genre_weight) * (user_channel[r] @ channel_t)
+        return (share + 1e-3) * pop
+
+    return scores
+
+
+def genre_channel_popularity(
+    genre_weight: float, half_life_days: float | None = None
+) -> Callable[[TvData, Split], Result]:
+    """The genre/channel count (:func:`genre_channel_scores`) as a model of the benchmark."""
 
     def run(data: TvData, split: Split) -> Result:
-        n_genres = 1 + max(int(g.max()) for g in data.program_genres)
-        n_channels = 1 + int(data.program_channel.max())
-        rows = np.repeat(np.arange(data.num_programs), [len(g) for g in data.program_genres])
-        cols = np.concatenate(data.program_genres)
-        weights = np.concatenate([np.full(len(g), 1 / len(g)) for g in data.program_genres])
-        program_genre = sp.csr_matrix((weights, (rows, cols)), (data.num_programs, n_genres))
-        has_channel = data.program_channel >= 0
-        program_channel = sp.csr_matrix(
-            (
-                np.ones(int(has_channel.sum())),
-                (np.flatnonzero(has_channel), data.program_channel[has_channel]),
-            ),
-            (data.num_programs, n_channels),
-        )
-        x = split.train_csr
-        if half_life_days is None:
-            pop = np.asarray(x.sum(axis=0)).ravel() + 1.0
-        else:
-            ts = split.train["ts"].to_numpy()
-            age_days = (ts.max() - ts) / 86_400.0
-            recent = np.power(0.5, age_days / half_life_days)
-            pop = np.bincount(split.train["program"], recent, data.num_programs) + 1.0
-        user_genre = np.asarray((x @ program_genre).todense())
-        user_genre /= np.maximum(user_genre.sum(1, keepdims=True), 1e-9)
-        user_channel = np.asarray((x @ program_channel).todense())
-        user_channel /= np.maximum(user_channel.sum(1, keepdims=True), 1e-9)
-        genre_t = program_genre.T.toarray()
-        channel_t = program_channel.T.toarray()
-
-        def scores(r: np.ndarray) -> np.ndarray:
-            share = genre_weight * (user_genre[r] @ genre_t)
-            share += (1 - genre_weight) * (user_channel[r] @ channel_t)
-            return (share + 1e-3) * pop
-
+        scores = genre_channel_scores(data, split, genre_weight, half_life_days)
         detail = {"genre_weight": genre_weight, "half_life_days": half_life_days}
         return *top_k_dense(split, scores), detail
 
