@@ -25,18 +25,16 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import torch
-from neo4j import Driver
 from tv_data import generated
 
 from gnn.artifacts import ModelVersion, load_version
-from gnn.model import recommend
 from gnn.pipeline import describe, train_version
-from gnn.ranker import AudienceTable, Ranker, ranking_features
-from gnn.ranker_train import RankerConfig, read_audience, read_facts
+from gnn.ranker import ranking_features
+from gnn.ranker_train import RankerConfig
 from gnn.train import TrainConfig
 from graph.driver import open_driver
 from graph.server import LocalServer
@@ -60,12 +58,32 @@ def main() -> None:
     )
     parser.add_argument("--bolt-port", type=int, default=28687)
     parser.add_argument("--http-port", type=int, default=28474)
+    parser.add_argument(
+        "--cost-only",
+        type=Path,
+        default=None,
+        metavar="VERSION_DIR",
+        help="only measure the API cost of this version's ranker (no training)",
+    )
+    parser.add_argument(
+        "--no-stages",
+        action="store_true",
+        help="with --cost-only: the whole requests only, not the stages",
+    )
     args = parser.parse_args()
 
     settings = Settings.with_fields(instance=args.instance, bolt_port=args.bolt_port,
                                     http_port=args.http_port, heap=args.heap,
                                     pagecache=args.pagecache)  # fmt: skip
     server = LocalServer(settings)
+    if args.cost_only is not None:
+        with server.running():
+            measured = request_cost(settings, load_version(args.cost_only),
+                                    stages=not args.no_stages)  # fmt: skip
+        print(json.dumps(measured, indent=1))
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
+              + " / ".join(f"{x:.2f}" for x in os.getloadavg()))  # fmt: skip
+        return
     folder = generated(args.users, args.seed, args.data_dir)
     marker = server.dir / MARKER
     if not marker.is_file() or marker.read_text().strip() != str(folder):
@@ -89,10 +107,11 @@ def main() -> None:
         total = time.perf_counter() - t0
         record = outcome.metrics["ranker"]
         version = load_version(outcome.path)
-        cost = request_cost(driver, version) if version.ranker_text else None
+        cost = request_cost(settings, version) if version.ranker_text else None
     server.stop()  # this benchmark's own instance: never left running
     print(describe(outcome.metrics))
     ranker_s = float(record["seconds"])
+    added = f"{cost['added_ms']:.2f} ms" if cost else "no ranker"
     ratio = record.get("ranker_ndcg@10", float("nan")) / record.get("retrieval_ndcg@10", 1.0)
     print(
         "\n| users | lists (rows) | nDCG@10 ranker | nDCG@10 retrieval | ratio | AUC | log loss "
@@ -103,44 +122,151 @@ def main() -> None:
         f"| {record.get('retrieval_ndcg@10', float('nan')):.4f} | {ratio:.3f} "
         f"| {record.get('auc', float('nan')):.4f} | {record.get('log_loss', float('nan')):.4f} "
         f"| {ranker_s:.0f} s | {total - ranker_s:.0f} s (+{ranker_s / (total - ranker_s):.0%}) "
-        f"| {cost or 'no ranker'} |"
+        f"| {added} |"
     )
     print(f"\ngate: {record['outcome']}: {record['reason']}")
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
           + " / ".join(f"{x:.2f}" for x in os.getloadavg()))  # fmt: skip
+    if cost:
+        print("API CPU per home rail (ms): " + json.dumps(cost))
     if args.json:
-        args.json.write_text(json.dumps(record, indent=1, default=str))
+        args.json.write_text(json.dumps({**record, "api_cost": cost}, indent=1, default=str))
 
 
-def request_cost(driver: Driver, version: ModelVersion, *, candidates: int = 200) -> str:
-    """Median CPU time of features + P(complete) for ``candidates`` of one user."""
-    if version.ranker_text is None:
+def request_cost(
+    settings: Settings, version: ModelVersion, *, users: int = 40, reps: int = 5,
+    stages: bool = True,
+) -> dict[str, float]:  # fmt: skip
+    """The API CPU the ranker adds to a home rail: ``users`` users with a stored list of
+    the version's 200 candidates, each asked for their home rail ``reps`` times with the
+    version and with the same version without its ranker (alternately, in this one
+    process: ``time.process_time`` around ``RailsService.home``); the median over users of
+    the difference of their median times. Then (``stages``), where it goes: ``read_home``
+    as the ranked rail reads it (eligibility of every candidate, the user's side), without
+    the user's side, and as the plain rail reads it (the first 40 offers); the features
+    and LightGBM's prediction."""
+    import asyncio
+    import dataclasses
+
+    import numpy as np
+
+    from api.model import ServingModel
+    from api.rails.assembly import OFFERS_PER_ITEM
+    from api.rails.precomputed import read_home
+    from api.rails.service import MIN_HISTORY, RailsService
+    from gnn.candidates import user_candidates
+    from graph.driver import open_async_driver
+    from graph.queries import query
+
+    served = ServingModel.from_version(version)
+    if served.ranker is None:
         raise ValueError(f"version {version.version} has no ranker")
-    ranker = Ranker.from_text(version.ranker_text)
-    m = version.id_map
-    user_row = int(version.holdout[0][0])
-    top, scores = recommend(
-        torch.as_tensor(version.embeddings), users=torch.as_tensor([user_row]),
-        programs=torch.as_tensor(m.label_rows("Program")), k=candidates,
-    )  # fmt: skip
-    p0 = m.offsets["Program"]
-    ids = [str(m.ids["Program"][p - p0]) for p in top[0].tolist()]
-    user_id = str(m.ids["User"][user_row - m.offsets["User"]])
-    user, facts = read_facts(driver, database="neo4j", users=[(user_id, ids)])[user_id]
-    now = max((w.last_ts for w in user.watches), default=0.0) + 3600
-    day = AudienceTable.day_of(now)
-    table = read_audience(driver, database="neo4j",
-                          since=datetime.fromtimestamp(day - 7 * 86_400, UTC),
-                          until=datetime.fromtimestamp(day, UTC))  # fmt: skip
-    week = table.week_before(now)
-    score_list: list[float | None] = [float(s) for s in scores[0].tolist()]
-    times = []
-    for _ in range(200):
-        t0 = time.process_time()
-        ranker.predict(ranking_features(user, facts, score_list, week, now,
-                                        completion_threshold=0.9))  # fmt: skip
-        times.append(time.process_time() - t0)
-    return f"{statistics.median(times) * 1000:.2f} ms"
+    plain = dataclasses.replace(served, ranker=None)
+    limit = 20
+    with open_driver(settings) as driver:
+        records, _, _ = driver.execute_query(
+            "MATCH (u:User)-[w:WATCHED]->() WITH u, count(w) AS n, max(w.last_ts) AS last "
+            "WHERE n >= 20 RETURN u.id AS id, last.epochSeconds AS last ORDER BY id",
+            database_="neo4j",
+        )  # fmt: skip
+        known = [r for r in records if r["id"] in served.user_rows]
+        picked = [known[i] for i in np.linspace(0, len(known) - 1, users).astype(int)]
+        ids = {r["id"] for r in picked}
+        # One `now` for all (one audience table): an hour after the latest of their watches.
+        now = datetime.fromtimestamp(max(r["last"] for r in picked) + 3600, UTC)
+        rows = [row for batch in user_candidates(version, k=settings.candidates)
+                for row in batch if row["id"] in ids]  # fmt: skip
+        driver.execute_query(query("candidates/users"), rows=rows, version=version.version,
+                             at=int(now.timestamp()), database_="neo4j")  # fmt: skip
+
+    async def measure() -> dict[str, float]:
+        async with open_async_driver(settings) as adriver:
+            service = RailsService(adriver, settings, served)
+            ranked_service = service
+            plain_service = RailsService(adriver, settings, plain)
+            plain_service.cache, plain_service.explainer = service.cache, service.explainer
+            for s in (ranked_service, plain_service):  # warm: plans, caches, program table
+                for r in picked[:5]:
+                    await s.home(r["id"], now=now, limit=limit)
+            times: dict[str, list[float]] = {"ranked": [], "plain": []}
+            diffs = []
+            for r in picked:
+                mine: dict[str, list[float]] = {"ranked": [], "plain": []}
+                for _ in range(reps):
+                    for name, s in (("ranked", ranked_service), ("plain", plain_service)):
+                        t0 = time.process_time()
+                        rail = await s.home(r["id"], now=now, limit=limit)
+                        mine[name].append(time.process_time() - t0)
+                        if name == "ranked" and rail.items:
+                            assert rail.items[0].score_kind == "p_complete", rail.ranker_fallback
+                for name in mine:
+                    times[name].append(statistics.median(mine[name]))
+                diffs.append(statistics.median(mine["ranked"]) - statistics.median(mine["plain"]))
+            out = {
+                "home_ranked_ms": statistics.median(times["ranked"]) * 1000,
+                "home_plain_ms": statistics.median(times["plain"]) * 1000,
+                "added_ms": statistics.median(diffs) * 1000,
+                "stored_reads": float(service.home_reads["stored"]),
+            }
+            if stages:
+                out.update(await stage_costs(service, picked, now, reps=reps))
+            return out
+
+    async def stage_costs(
+        service: RailsService, picked: list[Any], now: datetime, *, reps: int
+    ) -> dict[str, float]:
+        stage: dict[str, list[float]] = {"read_ranked": [], "read_no_user": [],
+                                         "read_plain": [], "features": [], "predict": [],
+                                         "candidates": []}  # fmt: skip
+        ranker = served.ranker
+        assert ranker is not None
+        programs = await service.ranking.programs()
+        week = (await service.ranking._table(now.timestamp())).week_before(now.timestamp())
+        for r in picked:
+            for _ in range(reps):
+                t0 = time.process_time()
+                read = await read_home(
+                    service.driver, settings, service.fatigue, r["id"], now,
+                    version=served.version, min_history=MIN_HISTORY,
+                    candidates=settings.candidates, max_offers=settings.candidates, ranker=True,
+                )  # fmt: skip
+                t1 = time.process_time()
+                await read_home(
+                    service.driver, settings, service.fatigue, r["id"], now,
+                    version=served.version, min_history=MIN_HISTORY,
+                    candidates=settings.candidates, max_offers=settings.candidates,
+                )  # fmt: skip
+                t1b = time.process_time()
+                await read_home(
+                    service.driver, settings, service.fatigue, r["id"], now,
+                    version=served.version, min_history=MIN_HISTORY,
+                    candidates=settings.candidates, max_offers=OFFERS_PER_ITEM * limit,
+                )  # fmt: skip
+                t2 = time.process_time()
+                assert read.ranking_user is not None and read.candidates is not None
+                scores = dict(read.candidates)
+                rows = programs.rows_of(o.program_id for o in read.offers)
+                f = ranking_features(
+                    read.ranking_user, programs, rows,
+                    [scores.get(o.candidate_id) for o in read.offers], week, now.timestamp(),
+                    completion_threshold=settings.completion_threshold,
+                )  # fmt: skip
+                t3 = time.process_time()
+                ranker.predict(f)
+                t4 = time.process_time()
+                for k, v in zip(stage, (t1 - t0, t1b - t1, t2 - t1b, t3 - t2, t4 - t3,
+                                        len(rows)), strict=True):  # fmt: skip
+                    stage[k].append(v * 1000 if k != "candidates" else v)
+        return {
+            "read_home_ranked_ms": statistics.median(stage["read_ranked"]),
+            "read_home_all_offers_ms": statistics.median(stage["read_no_user"]),
+            "read_home_plain_ms": statistics.median(stage["read_plain"]),
+            "features_ms": statistics.median(stage["features"]),
+            "predict_ms": statistics.median(stage["predict"]),
+            "offers_ranked": statistics.median(stage["candidates"]),
+        }
+
+    return asyncio.run(measure())
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@ Retrieval (LightGCN) proposes candidates; the ranker orders the eligible ones by
 probability that the user watches them to the completion threshold. The features are
 computed here and only here, by :func:`ranking_features`, for training
 (:mod:`gnn.ranker_train`) and for serving (:mod:`api.rails.ranking`) alike, from the
-rows of the same two statements:
+rows of the same statements:
 
-* ``cypher/rails/ranking_facts.cypher``: per user, their watches and the served-log
-  impressions of the candidates; per candidate, its duration, genres, series and
-  availability windows (read by :meth:`UserFacts.from_row` and
-  :meth:`CandidateFacts.from_row`);
+* ``cypher/rails/program_facts.cypher``: every program's duration, genres, series and
+  availability windows, read into a :class:`ProgramTable` (once by training; kept by
+  the API for ``GRAPHRAILS_RANKER_PROGRAMS_TTL`` seconds: nothing in it is the user's);
+* ``cypher/rails/ranking_user.part.cypher``: the user's watches and the served-log
+  impressions of the programs to rank (:meth:`UserFacts.from_row`), returned by the
+  statement that reads the rail (``home.cypher``) at serving time and by
+  ``ranking_facts.cypher`` in training;
 * ``cypher/rails/week_audience.cypher``: watches per (program, channel, day), summed
   by :class:`AudienceTable` into "this week" = the seven whole UTC days before the day
   of ``now``.
@@ -27,7 +30,6 @@ WATCHED holds its best completion and first and last event times).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,111 +67,173 @@ WINDOW_DAYS = 7.0
 the rails' default ``GRAPHRAILS_WINDOW_DAYS``)."""
 
 Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+NONE = -1
+"""The code of "no such row" (a program, series or channel the table does not hold)."""
 
 
-@dataclass(frozen=True)
-class Watch:
-    """One WATCHED of the user, as ``ranking_facts.cypher`` returns it."""
+class ProgramTable:
+    """Every program's static facts, as arrays by row: duration, genres, series and
+    availability windows (CSR: the windows of row ``i`` are ``window_ptr[i]`` to
+    ``window_ptr[i + 1]``), from the rows of ``cypher/rails/program_facts.cypher``
+    (:meth:`from_rows`). Nothing in it depends on a user or on ``now``.
 
-    program_id: str
-    seconds: float
-    completion: float
-    first_ts: float
-    last_ts: float
-    channel_id: str | None
-    genres: frozenset[str]
-    series_id: str | None
+    Channels are coded in the order of their ids, so that comparing codes compares ids
+    (the last key of :meth:`window_rows`)."""
 
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        ids: list[str] = []
+        durations: list[float] = []
+        genre_lists: list[list[str]] = []
+        series: list[str | None] = []
+        windows: list[tuple[int, int, float, float, str]] = []  # row, kind, start, end, channel
+        for row, (program_id, duration, genres, series_id, program_windows) in enumerate(rows):
+            ids.append(str(program_id))
+            durations.append(math.nan if duration is None else float(duration))
+            genre_lists.append([str(g) for g in genres or ()])
+            series.append(None if series_id is None else str(series_id))
+            for kind, start, end, channel in program_windows or ():
+                code = KINDS.index(kind) if kind in KINDS else len(KINDS)
+                windows.append((row, code, float(start), float(end), str(channel)))
+        self.ids: list[str] = ids
+        self.index: dict[str, int] = {p: i for i, p in enumerate(ids)}
+        self.duration_s: Floats = np.asarray(durations, np.float64)
+        genre_ids = sorted({g for gs in genre_lists for g in gs})
+        genre_code = {g: i for i, g in enumerate(genre_ids)}
+        self.genres = np.zeros((len(ids), len(genre_ids)), np.float32)
+        """1 where the program (row) has the genre (column): a float matrix, for BLAS."""
+        for row, gs in enumerate(genre_lists):
+            self.genres[row, [genre_code[g] for g in gs]] = 1.0
+        series_ids = sorted({s for s in series if s is not None})
+        series_code = {s: i for i, s in enumerate(series_ids)}
+        self.series: Ints = np.asarray(
+            [NONE if s is None else series_code[s] for s in series], np.int64
+        )
+        self.channel_ids: list[str] = sorted({w[4] for w in windows})
+        self.channel_index: dict[str, int] = {c: i for i, c in enumerate(self.channel_ids)}
+        windows.sort(key=lambda w: w[0])  # stable: a program's windows keep their order
+        self.window_ptr: Ints = np.zeros(len(ids) + 1, np.int64)
+        np.cumsum(np.bincount([w[0] for w in windows], minlength=len(ids)),
+                  out=self.window_ptr[1:])  # fmt: skip
+        self.window_kind: Ints = np.asarray([w[1] for w in windows], np.int64)
+        self.window_start: Floats = np.asarray([w[2] for w in windows], np.float64)
+        self.window_end: Floats = np.asarray([w[3] for w in windows], np.float64)
+        self.window_channel: Ints = np.asarray(
+            [self.channel_index[w[4]] for w in windows], np.int64
+        )
+        first = np.full(len(ids), np.inf)
+        np.minimum.at(first, np.asarray([w[0] for w in windows], np.int64), self.window_start)
+        self.first_airing: Floats = np.where(np.isinf(first), np.nan, first)
+        """The earliest start of each program's windows (epoch s; NaN: none)."""
 
-@dataclass(frozen=True)
-class Window:
-    """An availability window (AVAILABLE_ON) of a candidate."""
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> ProgramTable:
+        """The table of ``program_facts.cypher``'s records (training and serving read it)."""
+        return cls(
+            (r["program_id"], r["duration_s"], r["genres"], r["series_id"], r["windows"])
+            for r in records
+        )
 
-    kind: str
-    start: float
-    end: float
-    channel_id: str
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows_of(self, program_ids: Iterable[str]) -> Ints:
+        """The rows of ``program_ids`` (:data:`NONE` for a program the table does not hold)."""
+        get = self.index.get
+        return np.fromiter((get(p, NONE) for p in program_ids), np.int64)
+
+    def window_rows(self, rows: Ints, now: float, *, window_days: float = WINDOW_DAYS) -> Ints:
+        """For each of ``rows``, the window (an index into the ``window_*`` arrays) a viewer
+        can best use at ``now``, by the order of ``cypher/rails/offers.part.cypher``: live
+        airings ending after ``now`` and starting within ``window_days``, replay and VOD
+        open at ``now``; an airing in progress with half of it or less ahead last, then the
+        soonest to watch from, replay or VOD before live, then the start and the channel
+        id. :data:`NONE` when none is open (or the row is :data:`NONE`)."""
+        rows = np.asarray(rows, np.int64)
+        known = rows >= 0
+        lo = np.where(known, self.window_ptr[np.maximum(rows, 0)], 0)
+        counts = np.where(known, self.window_ptr[np.maximum(rows, 0) + 1] - lo, 0)
+        out = np.full(len(rows), NONE, np.int64)
+        total = int(counts.sum())
+        if total == 0:
+            return out
+        owner = np.repeat(np.arange(len(rows)), counts)
+        starts = np.cumsum(counts) - counts
+        w = np.arange(total) - np.repeat(starts, counts) + np.repeat(lo, counts)
+        start, end = self.window_start[w], self.window_end[w]
+        live = self.window_kind[w] == KINDS.index("live")
+        horizon = now + window_days * DAY_S
+        usable = np.where(live, (end > now) & (start < horizon), (start <= now) & (now < end))
+        if not usable.any():
+            return out
+        owner, w, start, end, live = (
+            owner[usable],
+            w[usable],
+            start[usable],
+            end[usable],
+            live[usable],
+        )
+        mostly_over = live & (start < now) & (2 * (end - now) <= end - start)
+        # np.lexsort sorts by its last key first.
+        order = np.lexsort((self.window_channel[w], start, live, np.maximum(start, now),
+                            mostly_over, owner))  # fmt: skip
+        owner, w = owner[order], w[order]
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        out[owner[first]] = w[first]
+        return out
 
 
 @dataclass
 class UserFacts:
-    """What the graph knows of one user (every watch, whatever its date)."""
+    """What the graph knows of one user: every watch, whatever its date (arrays, one entry
+    per WATCHED), and the served-log impressions of the programs asked."""
 
     user_id: str
-    watches: list[Watch]
+    program_ids: list[str]
+    seconds: Floats
+    completion: Floats
+    """Best completion (a WATCHED without one, as in MovieLens, counts as 1)."""
+    first_ts: Floats
+    last_ts: Floats
+    channel_ids: list[str | None]
+    """The channel of each watch's latest event."""
     shown: dict[str, list[float]] = field(default_factory=dict)
     """Program id -> times (epoch s) it was served to the user (the served log)."""
+    _bound: tuple[ProgramTable, Ints, Ints] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_row(cls, user_id: str, watches: Iterable[Sequence[Any]],
-                 shown: Iterable[Sequence[Any]]) -> UserFacts:  # fmt: skip
-        """From the ``watches`` and ``shown`` columns of ``ranking_facts.cypher``."""
-        out = [
-            Watch(
-                str(p),
-                float(s or 0),
-                1.0 if c is None else float(c),
-                float(f or 0),
-                float(last or 0),
-                ch,
-                frozenset(g or ()),
-                series,
-            )
-            for p, s, c, f, last, ch, g, series in watches
-        ]
+    def from_row(cls, user_id: str, watches: Iterable[Sequence[Any]] | None,
+                 shown: Iterable[Sequence[Any]] | None) -> UserFacts:  # fmt: skip
+        """From the ``ranking_watches`` and ``ranking_shown`` columns of
+        ``cypher/rails/ranking_user.part.cypher`` (None: nothing)."""
+        rows = list(watches or ())
         seen: dict[str, list[float]] = {}
-        for program_id, at in shown:
+        for program_id, at in shown or ():
             seen.setdefault(str(program_id), []).append(float(at))
-        return cls(user_id, out, seen)
-
-
-@dataclass(frozen=True, eq=False)
-class CandidateFacts:
-    """What the graph knows of one candidate program."""
-
-    program_id: str
-    duration_s: float | None
-    genres: frozenset[str]
-    series_id: str | None
-    windows: tuple[Window, ...]
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> CandidateFacts:
-        """From one element of the ``candidates`` column of ``ranking_facts.cypher``."""
-        program_id, duration, genres, series_id, windows = row
         return cls(
-            str(program_id), None if duration is None else float(duration),
-            frozenset(genres or ()), series_id,
-            tuple(Window(str(k), float(s), float(e), str(c)) for k, s, e, c in windows or ()),
-        )  # fmt: skip
+            user_id,
+            [str(r[0]) for r in rows],
+            np.fromiter((float(r[1] or 0) for r in rows), np.float64, len(rows)),
+            np.fromiter(
+                (1.0 if r[2] is None else float(r[2]) for r in rows), np.float64, len(rows)
+            ),
+            np.fromiter((float(r[3] or 0) for r in rows), np.float64, len(rows)),
+            np.fromiter((float(r[4] or 0) for r in rows), np.float64, len(rows)),
+            [r[5] for r in rows],
+            seen,
+        )
 
-    def window_at(self, now: float, *, window_days: float = WINDOW_DAYS) -> Window | None:
-        """The window a viewer can best use at ``now``, by the order of
-        ``cypher/rails/offers.part.cypher``: live airings ending after ``now`` and starting
-        within ``window_days``, replay and VOD open at ``now``; an airing in progress with
-        half of it or less ahead last, then the soonest to watch from, replay or VOD
-        before live, then the start and the channel id. None when none is open."""
-        horizon = now + window_days * DAY_S
-        usable = [
-            w for w in self.windows
-            if (w.kind == "live" and w.end > now and w.start < horizon)
-            or (w.kind != "live" and w.start <= now < w.end)
-        ]  # fmt: skip
-        if not usable:
-            return None
-
-        def key(w: Window) -> tuple[bool, float, bool, float, str]:
-            mostly_over = (
-                w.kind == "live" and w.start < now and 2 * (w.end - now) <= w.end - w.start
-            )
-            return (mostly_over, max(w.start, now), w.kind == "live", w.start, w.channel_id)
-
-        return min(usable, key=key)
-
-    @functools.cached_property
-    def first_airing(self) -> float | None:
-        """The earliest start of its windows (epoch s)."""
-        return min((w.start for w in self.windows), default=None)
+    def bind(self, programs: ProgramTable) -> tuple[Ints, Ints]:
+        """The table rows of the watched programs and the codes of their channels
+        (:data:`NONE`: not in ``programs``), computed once per table."""
+        if self._bound is None or self._bound[0] is not programs:
+            get = programs.channel_index.get
+            channels = np.fromiter(
+                (NONE if c is None else get(c, NONE) for c in self.channel_ids), np.int64,
+                len(self.channel_ids),
+            )  # fmt: skip
+            self._bound = (programs, programs.rows_of(self.program_ids), channels)
+        return self._bound[1], self._bound[2]
 
 
 @dataclass(frozen=True)
@@ -178,6 +242,27 @@ class Audience:
 
     programs: Mapping[str, tuple[int, float]]
     channels: Mapping[str, tuple[int, float]]
+    _columns: dict[int, tuple[ProgramTable, Floats, Floats]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def columns(self, table: ProgramTable) -> tuple[Floats, Floats]:
+        """[watchers, completion sum] by row of ``table`` and by its channel code (computed
+        once per table)."""
+        cached = self._columns.get(id(table))
+        if cached is None or cached[0] is not table:
+            by_program = np.zeros((len(table), 2))
+            for program_id, value in self.programs.items():
+                row = table.index.get(program_id)
+                if row is not None:
+                    by_program[row] = value
+            by_channel = np.zeros((len(table.channel_ids), 2))
+            for channel_id, value in self.channels.items():
+                code = table.channel_index.get(channel_id)
+                if code is not None:
+                    by_channel[code] = value
+            cached = self._columns[id(table)] = (table, by_program, by_channel)
+        return cached[1], cached[2]
 
 
 class AudienceTable:
@@ -225,84 +310,126 @@ class AudienceTable:
 
 def ranking_features(
     user: UserFacts,
-    candidates: Sequence[CandidateFacts],
+    programs: ProgramTable,
+    rows: Sequence[int] | Ints,
     scores: Sequence[float | None],
     audience: Audience,
     now: float,
     *,
     completion_threshold: float,
 ) -> Floats:
-    """The feature rows (columns: :data:`FEATURES`) of ``candidates`` for ``user`` at ``now``
-    (epoch s); ``scores``: their retrieval scores (None: unknown, NaN in the row).
+    """The feature rows (columns: :data:`FEATURES`) of the candidates at ``rows`` of
+    ``programs`` for ``user`` at ``now`` (epoch s); ``scores``: their retrieval scores
+    (None: unknown, NaN in the row).
 
     Only the user's watches whose last event is before ``now`` count; shares are of
     their seconds (``genre_share``: of watches of a program sharing a genre with the
     candidate; ``channel_share``: watched on the channel of the candidate's window at
-    ``now``); ``hour_share`` and ``weekday_share`` are the shares of those watches that
-    started within an hour of ``now``'s time of day (UTC) and on its weekday;
-    ``series_completed`` counts the episodes of the candidate's series watched to
-    ``completion_threshold``; ``times_shown`` counts the impressions before ``now``
-    with no watch of the program between them and ``now``. Audiences are of the week
-    before ``now``'s day (:class:`AudienceTable`); a completion rate with no watcher is NaN.
+    ``now``, :meth:`ProgramTable.window_rows`); ``hour_share`` and ``weekday_share`` are
+    the shares of those watches that started within an hour of ``now``'s time of day
+    (UTC) and on its weekday; ``series_completed`` counts the episodes of the
+    candidate's series watched to ``completion_threshold``; ``times_shown`` counts the
+    impressions before ``now`` with no watch of the program between them and ``now``.
+    Audiences are of the week before ``now``'s day (:class:`AudienceTable`); a
+    completion rate with no watcher is NaN. A watch of a program ``programs`` does not
+    hold counts, with no genre, series or channel of its own.
     """
-    if len(scores) != len(candidates):
-        raise ValueError(f"{len(scores)} scores for {len(candidates)} candidates")
-    past = [w for w in user.watches if w.last_ts < now]
-    total = sum(w.seconds for w in past)
-    by_genre: dict[str, set[int]] = {}
-    by_channel: dict[str, float] = {}
-    done_series: dict[str, int] = {}
-    last_watch: dict[str, float] = {}
+    rows = np.asarray(rows, np.int64).reshape(-1)
+    if len(scores) != len(rows):
+        raise ValueError(f"{len(scores)} scores for {len(rows)} candidates")
+    if (rows < 0).any() or (rows >= len(programs)).any():
+        raise ValueError(f"rows {rows[(rows < 0) | (rows >= len(programs))].tolist()} are not "
+                         f"rows of the program table ({len(programs)} programs)")  # fmt: skip
+    watch_rows, watch_channels = user.bind(programs)
+    past = user.last_ts < now
+    n = int(past.sum())
+    seconds = user.seconds[past]
+    total = float(seconds.sum())
+    watch_rows, watch_channels = watch_rows[past], watch_channels[past]
+    known = watch_rows >= 0
+
+    if total > 0:
+        # A watch counts once for a candidate however many genres they share.
+        shares = programs.genres[rows] @ programs.genres[watch_rows[known]].T > 0
+        genre_share = shares.astype(np.float64) @ seconds[known] / total
+    else:
+        genre_share = np.zeros(len(rows))
+
+    window = programs.window_rows(rows, now)
+    open_now = window >= 0
+    at = np.maximum(window, 0)
+    has_windows = len(programs.window_kind) > 0
+    channel = np.where(open_now, programs.window_channel[at], NONE) if has_windows else window
+    kind = np.where(open_now, programs.window_kind[at], NONE) if has_windows else window
+    on_channel = np.zeros(len(rows))
+    if total > 0 and programs.channel_ids:
+        seen = watch_channels >= 0
+        by_channel = np.bincount(watch_channels[seen], weights=seconds[seen],
+                                 minlength=len(programs.channel_ids))  # fmt: skip
+        on_channel = np.where(channel >= 0, by_channel[np.maximum(channel, 0)], 0.0) / total
+
+    done = np.sort(programs.series[watch_rows[known]][
+        user.completion[past][known] >= completion_threshold])  # fmt: skip
+    series = programs.series[rows]
+    series_completed = np.where(
+        series >= 0,
+        np.searchsorted(done, series, "right") - np.searchsorted(done, series, "left"),
+        0,
+    )
+
+    by_program, by_channel_week = audience.columns(programs)
+    program_week = by_program[rows]
+    channel_week = np.zeros((len(rows), 2))
+    if len(by_channel_week):
+        channel_week = np.where((channel >= 0)[:, None], by_channel_week[np.maximum(channel, 0)],
+                                0.0)  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        program_rate = np.where(program_week[:, 0] > 0, program_week[:, 1] / program_week[:, 0],
+                                np.nan)  # fmt: skip
+        channel_rate = np.where(channel_week[:, 0] > 0, channel_week[:, 1] / channel_week[:, 0],
+                                np.nan)  # fmt: skip
+
     hour = int(now // 3600) % 24
     weekday = (int(now // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
-    near_hour = same_day = 0
-    for i, w in enumerate(past):
-        last_watch[w.program_id] = max(w.last_ts, last_watch.get(w.program_id, -math.inf))
-        for g in w.genres:
-            by_genre.setdefault(g, set()).add(i)
-        if w.channel_id is not None:
-            by_channel[w.channel_id] = by_channel.get(w.channel_id, 0.0) + w.seconds
-        if w.series_id is not None and w.completion >= completion_threshold:
-            done_series[w.series_id] = done_series.get(w.series_id, 0) + 1
-        h = int(w.first_ts // 3600) % 24
-        near_hour += min((h - hour) % 24, (hour - h) % 24) <= 1
-        same_day += (int(w.first_ts // DAY_S) + 3) % 7 == weekday
-    n = len(past)
-    genre_share: dict[frozenset[str], float] = {}  # candidates share few genre sets
-    rows: list[tuple[float, ...]] = []
-    for c, score in zip(candidates, scores, strict=True):
-        window = c.window_at(now)
-        channel = window.channel_id if window is not None else None
-        share = genre_share.get(c.genres)
-        if share is None:
-            indices: set[int] = set()
-            for g in c.genres:
-                indices |= by_genre.get(g, set())
-            share = sum(past[i].seconds for i in indices) / total if total > 0 else 0.0
-            genre_share[c.genres] = share
-        p_n, p_sum = audience.programs.get(c.program_id, (0, 0.0))
-        c_n, c_sum = audience.channels.get(channel, (0, 0.0)) if channel else (0, 0.0)
-        first = c.first_airing
-        since = last_watch.get(c.program_id, -math.inf)
-        rows.append((
-            math.nan if score is None else score,
-            share,
-            by_channel.get(channel, 0.0) / total if channel and total > 0 else 0.0,
-            done_series.get(c.series_id, 0) if c.series_id else 0,
-            p_n,
-            p_sum / p_n if p_n else math.nan,
-            c_n,
-            c_sum / c_n if c_n else math.nan,
-            (now - first) / 3600 if first is not None else math.nan,
-            KINDS.index(window.kind) if window is not None and window.kind in KINDS else math.nan,
-            near_hour / n if n else 0.0,
-            same_day / n if n else 0.0,
-            hour,
-            c.duration_s / 60 if c.duration_s is not None else math.nan,
-            sum(1 for t in user.shown.get(c.program_id, ()) if since < t < now),
-            n,
-        ))  # fmt: skip
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+    started = user.first_ts[past]
+    h = np.floor_divide(started, 3600) % 24
+    near_hour = int((np.minimum((h - hour) % 24, (hour - h) % 24) <= 1).sum())
+    same_day = int(((np.floor_divide(started, DAY_S) + 3) % 7 == weekday).sum())
+
+    times_shown = np.zeros(len(rows))
+    if user.shown:
+        last_watch: dict[str, float] = {}
+        for i in np.flatnonzero(past).tolist():
+            p = user.program_ids[i]
+            if p in user.shown:
+                last_watch[p] = max(float(user.last_ts[i]), last_watch.get(p, -math.inf))
+        shown_rows = programs.rows_of(user.shown)
+        count = np.array([sum(1 for t in times if last_watch.get(p, -math.inf) < t < now)
+                          for p, times in user.shown.items()], np.float64)  # fmt: skip
+        order = np.argsort(shown_rows)
+        shown_rows, count = shown_rows[order], count[order]
+        pos = np.minimum(np.searchsorted(shown_rows, rows), len(shown_rows) - 1)
+        times_shown = np.where(shown_rows[pos] == rows, count[pos], 0.0)
+
+    columns = (
+        np.array([math.nan if s is None else s for s in scores], np.float64),
+        genre_share,
+        on_channel,
+        series_completed,
+        program_week[:, 0],
+        program_rate,
+        channel_week[:, 0],
+        channel_rate,
+        (now - programs.first_airing[rows]) / 3600,
+        np.where((kind >= 0) & (kind < len(KINDS)), kind, np.nan),
+        np.full(len(rows), near_hour / n if n else 0.0),
+        np.full(len(rows), same_day / n if n else 0.0),
+        np.full(len(rows), float(hour)),
+        programs.duration_s[rows] / 60,
+        times_shown,
+        np.full(len(rows), float(n)),
+    )
+    return np.column_stack(columns).astype(np.float64, copy=False).reshape(len(rows), len(FEATURES))
 
 
 class Ranker:
@@ -339,8 +466,8 @@ class Ranker:
         return cls(lightgbm.Booster(model_str=text))
 
 
-def facts_from_record(record: Mapping[str, Any]) -> tuple[UserFacts, list[CandidateFacts]]:
-    """One record of ``ranking_facts.cypher``: the user's facts and the candidates' (those
-    the graph knows, in the order asked)."""
-    user = UserFacts.from_row(str(record["user_id"]), record["watches"], record["shown"])
-    return user, [CandidateFacts.from_row(row) for row in record["candidates"]]
+def user_from_record(record: Mapping[str, Any], *, user_id: str | None = None) -> UserFacts:
+    """The user's facts in a record holding the columns of
+    ``cypher/rails/ranking_user.part.cypher`` (``ranking_watches``, ``ranking_shown``)."""
+    uid = user_id if user_id is not None else str(record["user_id"])
+    return UserFacts.from_row(uid, record["ranking_watches"], record["ranking_shown"])

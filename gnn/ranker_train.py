@@ -44,13 +44,15 @@ from gnn.ranker import (
     CATEGORICAL,
     DAY_S,
     FEATURES,
+    NONE,
     WEEK_DAYS,
     AudienceTable,
-    CandidateFacts,
+    Ints,
+    ProgramTable,
     Ranker,
     UserFacts,
-    facts_from_record,
     ranking_features,
+    user_from_record,
 )
 from gnn.train import pair_keys
 from graph.queries import query
@@ -81,10 +83,13 @@ class RankerConfig(BaseModel):
     min_validation_lists: int = Field(
         default=50, ge=1, description="Fewer validation lists with a completion: no ranker."
     )
-    rounds: int = Field(default=100, ge=1, description="LightGBM boosting rounds.")
+    # Chosen on the TV benchmark's seed-12 data at 20k users (docs/benchmarks.md, "The
+    # ranking stage"): against 100 rounds of 31 leaves, as good on NDCG, AUC and log loss
+    # at well under half the prediction CPU per request.
+    rounds: int = Field(default=50, ge=1, description="LightGBM boosting rounds.")
     learning_rate: float = Field(default=0.1, gt=0)
-    num_leaves: int = Field(default=31, ge=2)
-    min_data_in_leaf: int = Field(default=50, ge=1)
+    num_leaves: int = Field(default=15, ge=2)
+    min_data_in_leaf: int = Field(default=200, ge=1)
     batch_users: int = Field(default=250, ge=1, description="Users per facts round trip.")
     seed: int = 0
 
@@ -105,14 +110,21 @@ class Examples:
         return column
 
 
-def read_facts(
+def read_programs(driver: Driver, *, database: str) -> ProgramTable:
+    """``program_facts.cypher``: every program's side of the features."""
+    records, _, _ = driver.execute_query(query("rails/program_facts"), database_=database)
+    return ProgramTable.from_records(records)
+
+
+def read_users(
     driver: Driver, *, database: str, users: Sequence[tuple[str, Sequence[str]]]
-) -> dict[str, tuple[UserFacts, list[CandidateFacts]]]:
-    """``ranking_facts.cypher`` for ``(user id, candidate program ids)`` pairs, by user."""
+) -> dict[str, UserFacts]:
+    """``ranking_facts.cypher`` for ``(user id, program ids)`` pairs: each user's side of
+    the features (the impressions of those programs), by user."""
     rows = [{"user_id": u, "program_ids": list(p)} for u, p in users]
     records, _, _ = driver.execute_query(query("rails/ranking_facts"), users=rows,
                                          database_=database)  # fmt: skip
-    return {str(r["user_id"]): facts_from_record(r) for r in records}
+    return {str(r["user_id"]): user_from_record(r) for r in records}
 
 
 def read_audience(
@@ -122,6 +134,17 @@ def read_audience(
     records, _, _ = driver.execute_query(query("rails/week_audience"), since=since, until=until,
                                          database_=database)  # fmt: skip
     return AudienceTable.from_records(records)
+
+
+@dataclass
+class _Session:
+    user: UserFacts
+    target: int
+    """The watched program's row in the program table."""
+    pool: Ints
+    """Rows of unwatched candidates, in the order drawn."""
+    at: float
+    completed: bool
 
 
 def build_examples(
@@ -154,66 +177,50 @@ def build_examples(
     )  # fmt: skip
     top_np = top.numpy()
     program_vectors = embeddings[p0 : p0 + len(program_ids)].astype(np.float64)
-    program_row = {str(p): i for i, p in enumerate(program_ids)}
+    programs = read_programs(driver, database=database)
+    # The table's row of each of the version's programs, and back (NONE: not in the graph).
+    table_row = programs.rows_of(str(p) for p in program_ids)
+    version_row = np.full(len(programs), NONE, np.int64)
+    version_row[table_row[table_row >= 0]] = np.flatnonzero(table_row >= 0)
 
-    sessions: list[tuple[UserFacts, CandidateFacts, list[CandidateFacts], float, bool]] = []
+    sessions: list[_Session] = []
     vectors: dict[str, Floats] = {}
-    candidates_of: dict[str, set[str]] = {}
-    pools: dict[str, list[str]] = {}
     rng = np.random.default_rng(config.seed)
     batches = range(0, users.size, config.batch_users)
     for a in tqdm(batches, desc="ranker examples", unit="batch", disable=not progress):
         rows = users[a : a + config.batch_users]
-        asked = []
+        asked: list[tuple[str, list[str]]] = []
+        pools: list[list[str]] = []
         for i, u in enumerate(rows, start=a):
-            user_id = str(user_ids[u - u0])
             listed = [str(program_ids[p - p0]) for p in top_np[i] if p >= 0]
-            candidates_of[user_id] = set(listed)
             # Negatives are drawn uniformly from the candidates, as serving ranks them all;
             # a pool three times as large leaves room for the watched and the unavailable.
             size = min(3 * config.negatives, len(listed))
-            pools[user_id] = [str(x) for x in rng.choice(listed, size=size, replace=False)]
-            targets = held.get(int(u), set()) & candidates_of[user_id]
-            asked.append((user_id, sorted(set(pools[user_id]) | targets)))
-        facts = read_facts(driver, database=database, users=asked)
-        # Abandoned watches (never positives) join at the holdout's share, by pair key.
-        missing: list[tuple[str, list[str]]] = []
-        for user_id, _ in asked:
-            user, candidates = facts[user_id]
-            known = {c.program_id for c in candidates}
-            abandoned = _abandoned(user, min_completion, holdout_fraction, config.seed)
-            extra = sorted(w.program_id for w in abandoned
-                           if w.program_id not in known
-                           and w.program_id in candidates_of[user_id])  # fmt: skip
-            if extra:
-                missing.append((user_id, extra))
-        if missing:
-            for user_id, (user, more) in read_facts(driver, database=database,
-                                                    users=missing).items():  # fmt: skip
-                facts[user_id][1].extend(more)
-                for program_id, times in user.shown.items():
-                    facts[user_id][0].shown.setdefault(program_id, []).extend(times)
-        for (user_id, _), u in zip(asked, rows, strict=True):
-            user, candidates = facts[user_id]
-            by_id = {c.program_id: c for c in candidates}
-            vector = embeddings[u].astype(np.float64)
-            vectors[user_id] = vector
-            watched = {w.program_id for w in user.watches}
-            pool = [by_id[p] for p in pools.pop(user_id) if p in by_id and p not in watched]
-            chosen = [w for w in user.watches if w.program_id in held.get(int(u), set())]
+            pools.append([str(x) for x in rng.choice(listed, size=size, replace=False)])
+            # The impressions of every candidate: those of a list's members are among them.
+            asked.append((str(user_ids[u - u0]), listed))
+        facts = read_users(driver, database=database, users=asked)
+        for (user_id, listed), pool_ids, u in zip(asked, pools, rows, strict=True):
+            user = facts[user_id]
+            vectors[user_id] = embeddings[u].astype(np.float64)
+            watched = set(user.program_ids)
+            pool = programs.rows_of(p for p in pool_ids if p not in watched)
+            pool = pool[pool >= 0]
+            candidates = set(listed)
+            targets = held.get(int(u), set())
+            chosen = [i for i, p in enumerate(user.program_ids) if p in targets]
             chosen += _abandoned(user, min_completion, holdout_fraction, config.seed)
-            listed_ids = candidates_of.pop(user_id)
-            for w in chosen:
+            for i in chosen:
                 # Only a watch of one of the user's candidates: the lists serving ranks.
-                if w.program_id not in by_id or w.program_id not in listed_ids:
+                row = programs.index.get(user.program_ids[i], NONE)
+                if row == NONE or user.program_ids[i] not in candidates:
                     continue
-                fresh = list(pool)
-                completed = w.completion >= config.completion_threshold
-                sessions.append((user, by_id[w.program_id], fresh, w.first_ts, completed))
+                completed = bool(user.completion[i] >= config.completion_threshold)
+                sessions.append(_Session(user, row, pool, float(user.first_ts[i]), completed))
     if not sessions:
         raise ValueError("no session to train the ranker on: the holdout has no watch")
-    first = min(s[3] for s in sessions)
-    last = max(s[3] for s in sessions)
+    first = min(s.at for s in sessions)
+    last = max(s.at for s in sessions)
     audience = read_audience(
         driver, database=database,
         since=datetime.fromtimestamp(AudienceTable.day_of(first) - WEEK_DAYS * DAY_S, UTC),
@@ -223,42 +230,45 @@ def build_examples(
     labels: list[int] = []
     groups: list[int] = []
     dates: list[float] = []
-    for g, (user, target, ranked, at, completed) in enumerate(sessions):
-        negatives = [c for c in ranked if c.window_at(at) is not None][: config.negatives]
-        members = [target, *negatives]
-        vector = vectors[user.user_id]
+    for g, s in enumerate(tqdm(sessions, desc="ranker features", unit="list",
+                               disable=not progress)):  # fmt: skip
+        negatives = s.pool[programs.window_rows(s.pool, s.at) != NONE][: config.negatives]
+        members = np.concatenate([[s.target], negatives]).astype(np.int64)
+        in_version = version_row[members]
+        vector = vectors[s.user.user_id]
         scores: list[float | None] = [
-            float(program_vectors[program_row[c.program_id]] @ vector)
-            if c.program_id in program_row else None
-            for c in members
-        ]  # fmt: skip
+            float(program_vectors[r] @ vector) if r != NONE else None for r in in_version.tolist()
+        ]
         blocks.append(
             ranking_features(
-                user,
+                s.user,
+                programs,
                 members,
                 scores,
-                audience.week_before(at),
-                at,
+                audience.week_before(s.at),
+                s.at,
                 completion_threshold=config.completion_threshold,
             )
         )
-        labels += [int(completed)] + [0] * len(negatives)
+        labels += [int(s.completed)] + [0] * len(negatives)
         groups += [g] * len(members)
-        dates += [at] * len(members)
+        dates += [s.at] * len(members)
     return Examples(
         np.concatenate(blocks), np.asarray(labels, np.int8), np.asarray(groups, np.int64),
         np.asarray(dates, np.float64),
     )  # fmt: skip
 
 
-def _abandoned(user: UserFacts, min_completion: float, fraction: float, seed: int) -> list[Any]:
-    """The user's watches below ``min_completion`` whose pair key falls in the holdout's share."""
-    low = [w for w in user.watches if w.completion < min_completion]
+def _abandoned(user: UserFacts, min_completion: float, fraction: float, seed: int) -> list[int]:
+    """The indices of the user's watches below ``min_completion`` whose pair key falls in
+    the holdout's share."""
+    low = np.flatnonzero(user.completion < min_completion).tolist()
     if not low:
         return []
-    keys = pair_keys([user.user_id] * len(low), [w.program_id for w in low], seed=seed).numpy()
+    keys = pair_keys([user.user_id] * len(low), [user.program_ids[i] for i in low],
+                     seed=seed).numpy()  # fmt: skip
     share = (keys.astype(np.float64) - np.iinfo(np.int64).min) / 2.0**64
-    return [w for w, s in zip(low, share, strict=True) if s < fraction]
+    return [i for i, s in zip(low, share, strict=True) if s < fraction]
 
 
 def split_by_time(examples: Examples, *, validation_days: float) -> npt.NDArray[np.bool_]:

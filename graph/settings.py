@@ -149,6 +149,12 @@ class Settings(BaseSettings):
         default=300.0, gt=0, validation_alias="GRAPHRAILS_POPULARITY_TTL",
         description="How long the per-bundle popularity lists are cached by the API.",
     )  # fmt: skip
+    ranker_programs_ttl_s: float = Field(
+        default=300.0, ge=0, validation_alias="GRAPHRAILS_RANKER_PROGRAMS_TTL",
+        description="How long the API keeps every program's facts for the ranker's features "
+        "(duration, genres, series, availability windows): a change in the graph reaches "
+        "the ranking this much later at most (0: read for every ranked rail).",
+    )  # fmt: skip
     max_concurrent_rails: int = Field(
         default=8,
         ge=0,

@@ -23,6 +23,7 @@ from api.rails.types import (
     Source,
     UserContext,
 )
+from gnn.ranker import UserFacts
 from graph.settings import Settings
 
 OFFERS_PER_ITEM = 2
@@ -63,6 +64,7 @@ class Backend(Protocol):
         *,
         now: datetime,
         model: ServingModel,
+        user: UserFacts | None = None,
     ) -> Ranked: ...
 
 

@@ -34,6 +34,7 @@ from api.rails.ranking import Ranked
 from api.rails.reasons import Explainer
 from api.rails.types import Candidates, EligibilityCount, Offer, UserContext
 from api.tasks import cancel
+from gnn.ranker import UserFacts, user_from_record
 from graph.queries import query
 from graph.settings import Settings
 
@@ -56,6 +57,9 @@ class HomeRead:
     offers: list[Offer]
     """The first offers of ``candidates`` (empty when there are none)."""
     max_offers: int
+    ranking_user: UserFacts | None = None
+    """The user's side of the ranker's features (their watches, the impressions of the
+    programs of ``offers``), read when the version has a ranker."""
 
 
 async def read_home(
@@ -70,10 +74,12 @@ async def read_home(
     candidates: int,
     max_offers: int,
     country: str | None = None,
+    ranker: bool = False,
 ) -> HomeRead:
     """The user's context, current candidate list (its first ``candidates``, which the
     version must hold; ``version`` None: none is) and their first ``max_offers`` offers.
-    ``country``: the request's, for a user the graph gives none."""
+    ``country``: the request's, for a user the graph gives none; ``ranker``: also read
+    the user's side of the ranker's features."""
     params = rule_parameters(
         settings, fatigue, now, rail="home", country=country, max_offers=max_offers
     )
@@ -81,7 +87,7 @@ async def read_home(
         query("rails/home"), params,
         user_id=user_id, anchors=ANCHORS, recent=settings.fold_in_watches,
         anchor_completion=settings.completion_threshold,
-        version=version, min_history=min_history, candidates=candidates,
+        version=version, min_history=min_history, candidates=candidates, ranker=ranker,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
     )  # fmt: skip
     r = records[0]
@@ -94,6 +100,7 @@ async def read_home(
         candidates=listed,
         offers=offers_from_rows(r["offers"]),
         max_offers=max_offers,
+        ranking_user=user_from_record(r, user_id=user_id) if ranker else None,
     )
 
 
@@ -156,8 +163,15 @@ class Prefetched:
         *,
         now: datetime,
         model: ServingModel,
+        user: UserFacts | None = None,
     ) -> Ranked:
-        return await self._backend.rank(ctx, offers, scores, now=now, model=model)
+        read = self._read
+        if user is None and read.ranking_user is not None:
+            # The read's impressions are those of its own offers: enough for these only.
+            prefetched = {o.program_id for o in read.offers}
+            if all(o.program_id in prefetched for o in offers):
+                user = read.ranking_user
+        return await self._backend.rank(ctx, offers, scores, now=now, model=model, user=user)
 
 
 class Refresher:

@@ -26,6 +26,7 @@ from api.rails.ranking import Ranked, RankingStage
 from api.rails.reasons import Explainer
 from api.rails.sources import chain
 from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
+from gnn.ranker import UserFacts
 from graph.settings import Settings
 
 MIN_HISTORY = 3
@@ -101,6 +102,7 @@ class RailsService:
             version=model.version if model is not None and stored else None,
             min_history=MIN_HISTORY, candidates=candidates,
             max_offers=candidates if ranked else OFFERS_PER_ITEM * limit, country=country,
+            ranker=ranked,
         )  # fmt: skip
         ctx = read.ctx
         if read.candidates is not None:
@@ -219,9 +221,11 @@ class RailsService:
         *,
         now: datetime,
         model: ServingModel,
+        user: UserFacts | None = None,
     ) -> Ranked:
-        """P(complete) of ``offers`` with ``model``'s ranker (:mod:`api.rails.ranking`)."""
-        return await self.ranking.rank(ctx, offers, scores, now=now, model=model)
+        """P(complete) of ``offers`` with ``model``'s ranker (:mod:`api.rails.ranking`);
+        ``user``: the user's side of its features when the rail's read brought it."""
+        return await self.ranking.rank(ctx, offers, scores, now=now, model=model, user=user)
 
     async def offers(
         self,

@@ -12,6 +12,8 @@
 // the API scores the user itself (api/rails/service.py), then stores the fresh list.
 // When it is current its first $candidates are tested in rank order up to the first
 // $max_offers offers (LIMIT), as eligible.cypher does; the rest are never evaluated.
+// With $ranker, it also returns what the ranker needs of the user (the watches, and the
+// impressions of the offered programs), so ranking costs no round trip of its own.
 OPTIONAL MATCH (u:User {id: $user_id})
 CALL (u) {
   MATCH (b:Bundle)
@@ -57,7 +59,15 @@ CALL (u, program_ids, bundles, check_availability) {
   WHERE program_ids IS NOT NULL AND (size(bundles) > 0 OR NOT check_availability)
   // @include rails/offers.part
 }
+// The user's side of the ranker's features, for the offered programs, only when the
+// serving version has a ranker ($ranker; otherwise both columns are null).
+OPTIONAL CALL (u, offers) {
+  WITH u, [o IN offers | o[2]] AS ranking_programs WHERE $ranker
+  RETURN
+  // @include rails/ranking_user.part
+}
 RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling,
        u.csa_ceiling_level AS csa_ceiling_level, u.profile AS profile, u.country AS country,
        bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
-       not_applicable, program_ids AS candidates, scores AS candidate_scores, offers;
+       not_applicable, program_ids AS candidates, scores AS candidate_scores, offers,
+       ranking_watches, ranking_shown;

@@ -52,3 +52,12 @@ def test_home_reads_the_user_context_as_user_context_does() -> None:
     body = context[: next(i for i, line in enumerate(context) if line.startswith("RETURN u"))]
     start = home.index(body[0])
     assert home[start : start + len(body)] == body
+
+
+def test_home_and_training_read_the_rankers_user_side_alike() -> None:
+    part = lines(statements("rails/ranking_user.part")[0])
+    for name in ("rails/home", "rails/ranking_facts"):
+        statement = lines(query(name))
+        assert any(statement[i : i + len(part)] == part for i in range(len(statement))), (
+            f"{name} does not include rails/ranking_user.part"
+        )

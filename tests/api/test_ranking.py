@@ -28,7 +28,14 @@ from experiments.arms import Arm
 from gnn.artifacts import ModelVersion
 from gnn.idmap import IdMap
 from gnn.ranker import FEATURES, Ranker, ranking_features
-from gnn.ranker_train import Examples, RankerConfig, fit_ranker, read_audience, read_facts
+from gnn.ranker_train import (
+    Examples,
+    RankerConfig,
+    fit_ranker,
+    read_audience,
+    read_programs,
+    read_users,
+)
 from graph.driver import open_async_driver
 from graph.settings import Settings
 from tests.api.scratch_graph import scratch_graph
@@ -110,12 +117,14 @@ def test_the_home_rail_is_in_p_complete_order_with_the_training_features(
     # Each probability is the one the training path computes for the same program.
     db = neo4j_settings.neo4j_database
     asked = [(p + "viewer", [p + x for x in offered])]
-    user, facts = read_facts(driver, database=db, users=asked)[p + "viewer"]
+    user = read_users(driver, database=db, users=asked)[p + "viewer"]
+    programs = read_programs(driver, database=db)
     at = NOW.timestamp()
     week = read_audience(driver, database=db, since=datetime(2031, 6, 3, tzinfo=UTC),
                          until=datetime(2031, 6, 10, tzinfo=UTC)).week_before(at)  # fmt: skip
     scores: list[float | None] = [RETRIEVAL[CANDIDATE_OF.get(x, x)] for x in offered]
-    expected = ranker.predict(ranking_features(user, facts, scores, week, at,
+    rows = programs.rows_of(p + x for x in offered)
+    expected = ranker.predict(ranking_features(user, programs, rows, scores, week, at,
                                                completion_threshold=0.9))  # fmt: skip
     assert [i["score"] for i in items] == pytest.approx(expected.tolist())
     assert all(0 <= s <= 1 for s in expected)
@@ -209,13 +218,16 @@ def test_the_retrieval_arm_serves_the_same_version_without_its_ranker(
     assert service.model is not None and service.model.ranker is not None  # left as it was
 
 
-def test_a_stored_list_is_ranked_in_two_round_trips(
+def test_a_stored_list_is_ranked_in_its_one_round_trip(
     graph: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, p = graph
     service: RailsService = client.app.state.rails  # type: ignore[attr-defined]
     service.swap_model(model(p, duration_ranker()))
-    home(client, p)  # warms the caches (popularity, the week's audience)
+    # Scored by the API (no stored list yet): the user's side read by ranking_facts.cypher,
+    # the statement training reads it with. It also warms the caches (popularity, the
+    # week's audience, the program table).
+    scored = {i["program_id"]: i["score"] for i in home(client, p)}
     counter = RoundTrips(service)
     monkeypatch.setattr(service.driver, "execute_query", counter)
     trips = []
@@ -226,5 +238,33 @@ def test_a_stored_list_is_ranked_in_two_round_trips(
         if service.home_reads["stored"] == before + 1:
             trips.append(counter.count - count)
             assert {i["score_kind"] for i in items} == {"p_complete"}
-    # The context, the stored list and the eligibility of all of it; then the facts.
-    assert trips and set(trips) == {2}
+            # The user's side as home.cypher returns it gives the same probabilities.
+            assert {i["program_id"]: i["score"] for i in items} == pytest.approx(scored)
+    # The context, the stored list, the eligibility of all of it and the ranker's facts.
+    assert trips and set(trips) == {1}
+
+
+def test_the_program_table_is_read_again_once_its_ttl_is_over(
+    driver: Driver, neo4j_settings: Settings, graph: tuple[TestClient, str]
+) -> None:
+    _, p = graph
+    db = neo4j_settings.neo4j_database
+    longer = "MATCH (x:Program {id: $id}) SET x.duration_s = x.duration_s + $by"
+
+    async def before_and_after(ttl: float) -> tuple[float, float]:
+        settings = neo4j_settings.model_copy(update={"ranker_programs_ttl_s": ttl})
+        async with open_async_driver(settings) as async_driver:
+            stage = RankingStage(async_driver, settings)
+            first = await stage.programs()
+            driver.execute_query(longer, id=p + "a", by=60, database_=db)
+            second = await stage.programs()
+        return (float(first.duration_s[first.index[p + "a"]]),
+                float(second.duration_s[second.index[p + "a"]]))  # fmt: skip
+
+    try:
+        old, cached = asyncio.run(before_and_after(3600.0))
+        assert cached == old  # within the TTL: the table read before the change
+        old, fresh = asyncio.run(before_and_after(0.0))
+        assert fresh == old + 60  # past it: read again
+    finally:
+        driver.execute_query(longer, id=p + "a", by=-120, database_=db)

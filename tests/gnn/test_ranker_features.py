@@ -14,13 +14,13 @@ from neo4j import Driver
 from gnn.ranker import (
     FEATURES,
     KINDS,
+    NONE,
     AudienceTable,
-    CandidateFacts,
+    ProgramTable,
     UserFacts,
-    Window,
     ranking_features,
 )
-from gnn.ranker_train import read_audience, read_facts
+from gnn.ranker_train import read_audience, read_programs, read_users
 from graph.settings import Settings
 from tests.api.scratch_graph import scratch_graph
 
@@ -41,12 +41,13 @@ def test_each_feature_is_the_one_computed_by_hand(
 ) -> None:
     p, db = prefix, neo4j_settings.neo4j_database
     asked = [p + x for x in ("a", "b", "e3", "mix", "no_such_program")]
-    facts = read_facts(driver, database=db, users=[(p + "viewer", asked)])
-    user, candidates = facts[p + "viewer"]
-    assert [c.program_id for c in candidates] == asked[:4]  # an unknown program is left out
+    user = read_users(driver, database=db, users=[(p + "viewer", asked)])[p + "viewer"]
+    programs = read_programs(driver, database=db)
+    rows = programs.rows_of(asked)
+    assert (rows[:4] != NONE).all() and rows[4] == NONE  # the table holds what the graph holds
     audience = read_audience(driver, database=db, since=datetime(2031, 6, 1, tzinfo=UTC),
                              until=datetime(2031, 6, 12, tzinfo=UTC))  # fmt: skip
-    rows = ranking_features(user, candidates, [1.5, 0.5, None, -0.2],
+    rows = ranking_features(user, programs, rows[:4], [1.5, 0.5, None, -0.2],
                             audience.week_before(NOW.timestamp()), NOW.timestamp(),
                             completion_threshold=0.9)  # fmt: skip
     # Before now the viewer watched a (drama, c1, 3000 s, from 20:10 on Sunday 06-08),
@@ -91,12 +92,14 @@ def test_a_user_the_graph_does_not_know_has_no_history(
     driver: Driver, neo4j_settings: Settings, prefix: str
 ) -> None:
     db = neo4j_settings.neo4j_database
-    user, candidates = read_facts(
-        driver, database=db, users=[("nobody-" + prefix, [prefix + "a"])]
-    )["nobody-" + prefix]
-    assert user.watches == [] and user.shown == {}
-    rows = ranking_features(user, candidates, [0.1], AudienceTable([]).week_before(0.0),
-                            NOW.timestamp(), completion_threshold=0.9)  # fmt: skip
+    user = read_users(driver, database=db, users=[("nobody-" + prefix, [prefix + "a"])])[
+        "nobody-" + prefix
+    ]
+    assert user.program_ids == [] and user.shown == {}
+    programs = read_programs(driver, database=db)
+    rows = ranking_features(user, programs, programs.rows_of([prefix + "a"]), [0.1],
+                            AudienceTable([]).week_before(0.0), NOW.timestamp(),
+                            completion_threshold=0.9)  # fmt: skip
     features = dict(zip(FEATURES, rows[0].tolist(), strict=True))
     assert features["genre_share"] == 0 and features["user_watches"] == 0
     assert features["hour_share"] == 0 and features["times_shown"] == 0
@@ -104,20 +107,26 @@ def test_a_user_the_graph_does_not_know_has_no_history(
 
 def test_the_window_a_viewer_can_best_use_is_the_rails_choice() -> None:
     t = datetime(2025, 3, 8, 20, 10, tzinfo=UTC).timestamp()
-    live_now = Window("live", t - 30 * 60, t + 25 * 60, "c")  # 25 of 55 minutes ahead
-    later = Window("live", t + 2 * 86_400, t + 2 * 86_400 + 3300, "c")
-    vod = Window("vod", t - 86_400, t + 86_400, "d")
-    program = CandidateFacts("x", 3300.0, frozenset(), None, (live_now, later))
-    assert program.window_at(t) == later  # mostly over: the next airing in full
-    assert CandidateFacts("x", None, frozenset(), None, (live_now, later, vod)).window_at(t) == vod
-    assert program.window_at(t + 8 * 86_400) is None
+    live_now = ["live", t - 30 * 60, t + 25 * 60, "c"]  # 25 of 55 minutes ahead
+    later = ["live", t + 2 * 86_400, t + 2 * 86_400 + 3300, "c"]
+    vod = ["vod", t - 86_400, t + 86_400, "d"]
+    table = ProgramTable([("x", 3300.0, [], None, [live_now, later]),
+                          ("y", None, [], None, [live_now, later, vod])])  # fmt: skip
+
+    def start(at: float) -> list[float | None]:
+        chosen = table.window_rows(table.rows_of(["x", "y"]), at).tolist()
+        return [None if w == NONE else float(table.window_start[w]) for w in chosen]
+
+    # x: mostly over, the next airing in full; y: the VOD open now.
+    assert start(t) == [later[1], vod[1]]
+    assert start(t + 8 * 86_400) == [None, None]
 
 
 def test_scores_must_match_the_candidates() -> None:
     with pytest.raises(ValueError, match="2 scores for 1 candidates"):
         ranking_features(
-            UserFacts("u", []), [CandidateFacts("x", None, frozenset(), None, ())], [0.1, 0.2],
-            AudienceTable([]).week_before(0.0), 0.0, completion_threshold=0.9,
+            UserFacts.from_row("u", [], []), ProgramTable([("x", None, [], None, [])]), [0],
+            [0.1, 0.2], AudienceTable([]).week_before(0.0), 0.0, completion_threshold=0.9,
         )  # fmt: skip
 
 

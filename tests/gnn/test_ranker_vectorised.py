@@ -1,0 +1,101 @@
+"""The vectorised features (gnn/ranker.py, on a ProgramTable) are the loop's
+(tests/gnn/loop_features.py, the first definition) on random users and catalogues."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gnn.ranker import DAY_S, FEATURES, Audience, ProgramTable, UserFacts, ranking_features
+from tests.gnn.loop_features import LoopCandidate, LoopUser, Watch, Window, loop_features
+
+H = 3600.0
+
+
+def random_case(seed: int) -> tuple[LoopUser, list[LoopCandidate], ProgramTable, UserFacts,
+                                     Audience, float]:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    now = 1_750_000_000.0 + float(rng.uniform(0, 7 * DAY_S))
+    genres = [f"g{i}" for i in range(6)]
+    channels = [f"c{i}" for i in range(5)]
+    series = [f"s{i}" for i in range(4)]
+    kinds = ["live", "live", "replay", "vod", "catchup"]  # a kind the ranker does not know
+    candidates = []
+    for i in range(60):
+        windows = []
+        for _ in range(int(rng.integers(0, 5))):
+            # Starts on the hour around now (ties between windows), lengths that leave a
+            # live airing in progress mostly over or not.
+            start = now + float(rng.integers(-48, 24 * 9)) * H * float(rng.choice([1, 0.5]))
+            end = start + float(rng.choice([0.5, 1, 2, 30 * 24])) * H
+            windows.append(Window(str(rng.choice(kinds)), start, end, str(rng.choice(channels))))
+        candidates.append(LoopCandidate(
+            f"p{i}", None if rng.random() < 0.1 else float(rng.integers(10, 120)) * 60,
+            frozenset(rng.choice(genres, size=int(rng.integers(0, 3)), replace=False).tolist()),
+            str(rng.choice(series)) if rng.random() < 0.4 else None, tuple(windows),
+        ))  # fmt: skip
+    watches = []
+    for i in rng.choice(60, size=25, replace=False).tolist():
+        c = candidates[i]
+        first = now - float(rng.uniform(-2, 20)) * DAY_S
+        watches.append(Watch(
+            c.program_id, float(rng.integers(0, 7200)), float(rng.uniform(0.2, 1.0)),
+            first, first + float(rng.uniform(0, 3)) * H,
+            str(rng.choice(channels)) if rng.random() < 0.8 else None, c.genres, c.series_id,
+        ))  # fmt: skip
+    shown: dict[str, list[float]] = {}
+    for i in rng.choice(60, size=15).tolist():
+        shown.setdefault(f"p{i}", []).append(now - float(rng.uniform(-1, 10)) * DAY_S)
+    audience = Audience(
+        {f"p{i}": (int(n), float(n) * 0.6) for i, n in enumerate(rng.integers(0, 4, 60)) if n},
+        {c: (int(n), float(n) * 0.7)
+         for c, n in zip(channels, rng.integers(0, 9, 5), strict=True) if n},
+    )  # fmt: skip
+    table = ProgramTable(
+        (c.program_id, c.duration_s, sorted(c.genres), c.series_id,
+         [[w.kind, w.start, w.end, w.channel_id] for w in c.windows])
+        for c in candidates
+    )  # fmt: skip
+    user = UserFacts.from_row(
+        "u", [[w.program_id, w.seconds, w.completion, w.first_ts, w.last_ts, w.channel_id]
+              for w in watches],
+        [[p, t] for p, times in shown.items() for t in times],
+    )  # fmt: skip
+    return LoopUser("u", watches, shown), candidates, table, user, audience, now
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_vectorised_features_are_the_loops(seed: int) -> None:
+    loop_user, candidates, table, user, audience, now = random_case(seed)
+    rng = np.random.default_rng(seed + 1000)
+    picked = rng.choice(len(candidates), size=40, replace=False)
+    scores = [None if rng.random() < 0.1 else float(rng.normal()) for _ in picked]
+    members = [candidates[i] for i in picked]
+    for at in (now, now - 3 * DAY_S, now + 0.5 * H):  # the same facts seen at other times
+        want = loop_features(loop_user, members, scores, audience, at, completion_threshold=0.9)
+        got = ranking_features(user, table, table.rows_of(c.program_id for c in members), scores,
+                               audience, at, completion_threshold=0.9)  # fmt: skip
+        for j, name in enumerate(FEATURES):
+            np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-12, equal_nan=True,
+                                       err_msg=f"seed {seed}, {name}")  # fmt: skip
+    # The case is not degenerate: windows open now, shares and impressions vary.
+    assert np.isfinite(want[:, FEATURES.index("kind")]).any()
+    assert np.ptp(got[:, FEATURES.index("genre_share")]) > 0
+    assert (got[:, FEATURES.index("times_shown")] > 0).any()
+
+
+def test_the_window_of_each_row_is_the_loops() -> None:
+    _, candidates, table, _, _, now = random_case(7)
+    for at in np.linspace(now - 2 * DAY_S, now + 8 * DAY_S, 41).tolist():
+        chosen = table.window_rows(table.rows_of(c.program_id for c in candidates), at)
+        for c, w in zip(candidates, chosen.tolist(), strict=True):
+            want = c.window_at(at)
+            if want is None:
+                assert w == -1
+            else:
+                got = (table.window_start[w], table.window_end[w],
+                       table.channel_ids[table.window_channel[w]])  # fmt: skip
+                assert got == (want.start, want.end, want.channel_id)
+                assert math.isclose(table.window_start[w], want.start)
