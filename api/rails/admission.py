@@ -16,7 +16,7 @@ a Neo4j that already serves is warm, and an API restarted beside it should not t
 first callers away.
 
 The rail admitted first plans its statements one after the other (the home rail: home.cypher,
-then eligible.cypher for the rest of its list, 6-15 s and 3-5 s on two cores). Given
+then eligible.cypher for the rest of its list, 9-24 s and about 4 s on two cores). Given
 ``warm_up``, the first rail admitted during a slow start also starts it in the background,
 once per outage: it asks Neo4j to plan the other statements meanwhile (see
 :mod:`api.rails.warm_up`), so that the rail finds them planned.

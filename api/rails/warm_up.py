@@ -3,10 +3,10 @@
 Neo4j plans a statement when a transaction first runs it, and keeps the plan by the
 statement's text and the types of its parameters (null, a string, a list and an empty list
 each count apart). A Neo4j just started has an empty plan cache and a cold JVM: there the
-first home rail plans ``cypher/rails/home.cypher`` (6-15 s on two cores), then, for the
-rest of its list once the caps per genre and channel have dropped some offers,
-``cypher/rails/eligible.cypher`` (3-5 s more). :func:`plan_rail_statements` asks Neo4j to
-plan them (``EXPLAIN``: nothing runs) one at a time, beside that first rail
+first home rail plans ``cypher/rails/home.cypher`` (9-24 s on two cores, by their load),
+then, for the rest of its list once the caps per genre and channel have dropped some
+offers, ``cypher/rails/eligible.cypher`` (about 4 s more). :func:`plan_rail_statements`
+asks Neo4j to plan them (``EXPLAIN``: nothing runs) one at a time, beside that first rail
 (:mod:`api.rails.admission` starts it): measured on a Neo4j just started, planning home and
 eligible at once took 13 s where one after the other took 17 s (docs/benchmarks.md,
 "Neo4j stopped under load"). Each is planned with parameters of the types its callers pass.
