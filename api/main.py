@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if arms := getattr(app.state, "experiments", None):
                 await arms.stop()
             if service := getattr(app.state, "rails", None):
+                await service.admission.close()
                 await service.refresher.stop()  # the candidate lists scored meanwhile
             await driver.close()
             gc.unfreeze()  # a process that goes on (tests, an embedding server) frees it all

@@ -64,6 +64,17 @@ it closes the Bolt connections; requests on them hang meanwhile. docker-compose.
 the same."""
 
 
+PLAN_CACHE_SETTINGS = {"internal.cypher.use_parameter_size": "false"}
+"""One cached plan per statement, whatever the sizes of its list and string parameters.
+By default Neo4j 5 keys its plan cache on a size bucket of each list and string parameter
+(up to 10 items, up to 100, ...) and plans a statement again for every new bucket: each
+eligibility call whose candidate list or user id falls in a new bucket paid a full plan
+of cypher/rails/eligible.cypher (about 1 s of CPU warm, several seconds on a Neo4j just
+started), which is what the first requests after a restart met (issue 18,
+docs/benchmarks.md "Neo4j stopped under load"). The rail statements' plans are the same
+with or without the sizes. docker-compose.yml sets the same."""
+
+
 class ServerError(RuntimeError):
     """The local server could not be installed, started or stopped; the message says why."""
 
@@ -241,6 +252,8 @@ client.allow_telemetry=false
 """
         conf += "# A stop ends what is under way at once (graph.server.STOP_SETTINGS).\n"
         conf += _settings(STOP_SETTINGS)
+        conf += "# One plan per statement, not one per parameter size (PLAN_CACHE_SETTINGS).\n"
+        conf += _settings(PLAN_CACHE_SETTINGS)
         (self.conf_dir / "neo4j.conf").write_text(conf)
 
     def _ensure_initial_password(self, java: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from graph.server import STOP_SETTINGS
+from graph.server import PLAN_CACHE_SETTINGS, STOP_SETTINGS
 from graph.settings import Settings
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
@@ -55,10 +55,15 @@ def test_memory_matches_the_local_server_defaults(compose: dict[str, Any]) -> No
     assert env["NEO4J_server_memory_pagecache_size"] == defaults["pagecache"].default
 
 
-def test_a_stop_ends_what_is_under_way_as_the_local_servers_does(compose: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "settings", [STOP_SETTINGS, PLAN_CACHE_SETTINGS], ids=["stop at once", "one plan"]
+)
+def test_neo4j_settings_match_the_local_servers(
+    compose: dict[str, Any], settings: dict[str, str]
+) -> None:
     env = compose["services"]["neo4j"]["environment"]
     # The image's naming: NEO4J_ + the setting with "_" doubled, then "." turned to "_".
-    names = {"NEO4J_" + k.replace("_", "__").replace(".", "_"): v for k, v in STOP_SETTINGS.items()}
+    names = {"NEO4J_" + k.replace("_", "__").replace(".", "_"): v for k, v in settings.items()}
     assert {name: str(env.get(name)) for name in names} == names
 
 

@@ -77,6 +77,35 @@ def rule_parameters(
     }
 
 
+def eligible_parameters(
+    settings: Settings,
+    fatigue: Fatigue,
+    *,
+    user_id: str,
+    program_ids: list[str],
+    now: datetime,
+    rail: str,
+    country: str | None,
+    check_availability: bool,
+    max_offers: int | None,
+    kinds: Collection[str] | None,
+    skip_series: Collection[str],
+) -> dict[str, Any]:
+    """Every parameter of cypher/rails/eligible.cypher for one call of
+    :func:`eligible_offers` (which says what each means)."""
+    rules = rule_parameters(
+        settings, fatigue, now, rail=rail, country=country, kinds=kinds,
+        skip_series=skip_series,
+        max_offers=len(program_ids) if max_offers is None else max_offers,
+    )  # fmt: skip
+    return {
+        **rules,
+        "user_id": user_id,
+        "program_ids": program_ids,
+        "check_availability": check_availability,
+    }
+
+
 async def eligible_offers(
     driver: AsyncDriver,
     settings: Settings,
@@ -109,17 +138,14 @@ async def eligible_offers(
     """
     if not program_ids or max_offers == 0:
         return []
-    params = rule_parameters(
-        settings, fatigue, now, rail=rail, country=country, kinds=kinds,
-        skip_series=skip_series,
-        max_offers=len(program_ids) if max_offers is None else max_offers,
+    params = eligible_parameters(
+        settings, fatigue, user_id=user_id, program_ids=program_ids, now=now, rail=rail,
+        country=country, check_availability=check_availability, max_offers=max_offers,
+        kinds=kinds, skip_series=skip_series,
     )  # fmt: skip
     records, _, _ = await driver.execute_query(
         query("rails/eligible"),
         params,
-        user_id=user_id,
-        program_ids=program_ids,
-        check_availability=check_availability,
         database_=settings.neo4j_database,
         routing_=RoutingControl.READ,
     )

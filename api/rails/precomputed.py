@@ -62,6 +62,36 @@ class HomeRead:
     programs of ``offers``), read when the version has a ranker."""
 
 
+def home_parameters(
+    settings: Settings,
+    fatigue: Fatigue,
+    user_id: str,
+    now: datetime,
+    *,
+    version: str | None,
+    min_history: int,
+    candidates: int,
+    max_offers: int,
+    country: str | None,
+    ranker: bool,
+) -> dict[str, Any]:
+    """Every parameter of cypher/rails/home.cypher for one call of :func:`read_home`
+    (which says what each means)."""
+    return {
+        **rule_parameters(
+            settings, fatigue, now, rail="home", country=country, max_offers=max_offers
+        ),
+        "user_id": user_id,
+        "anchors": ANCHORS,
+        "recent": settings.fold_in_watches,
+        "anchor_completion": settings.completion_threshold,
+        "version": version,
+        "min_history": min_history,
+        "candidates": candidates,
+        "ranker": ranker,
+    }
+
+
 async def read_home(
     driver: AsyncDriver,
     settings: Settings,
@@ -80,14 +110,12 @@ async def read_home(
     version must hold; ``version`` None: none is) and their first ``max_offers`` offers.
     ``country``: the request's, for a user the graph gives none; ``ranker``: also read
     the user's side of the ranker's features."""
-    params = rule_parameters(
-        settings, fatigue, now, rail="home", country=country, max_offers=max_offers
-    )
+    params = home_parameters(
+        settings, fatigue, user_id, now, version=version, min_history=min_history,
+        candidates=candidates, max_offers=max_offers, country=country, ranker=ranker,
+    )  # fmt: skip
     records, _, _ = await driver.execute_query(
         query("rails/home"), params,
-        user_id=user_id, anchors=ANCHORS, recent=settings.fold_in_watches,
-        anchor_completion=settings.completion_threshold,
-        version=version, min_history=min_history, candidates=candidates, ranker=ranker,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
     )  # fmt: skip
     r = records[0]

@@ -26,6 +26,7 @@ from api.rails.ranking import Ranked, RankingStage
 from api.rails.reasons import Explainer
 from api.rails.sources import chain
 from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
+from api.rails.warm_up import plan_rail_statements, rail_statements
 from gnn.ranker import UserFacts
 from graph.settings import Settings
 
@@ -50,7 +51,7 @@ class RailsService:
         """Home rails by where their personalised candidates came from: ``stored`` (one
         round trip), ``scored`` (by the API: no current stored list), ``none`` (no
         personalised source: no model, too little history, an unknown user)."""
-        self.admission = Admission(settings.max_concurrent_rails)
+        self.admission = Admission(settings.max_concurrent_rails, warm_up=self.plan_statements)
         self.fatigue = Fatigue(
             completion=settings.fatigue_completion, programs=settings.fatigue_programs,
             series=settings.fatigue_series, channels=settings.fatigue_channels,
@@ -58,6 +59,12 @@ class RailsService:
         self.personalised_home = True
         """False: the home rail is the non-personalised chain for everyone (an experiment's
         ``popular_in_bundle`` arm, see :mod:`api.experiments`)."""
+
+    async def plan_statements(self) -> None:
+        """Have Neo4j plan the rail statements (after an outage, :mod:`api.rails.warm_up`)."""
+        statements = rail_statements(self.settings, self.fatigue, self.model,
+                                     min_history=MIN_HISTORY)  # fmt: skip
+        await plan_rail_statements(self.driver, self.settings, statements)
 
     def turn(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One of the ``max_concurrent_rails`` turns, held while the block runs; fewer are

@@ -12,6 +12,8 @@ import pytest
 from neo4j import AsyncDriver
 from neo4j.exceptions import ServiceUnavailable
 
+from api.rails import admission as admission_module
+from api.rails.admission import Admission
 from api.rails.service import RailsService
 from api.unavailable import WarmingUpError
 from graph.settings import Settings
@@ -166,3 +168,64 @@ def test_a_success_that_began_before_a_failure_does_not_reopen_the_turns() -> No
         assert rails.admission.allowed == 1
 
     asyncio.run(scenario())
+
+
+def test_after_neo4j_failed_the_first_rail_admitted_starts_the_warm_up_once() -> None:
+    calls = 0
+
+    async def warm_up() -> None:
+        nonlocal calls
+        calls += 1
+
+    admission = Admission(4, warm_up=warm_up)
+
+    async def scenario() -> list[int]:
+        seen = []
+        async with admission.turn():  # at full speed (the API's start): nothing to plan
+            pass
+        await asyncio.sleep(0)
+        seen.append(calls)
+        with contextlib.suppress(ServiceUnavailable):
+            async with admission.turn():
+                raise ServiceUnavailable("connection refused")
+        for _ in range(3):  # the slow start: the first rail admitted starts it, once
+            async with admission.turn():
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            seen.append(calls)
+        await admission.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [0, 1, 1, 1]
+
+
+def test_a_warm_up_that_found_neo4j_away_is_tried_again_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    attempts = 0
+
+    async def warm_up() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ServiceUnavailable("connection refused")
+
+    admission = Admission(4, warm_up=warm_up)
+
+    async def admit() -> int:
+        async with admission.turn():
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return attempts
+
+    async def scenario() -> list[int]:
+        with contextlib.suppress(ServiceUnavailable):
+            async with admission.turn():
+                raise ServiceUnavailable("connection refused")
+        seen = [await admit(), await admit()]  # Neo4j away: not again at once
+        monkeypatch.setattr(admission_module, "WARM_UP_RETRY_S", 0.0)
+        seen += [await admit(), await admit()]  # later: again, then never once it planned
+        await admission.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [1, 1, 2, 2]

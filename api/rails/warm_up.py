@@ -1,0 +1,68 @@
+"""The rail statements planned again when Neo4j answers after an outage (issue 18).
+
+Neo4j plans a statement when a transaction first runs it, and keeps the plan by the
+statement's text and the types of its parameters (null, a string, a list and an empty list
+each count apart). A Neo4j just started has an empty plan cache and a cold JVM: there the
+first home rail plans ``cypher/rails/home.cypher`` (9-24 s on two cores, by their load),
+then, for the rest of its list once the caps per genre and channel have dropped some
+offers, ``cypher/rails/eligible.cypher`` (about 4 s more). :func:`plan_rail_statements`
+asks Neo4j to plan them (``EXPLAIN``: nothing runs) one at a time, beside that first rail
+(:mod:`api.rails.admission` starts it): measured on a Neo4j just started, planning home and
+eligible at once took 13 s where one after the other took 17 s (docs/benchmarks.md,
+"Neo4j stopped under load"). Each is planned with parameters of the types its callers pass.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from neo4j import AsyncDriver, RoutingControl
+
+from api.model import ServingModel
+from api.rails.assembly import OFFERS_PER_ITEM
+from api.rails.eligibility import Fatigue, eligible_parameters
+from api.rails.precomputed import home_parameters
+from graph.queries import query
+from graph.settings import Settings
+
+PLACEHOLDER = "warm-up"
+"""The user, program, series and country of the parameters: any string (nothing runs)."""
+
+
+def rail_statements(
+    settings: Settings, fatigue: Fatigue, model: ServingModel | None, *, min_history: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The statements to plan, in order, each with parameters of the types a home rail
+    passes: the eligibility of the rest of its list first (the series already offered
+    given, a user whose country the graph knows), then without series, then home.cypher
+    itself (which the first rail is planning already: by then a cached plan)."""
+    now = datetime.now(UTC)
+    rest = eligible_parameters(
+        settings, fatigue, user_id=PLACEHOLDER, program_ids=[PLACEHOLDER], now=now,
+        rail="home", country=PLACEHOLDER, check_availability=True, max_offers=None, kinds=None,
+        skip_series=[PLACEHOLDER],
+    )  # fmt: skip
+    candidates = min(settings.candidates, len(model.program_ids)) if model else settings.candidates
+    home = home_parameters(
+        settings, fatigue, PLACEHOLDER, now, version=model.version if model else None,
+        min_history=min_history, candidates=candidates,
+        max_offers=OFFERS_PER_ITEM * settings.rail_size, country=None,
+        ranker=model is not None and model.ranker is not None,
+    )  # fmt: skip
+    return [
+        ("rails/eligible", rest),
+        ("rails/eligible", {**rest, "skip_series": []}),
+        ("rails/home", home),
+    ]
+
+
+async def plan_rail_statements(
+    driver: AsyncDriver, settings: Settings, statements: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """``EXPLAIN`` each of ``statements`` (see :func:`rail_statements`), one at a time."""
+    for name, params in statements:
+        await driver.execute_query(
+            "EXPLAIN " + query(name), params,
+            database_=settings.neo4j_database, routing_=RoutingControl.READ,
+        )  # fmt: skip
