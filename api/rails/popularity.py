@@ -62,6 +62,7 @@ class PopularityCache:
         self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
+        self._offered: tuple[float, dict[str, frozenset[str]] | None] = (0.0, None)
 
     async def bundles(self) -> set[str]:
         """Ids of every bundle (cached like popularity)."""
@@ -93,7 +94,11 @@ class PopularityCache:
         return merged
 
     async def popularity(self, bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
-        """Audience of the programs of a bundle (None: the whole catalogue), cached."""
+        """Audience of the programs of a bundle (None: the whole catalogue), cached.
+
+        The catalogue's list is read once an hour; a bundle's is its rows of the programs
+        offered on the bundle's channels, in the same order: one pass over the watches an
+        hour, however many bundles are asked for."""
         hour = int(now.timestamp()) // 3600
         key = (bundle_id, hour)
         cached = self._fresh_popularity(key)
@@ -104,18 +109,33 @@ class PopularityCache:
             cached = self._fresh_popularity(key)
             if cached is not None:
                 return cached
-            statement = "rails/bundle_popularity" if bundle_id else "rails/catalogue_popularity"
-            end = datetime.fromtimestamp((hour + 1) * 3600, UTC)
-            records, _, _ = await self.driver.execute_query(
-                # "This week" ends with the hour of now: one list serves the whole hour,
-                # whichever request fills it, and never counts a watch after that hour.
-                query(statement), bundle_id=bundle_id, since=end - WEEK, until=end,
-                database_=self.db, routing_=RoutingControl.READ,
-            )  # fmt: skip
-            rows = [r.data() for r in records]
+            if bundle_id is not None:
+                catalogue = await self.popularity(None, now)
+                offered = (await self._bundle_programs()).get(bundle_id, frozenset())
+                rows = [r for r in catalogue if r["program_id"] in offered]
+            else:
+                end = datetime.fromtimestamp((hour + 1) * 3600, UTC)
+                records, _, _ = await self.driver.execute_query(
+                    # "This week" ends with the hour of now: one list serves the whole
+                    # hour, whichever request fills it, and never counts a later watch.
+                    query("rails/catalogue_popularity"), since=end - WEEK, until=end,
+                    database_=self.db, routing_=RoutingControl.READ,
+                )  # fmt: skip
+                rows = [r.data() for r in records]
             self._forget_expired()
             self._popularity[key] = (time.monotonic(), rows)
         return rows
+
+    async def _bundle_programs(self) -> dict[str, frozenset[str]]:
+        """The programs offered on each bundle's channels (cached like popularity)."""
+        at, offered = self._offered
+        if offered is None or time.monotonic() - at >= self.settings.popularity_ttl_s:
+            records, _, _ = await self.driver.execute_query(
+                query("rails/bundle_programs"), database_=self.db, routing_=RoutingControl.READ
+            )
+            offered = {str(r["bundle_id"]): frozenset(r["program_ids"]) for r in records}
+            self._offered = (time.monotonic(), offered)
+        return offered
 
     def _forget_expired(self) -> None:
         """Drop expired lists (each hour of ``now`` has its own), so the cache stays bounded."""

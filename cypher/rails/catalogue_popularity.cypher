@@ -1,5 +1,12 @@
-// The same audience figures for every program (see bundle_popularity.cypher), for
-// graphs without bundles (MovieLens) where "your bundle" is not applicable.
+// Every program with its audience as of $until (no watch from the future): a watch
+// (one WATCHED: all of a user's events on the program, dated by its latest, with its
+// best completion) counts when it is dated before $until. watchers_week and
+// completion_week: the watches dated in [$since, $until) ("this week"), their number
+// and mean completion; watchers: every watch dated before $until (a tie-break).
+// season and episode name an episode whose numbers stand for another of its series.
+// The API reads it once an hour and keeps, for each bundle, the rows of the programs
+// offered on its channels (bundle_programs.cypher): the popular and best-of-bundle
+// rails, and the whole list where "your bundle" is not applicable (MovieLens).
 MATCH (p:Program)
 CALL (p) {
   OPTIONAL MATCH (p)<-[w:WATCHED]-(:User) WHERE w.last_ts < $until
