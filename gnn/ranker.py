@@ -248,7 +248,8 @@ class Audience:
 
     def columns(self, table: ProgramTable) -> tuple[Floats, Floats]:
         """[watchers, completion sum] by row of ``table`` and by its channel code (computed
-        once per table)."""
+        once per table, and kept for the latest table only: the API reads a new one every
+        ``GRAPHRAILS_RANKER_PROGRAMS_TTL`` seconds, and the old ones must not stay alive)."""
         cached = self._columns.get(id(table))
         if cached is None or cached[0] is not table:
             by_program = np.zeros((len(table), 2))
@@ -261,6 +262,7 @@ class Audience:
                 code = table.channel_index.get(channel_id)
                 if code is not None:
                     by_channel[code] = value
+            self._columns.clear()
             cached = self._columns[id(table)] = (table, by_program, by_channel)
         return cached[1], cached[2]
 

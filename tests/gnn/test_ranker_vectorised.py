@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -99,3 +101,19 @@ def test_the_window_of_each_row_is_the_loops() -> None:
                        table.channel_ids[table.window_channel[w]])  # fmt: skip
                 assert got == (want.start, want.end, want.channel_id)
                 assert math.isclose(table.window_start[w], want.start)
+
+
+def test_an_audience_keeps_the_columns_of_the_latest_program_table_only() -> None:
+    # The API reads a new program table every GRAPHRAILS_RANKER_PROGRAMS_TTL seconds; a
+    # week's audience serves a whole day: it must not keep every old table alive.
+    rows = [("p1", 600.0, ["g1"], None, [("vod", 0.0, 1e10, "c1")])]
+    audience = Audience({"p1": (3, 2.5)}, {"c1": (4, 3.0)})
+    old = ProgramTable(rows)
+    gone = weakref.ref(old)
+    by_program, by_channel = audience.columns(old)
+    assert by_program.tolist() == [[3, 2.5]] and by_channel.tolist() == [[4, 3.0]]
+    new = ProgramTable(rows)
+    assert audience.columns(new)[0].tolist() == [[3, 2.5]]
+    del old, by_program, by_channel
+    gc.collect()
+    assert gone() is None
