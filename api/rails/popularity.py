@@ -63,6 +63,7 @@ class PopularityCache:
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
         self._offered: tuple[float, dict[str, frozenset[str]] | None] = (0.0, None)
+        self._offered_lock = asyncio.Lock()
 
     async def bundles(self) -> set[str]:
         """Ids of every bundle (cached like popularity)."""
@@ -128,13 +129,15 @@ class PopularityCache:
 
     async def _bundle_programs(self) -> dict[str, frozenset[str]]:
         """The programs offered on each bundle's channels (cached like popularity)."""
-        at, offered = self._offered
-        if offered is None or time.monotonic() - at >= self.settings.popularity_ttl_s:
-            records, _, _ = await self.driver.execute_query(
-                query("rails/bundle_programs"), database_=self.db, routing_=RoutingControl.READ
-            )
-            offered = {str(r["bundle_id"]): frozenset(r["program_ids"]) for r in records}
-            self._offered = (time.monotonic(), offered)
+        async with self._offered_lock:  # bundles filled at once read it once
+            at, offered = self._offered
+            if offered is None or time.monotonic() - at >= self.settings.popularity_ttl_s:
+                records, _, _ = await self.driver.execute_query(
+                    query("rails/bundle_programs"), database_=self.db,
+                    routing_=RoutingControl.READ,
+                )  # fmt: skip
+                offered = {str(r["bundle_id"]): frozenset(r["program_ids"]) for r in records}
+                self._offered = (time.monotonic(), offered)
         return offered
 
     def _forget_expired(self) -> None:
