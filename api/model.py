@@ -13,6 +13,11 @@ does not know is scored with it alone; a user it knows, with their trained
 vector while none of those watches is newer than the version, else with the
 unit trained vector and the unit fold-in mixed by the share of those watches
 that are newer (their last event after the version's ``created_at``).
+
+A version with a genre/channel term (:mod:`gnn.genre_channel`) adds it to every
+score: its user side (their shares of genres and channels) comes from the training
+positives for a trained user and from the same weighted watches for a fold-in, mixed
+as the vectors are.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from neo4j import AsyncDriver, RoutingControl
 
 from gnn.artifacts import ArtifactError, ModelVersion, list_versions, load_version, read_gate
+from gnn.genre_channel import GenreChannel
 from gnn.ranker import Ranker
 from graph.queries import query
 
@@ -56,6 +63,8 @@ class UserVector:
     """``trained``, ``fold_in`` or ``trained+fold_in``."""
     new_share: float
     """Share of the folded-in watches that are newer than the version."""
+    shares: Floats | None = None
+    """The user's genre and channel shares when the version has a genre/channel term."""
 
 
 @dataclass
@@ -76,6 +85,8 @@ class ServingModel:
     :attr:`programs` and :attr:`users` hold the other columns."""
     ranker: Ranker | None = None
     """The version's ranker (P(complete), :mod:`api.rails.ranking`), if it has one."""
+    genre_channel: GenreChannel | None = None
+    """The genre/channel term the version's scores add, if it has one."""
 
     @classmethod
     def from_version(cls, model: ModelVersion) -> ServingModel:
@@ -98,6 +109,7 @@ class ServingModel:
             trained_at=model.trained_at,
             program_bias=bias,
             ranker=Ranker.from_text(model.ranker_text) if model.ranker_text else None,
+            genre_channel=model.genre_channel,
         )
 
     def knows_user(self, user_id: str) -> bool:
@@ -108,19 +120,30 @@ class ServingModel:
         row = self.user_rows.get(user_id)
         if row is None:
             return []
-        return self._top(self._scores(self.users[row]), n)
+        return self._top(self._scores(self.users[row], self._trained_shares(row)), n)
 
-    def for_vector(self, vector: Floats, n: int) -> list[tuple[str, float]]:
-        """The ``n`` best programs for a user vector (see :meth:`user_vector`)."""
-        return self._top(self._scores(vector), n)
+    def for_vector(
+        self, vector: Floats, n: int, *, shares: Floats | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``n`` best programs for a user vector and shares (see :meth:`user_vector`)."""
+        return self._top(self._scores(vector, shares), n)
 
-    def _scores(self, vector: Floats) -> Floats:
+    def _scores(self, vector: Floats, shares: Floats | None = None) -> Floats:
         scores: Floats = self.programs @ vector
-        return scores if self.program_bias is None else scores + self.program_bias
+        if self.program_bias is not None:
+            scores = scores + self.program_bias
+        if self.genre_channel is not None and shares is not None:
+            scores = scores + self.genre_channel.scores(shares)[0]
+        return scores
 
-    def fold_in(self, watches: Sequence[RecentWatch]) -> tuple[Floats, int] | None:
-        """The weighted mean of the program vectors of ``watches`` (most recent first), and
-        how many watches it used; None when none is known to the version with a weight > 0."""
+    def _trained_shares(self, row: int) -> Floats | None:
+        if self.genre_channel is None:
+            return None
+        dense: Floats = self.genre_channel.user_shares[row].toarray()[0]
+        return dense
+
+    def _weighted_watches(self, watches: Sequence[RecentWatch]) -> tuple[list[int], list[float]]:
+        """Rows of the watches the version knows, and their fold-in weights."""
         rows: list[int] = []
         weights: list[float] = []
         for rank, watch in enumerate(watches):
@@ -130,6 +153,19 @@ class ServingModel:
             if row is not None and weight > 0:
                 rows.append(row)
                 weights.append(weight)
+        return rows, weights
+
+    def _folded_shares(self, rows: list[int], weights: list[float]) -> Floats | None:
+        if self.genre_channel is None:
+            return None
+        counts = sp.csr_matrix((weights, ([0] * len(rows), rows)), shape=(1, len(self.program_ids)))
+        dense: Floats = self.genre_channel.shares_of(counts).toarray()[0]
+        return dense
+
+    def fold_in(self, watches: Sequence[RecentWatch]) -> tuple[Floats, int] | None:
+        """The weighted mean of the program vectors of ``watches`` (most recent first), and
+        how many watches it used; None when none is known to the version with a weight > 0."""
+        rows, weights = self._weighted_watches(watches)
         if not rows:
             return None
         mean = np.average(self.programs[rows], axis=0, weights=weights)
@@ -146,11 +182,15 @@ class ServingModel:
         does not know the user and fewer than ``min_watches`` of ``recent`` fold in."""
         row = self.user_rows.get(user_id)
         folded = self.fold_in(recent)
+        folded_shares = None
+        if folded is not None:
+            folded_shares = self._folded_shares(*self._weighted_watches(recent))
         if row is None:
             if folded is None or folded[1] < min_watches:
                 return None
-            return UserVector(folded[0], "fold_in", 1.0)
+            return UserVector(folded[0], "fold_in", 1.0, folded_shares)
         trained = self.users[row]
+        trained_shares = self._trained_shares(row)
         known = [w for w in recent if w.program_id in self.program_rows]
         newer = sum(
             1
@@ -158,12 +198,15 @@ class ServingModel:
             if self.trained_at is not None and w.last_ts is not None and w.last_ts > self.trained_at
         )
         if folded is None or newer == 0:
-            return UserVector(trained, "trained", 0.0)
+            return UserVector(trained, "trained", 0.0, trained_shares)
         share = newer / len(known)
         mixed = (1 - share) * _unit(trained) + share * _unit(folded[0])
         if self.program_bias is not None:
             mixed = _unit(mixed) * float(np.linalg.norm(trained))
-        return UserVector(mixed.astype(np.float32), "trained+fold_in", share)
+        shares = trained_shares
+        if trained_shares is not None and folded_shares is not None:
+            shares = ((1 - share) * trained_shares + share * folded_shares).astype(np.float32)
+        return UserVector(mixed.astype(np.float32), "trained+fold_in", share, shares)
 
     @functools.cached_property
     def _typical_user_norm(self) -> float:

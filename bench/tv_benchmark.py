@@ -273,10 +273,11 @@ def lightgcn(config: TrainConfig | None, *, side: bool) -> Callable[[TvData, Spl
         result = fit(graph, chosen, progress=True)
         users = torch.as_tensor(split.users)
         tops = []
+        extra = result.extra(graph)
         for programs in (graph.program_nodes, graph.program_nodes[torch.as_tensor(split.cold)]):
             nodes, _ = recommend(
                 result.embeddings, users=users, programs=programs,
-                exclude=graph.positives, k=K,
+                exclude=graph.positives, k=K, extra=extra,
             )  # fmt: skip
             top = nodes.numpy()
             tops.append(np.where(top >= 0, top - data.num_users, PAD))

@@ -51,6 +51,8 @@ class TvData:
     side_edges: torch.Tensor  # [2, E] node ids
     program_genres: list[IntArray]  # per program: genre codes, main genre first
     program_channel: IntArray  # per program: the channel it airs on most (code), -1 none
+    genre_nodes: torch.Tensor  # [G] node ids of the genres
+    channel_nodes: torch.Tensor  # [C] node ids of the channels
 
     def graph(self, train: pd.DataFrame, *, side: bool = True) -> TrainGraph:
         """The training graph of ``train``'s positives, with or without the side nodes."""
@@ -67,6 +69,8 @@ class TvData:
                 program_nodes=torch.arange(self.num_users, self.num_users + self.num_programs),
                 positives=pairs,
                 positive_time=seconds,
+                genre_nodes=self.genre_nodes,
+                channel_nodes=self.channel_nodes,
             )
         return TrainGraph(
             num_nodes=self.num_users + self.num_programs,
@@ -171,6 +175,8 @@ def read_tv(folder: Path) -> TvData:
         side_edges=torch.as_tensor(side, dtype=torch.long),
         program_genres=program_genres,
         program_channel=program_channel,
+        genre_nodes=torch.arange(int(offsets[2]), int(offsets[3])),
+        channel_nodes=torch.arange(int(offsets[3]), int(offsets[4])),
     )
 
 

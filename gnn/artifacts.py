@@ -7,6 +7,7 @@
     train_positives.npy     int64 [2, N] (user row, program row) the model was fitted on
     holdout.npy             int64 [2, M] pairs held out for evaluation
     ranker.txt              optional: the LightGBM ranker (gnn/ranker.py) that passed its gate
+    genre_channel.npz       optional: the genre/channel term its scores add (gnn/genre_channel.py)
     manifest.json           version, created_at, config, metrics, stats, sha256 of each file
     gate.json               written after the quality gate: outcome (passed / refused), reason
 
@@ -23,6 +24,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +33,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from torch import Tensor
 
+from gnn.genre_channel import FILE as GENRE_CHANNEL_FILE
+from gnn.genre_channel import GenreChannel
 from gnn.idmap import IdMap
 
 FILES = ("embeddings.npy", "id_map.parquet", "train_positives.npy", "holdout.npy")
@@ -56,6 +61,12 @@ class ModelVersion:
     holdout: npt.NDArray[np.int64]
     ranker_text: str | None = None
     """The version's ranker (LightGBM text format, :class:`gnn.ranker.Ranker`), if any."""
+    genre_channel: GenreChannel | None = None
+    """The term its scores add (:mod:`gnn.genre_channel`), if any."""
+
+    def extra(self) -> Callable[[Tensor, Tensor], Tensor] | None:
+        """:func:`gnn.model.recommend`'s ``extra`` for this version's node ids."""
+        return None if self.genre_channel is None else self.genre_channel.for_id_map(self.id_map)
 
     @property
     def version(self) -> str:
@@ -96,6 +107,7 @@ def save_version(
     manifest: dict[str, Any],
     version: str | None = None,
     ranker_text: str | None = None,
+    genre_channel: GenreChannel | None = None,
 ) -> Path:
     """Write a version atomically and return its directory (with ``ranker_text``: its
     ranker, :data:`RANKER_FILE`).
@@ -124,6 +136,9 @@ def save_version(
     if ranker_text is not None:
         (tmp / RANKER_FILE).write_text(ranker_text)
         files = (*FILES, RANKER_FILE)
+    if genre_channel is not None:
+        genre_channel.save(tmp)
+        files = (*files, GENRE_CHANNEL_FILE)
     full = {
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -146,8 +161,11 @@ def load_version(path: Path) -> ModelVersion:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as e:
         raise ArtifactError(f"{manifest_path} is not valid JSON: {e}") from e
-    has_ranker = RANKER_FILE in (manifest.get("sha256") or {})
-    for name in (*FILES, RANKER_FILE) if has_ranker else FILES:
+    listed = manifest.get("sha256") or {}
+    has_ranker = RANKER_FILE in listed
+    has_term = GENRE_CHANNEL_FILE in listed
+    optional = (RANKER_FILE,) * has_ranker + (GENRE_CHANNEL_FILE,) * has_term
+    for name in (*FILES, *optional):
         file = path / name
         if not file.is_file():
             raise ArtifactError(f"{file} is missing")
@@ -171,7 +189,22 @@ def load_version(path: Path) -> ModelVersion:
         train_positives=np.load(path / "train_positives.npy"),
         holdout=np.load(path / "holdout.npy"),
         ranker_text=(path / RANKER_FILE).read_text() if has_ranker else None,
+        genre_channel=_load_term(path / GENRE_CHANNEL_FILE, id_map) if has_term else None,
     )
+
+
+def _load_term(path: Path, id_map: IdMap) -> GenreChannel:
+    try:
+        term = GenreChannel.load(path)
+    except (OSError, KeyError, ValueError) as e:
+        raise ArtifactError(f"{path} is not a readable genre/channel term: {e}") from e
+    users, programs = len(id_map.ids["User"]), len(id_map.ids["Program"])
+    if term.user_shares.shape[0] != users or term.program_side.shape[0] != programs:
+        raise ArtifactError(
+            f"{path}: {term.user_shares.shape[0]} users and {term.program_side.shape[0]} "
+            f"programs, but id_map.parquet has {users} and {programs}"
+        )
+    return term
 
 
 def list_versions(models_dir: Path) -> list[Path]:

@@ -90,6 +90,7 @@ def recommend_interactions(
         programs=graph.program_nodes,
         exclude=graph.positives,
         k=k,
+        extra=result.extra(graph),
     )
     nodes_np, scores_np = nodes.numpy(), scores.numpy()
     keep = nodes_np != PAD

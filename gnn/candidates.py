@@ -38,17 +38,26 @@ Floats = npt.NDArray[np.float32]
 
 
 def top_k(
-    users: Floats, programs: Floats, k: int, *, bias: Floats | None = None
+    users: Floats,
+    programs: Floats,
+    k: int,
+    *,
+    bias: Floats | None = None,
+    extra: Floats | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     """The rows of the ``k`` best programs for each user (best first) and their scores,
-    ``bias`` (one per program) added to every score.
+    ``bias`` (one per program) and ``extra`` (``[users, programs]``, the genre/channel
+    term) added to every score.
 
     The same scores and selection as the API's ``ServingModel`` (the product, then the
-    bias; a partition, then a stable sort of the best ``k`` by score), one row per user.
+    bias, then the term; a partition, then a stable sort of the best ``k`` by score), one
+    row per user.
     """
     scores = users @ programs.T
     if bias is not None:
         scores += bias
+    if extra is not None:
+        scores += extra
     k = min(k, scores.shape[1])
     if k < scores.shape[1]:
         best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -72,8 +81,10 @@ def user_candidates(model: ModelVersion, *, k: int = PER_USER) -> Iterator[list[
         programs, bias, users = programs[:, :-1], programs[:, -1].copy(), users[:, :-1]
     program_ids = np.asarray(ids["Program"], dtype=object)
     user_ids = ids["User"]
+    term = model.genre_channel
     for a in range(0, len(user_ids), BLOCK):
-        rows, scores = top_k(users[a : a + BLOCK], programs, k, bias=bias)
+        extra = None if term is None else term.scores(term.user_shares[a : a + BLOCK])
+        rows, scores = top_k(users[a : a + BLOCK], programs, k, bias=bias, extra=extra)
         out = []
         for user, r, s in zip(user_ids[a : a + BLOCK], rows, scores, strict=True):
             finite = np.isfinite(s)

@@ -28,6 +28,10 @@ class TrainGraph:
             seconds on any common clock (the export gives epoch seconds of
             ``WATCHED.last_ts``). What a recency-weighted loss and a holdout of each user's
             latest positives need; without it every positive is as old as the others.
+        genre_nodes (torch.Tensor, optional): ``[G]`` node ids of the genres and
+        channel_nodes (torch.Tensor, optional): ``[C]`` of the channels, among the side
+            nodes: with them a fit can add popularity within the user's genres and
+            channels to LightGCN's score (:mod:`gnn.genre_channel`).
     """
 
     num_nodes: int
@@ -37,17 +41,21 @@ class TrainGraph:
     positives: Tensor
     edge_weight: Tensor | None = None
     positive_time: Tensor | None = None
+    genre_nodes: Tensor | None = None
+    channel_nodes: Tensor | None = None
 
     def __post_init__(self) -> None:
         for name in ("edge_index", "positives"):
             t = getattr(self, name)
             if t.dim() != 2 or t.size(0) != 2:
                 raise ValueError(f"TrainGraph.{name} must have shape [2, n], got {list(t.shape)}")
-        for name in ("user_nodes", "program_nodes"):
+        for name in ("user_nodes", "program_nodes", "genre_nodes", "channel_nodes"):
             t = getattr(self, name)
-            if t.dim() != 1 or t.numel() == 0:
+            if t is None:
+                continue
+            if t.dim() != 1 or (t.numel() == 0 and name in ("user_nodes", "program_nodes")):
                 raise ValueError(f"TrainGraph.{name} must be a non-empty 1-D tensor")
-            if t.min() < 0 or t.max() >= self.num_nodes:
+            if t.numel() and (t.min() < 0 or t.max() >= self.num_nodes):
                 raise ValueError(f"TrainGraph.{name} holds ids outside 0..{self.num_nodes - 1}")
         if self.positives.size(1) == 0:
             raise ValueError("TrainGraph.positives is empty: nothing to learn from")

@@ -83,6 +83,8 @@ class GraphExport:
             program_nodes=torch.as_tensor(self.id_map.label_rows("Program")),
             positives=pairs,
             positive_time=torch.as_tensor(last_ts) if dated else None,
+            genre_nodes=torch.as_tensor(self.id_map.label_rows("Genre")),
+            channel_nodes=torch.as_tensor(self.id_map.label_rows("Channel")),
         )
 
 

@@ -241,7 +241,7 @@ def _ndcg_on(
     top, _ = recommend(
         torch.as_tensor(model.embeddings), users=torch.as_tensor(users),
         programs=torch.as_tensor(m.rows("Program", programs)),
-        exclude=torch.as_tensor(np.stack([ex_u[ok], ex_p[ok]])), k=k,
+        exclude=torch.as_tensor(np.stack([ex_u[ok], ex_p[ok]])), k=k, extra=model.extra(),
     )  # fmt: skip
     rows = user_ids.get_indexer(pd.Index(holdout["user"]))
     ranking = Ranking.from_arrays(top.numpy(), rows, m.rows("Program", holdout["program"]), k=k)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -174,6 +175,7 @@ def recommend(
     exclude: Tensor | None = None,
     k: int = 10,
     max_scores: int = 1 << 24,
+    extra: Callable[[Tensor, Tensor], Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Top-k programs per user by dot product, excluding given (user, program) pairs.
 
@@ -189,6 +191,9 @@ def recommend(
             other programs are ignored.
         k (int, optional): list length (default: 10).
         max_scores (int, optional): scores held in memory at once (default: 2**24).
+        extra (callable, optional): ``extra(users, programs)`` gives ``[len(users),
+            len(programs)]`` scores added to the dot products of a batch of user nodes,
+            such as :meth:`gnn.genre_channel.GenreChannel.for_nodes`'s.
 
     Returns:
         ``(program_nodes, scores)``, both ``[U, k]``, best first. When a user has fewer
@@ -221,6 +226,8 @@ def recommend(
         for a in range(0, users.numel(), step):
             b = min(a + step, users.numel())
             scores = embeddings[users[a:b]] @ program_emb.T
+            if extra is not None:
+                scores += extra(users[a:b], programs)
             lo, hi = int(ptr[a]), int(ptr[b])
             scores[rows[lo:hi] - a, cols[lo:hi]] = -math.inf
             val, col = torch.topk(scores, k_eff, dim=1)

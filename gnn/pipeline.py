@@ -23,6 +23,7 @@ from tqdm import tqdm
 from gnn.artifacts import ModelVersion, list_versions, load_version, read_gate, save_version
 from gnn.candidates import PER_USER, write_user_candidates
 from gnn.export import ExportConfig, export_graph
+from gnn.genre_channel import GenreChannel
 from gnn.idmap import IdMap
 from gnn.metrics import (
     PAD,
@@ -92,9 +93,10 @@ def train_version(
     embeddings = result.embeddings.numpy().astype(np.float32)
     train_pairs = pairs[:, train_mask].numpy()
     holdout_pairs = pairs[:, holdout_mask].numpy()
+    term = result.genre_channel
     metrics = evaluate_embeddings(
         driver, database=database, embeddings=embeddings, id_map=exported.id_map,
-        train_pairs=train_pairs, holdout=holdout_pairs, k=k,
+        train_pairs=train_pairs, holdout=holdout_pairs, k=k, genre_channel=term,
     )  # fmt: skip
     ranker_text, ranker_record = None, None
     if ranker:
@@ -102,7 +104,7 @@ def train_version(
             driver, database=database, embeddings=embeddings, id_map=exported.id_map,
             train_pairs=train_pairs, holdout=holdout_pairs, holdout_fraction=holdout_fraction,
             min_completion=export_config.min_completion,
-            config=ranker_config or RankerConfig(), progress=progress,
+            config=ranker_config or RankerConfig(), progress=progress, genre_channel=term,
         )  # fmt: skip
         metrics["ranker"] = ranker_record
     manifest = {
@@ -120,7 +122,7 @@ def train_version(
     path = save_version(
         models_dir, embeddings=embeddings, id_map=exported.id_map,
         train_positives=train_pairs, holdout=holdout_pairs, manifest=manifest,
-        ranker_text=ranker_text,
+        ranker_text=ranker_text, genre_channel=term,
     )  # fmt: skip
     return TrainOutcome(
         path, metrics, result.fit_seconds, result.seconds_per_epoch, result.best_epoch
@@ -139,6 +141,7 @@ def train_ranker(
     min_completion: float,
     config: RankerConfig,
     progress: bool = True,
+    genre_channel: GenreChannel | None = None,
 ) -> tuple[str | None, dict[str, Any]]:
     """The ranker of new embeddings (LightGBM text; None when its gate refused it or it
     could not be trained) and its record. Never raises: a version without a ranker serves
@@ -149,6 +152,7 @@ def train_ranker(
             driver, database=database, embeddings=embeddings, id_map=id_map,
             train_pairs=train_pairs, holdout=holdout, holdout_fraction=holdout_fraction,
             min_completion=min_completion, config=config, progress=progress,
+            genre_channel=genre_channel,
         )  # fmt: skip
         fitted, record = fit_ranker(examples, config)
     except Exception as e:  # the embeddings are still worth their own gate
@@ -167,6 +171,7 @@ def evaluate_version(
     return evaluate_embeddings(
         driver, database=database, embeddings=model.embeddings, id_map=model.id_map,
         train_pairs=model.train_positives, holdout=model.holdout, k=k,
+        genre_channel=model.genre_channel,
     )  # fmt: skip
 
 
@@ -179,8 +184,10 @@ def evaluate_embeddings(
     train_pairs: npt.NDArray[np.int64],
     holdout: npt.NDArray[np.int64],
     k: int,
+    genre_channel: GenreChannel | None = None,
 ) -> dict[str, Any]:
-    """Ranking metrics on ``holdout``, beyond-accuracy metrics and a per-bundle breakdown."""
+    """Ranking metrics on ``holdout``, beyond-accuracy metrics and a per-bundle breakdown
+    (scores: the embeddings' dot products plus ``genre_channel``'s term, if any)."""
     users = np.unique(holdout[0])
     if users.size == 0:
         raise ValueError("the holdout is empty: no user has enough positives to evaluate")
@@ -188,6 +195,7 @@ def evaluate_embeddings(
     top, _ = recommend(
         torch.as_tensor(embeddings), users=torch.as_tensor(users),
         programs=torch.as_tensor(programs), exclude=torch.as_tensor(train_pairs), k=k,
+        extra=None if genre_channel is None else genre_channel.for_id_map(id_map),
     )  # fmt: skip
     rec = top.numpy()
     row_of_user = {int(u): i for i, u in enumerate(users)}

@@ -37,6 +37,7 @@ from neo4j import Driver
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
+from gnn.genre_channel import GenreChannel
 from gnn.idmap import IdMap
 from gnn.metrics import grouped_ndcg, log_loss, roc_auc
 from gnn.model import recommend
@@ -159,8 +160,10 @@ def build_examples(
     min_completion: float,
     config: RankerConfig,
     progress: bool = True,
+    genre_channel: GenreChannel | None = None,
 ) -> Examples:
-    """The examples of the module docstring, read from Neo4j and scored with ``embeddings``."""
+    """The examples of the module docstring, read from Neo4j and scored with ``embeddings``
+    (and ``genre_channel``'s term, as the version serves)."""
     u0, p0 = id_map.offsets["User"], id_map.offsets["Program"]
     user_ids, program_ids = id_map.ids["User"], id_map.ids["Program"]
     users = np.unique(holdout[0])
@@ -174,6 +177,7 @@ def build_examples(
         torch.as_tensor(embeddings), users=torch.as_tensor(users),
         programs=torch.as_tensor(id_map.label_rows("Program")),
         exclude=torch.as_tensor(train_pairs), k=config.retrieval_k,
+        extra=None if genre_channel is None else genre_channel.for_id_map(id_map),
     )  # fmt: skip
     top_np = top.numpy()
     program_vectors = embeddings[p0 : p0 + len(program_ids)].astype(np.float64)
@@ -185,6 +189,7 @@ def build_examples(
 
     sessions: list[_Session] = []
     vectors: dict[str, Floats] = {}
+    user_rows: dict[str, int] = {}
     rng = np.random.default_rng(config.seed)
     batches = range(0, users.size, config.batch_users)
     for a in tqdm(batches, desc="ranker examples", unit="batch", disable=not progress):
@@ -203,6 +208,7 @@ def build_examples(
         for (user_id, listed), pool_ids, u in zip(asked, pools, rows, strict=True):
             user = facts[user_id]
             vectors[user_id] = embeddings[u].astype(np.float64)
+            user_rows[user_id] = int(u - u0)
             watched = set(user.program_ids)
             pool = programs.rows_of(p for p in pool_ids if p not in watched)
             pool = pool[pool >= 0]
@@ -236,9 +242,15 @@ def build_examples(
         members = np.concatenate([[s.target], negatives]).astype(np.int64)
         in_version = version_row[members]
         vector = vectors[s.user.user_id]
+        term = None
+        if genre_channel is not None:
+            shares = genre_channel.user_shares[user_rows[s.user.user_id]]
+            term = genre_channel.scores(shares)[0]
         scores: list[float | None] = [
-            float(program_vectors[r] @ vector) if r != NONE else None for r in in_version.tolist()
-        ]
+            float(program_vectors[r] @ vector + (0.0 if term is None else term[r]))
+            if r != NONE else None
+            for r in in_version.tolist()
+        ]  # fmt: skip
         blocks.append(
             ranking_features(
                 s.user,

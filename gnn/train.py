@@ -34,18 +34,20 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor
 
 from gnn.data import TrainGraph
+from gnn.genre_channel import BETAS, GenreChannel, program_side
 from gnn.loss import full_softmax_loss, sampled_softmax_loss
 from gnn.metrics import Ranking, ndcg_at_k
 from gnn.model import GraphLightGCN, normalized_adjacency, recommend
@@ -110,6 +112,12 @@ class TrainConfig(BaseModel):
         "from the latest training positive in days; None: every positive weighs 1; 'auto': "
         "chosen on the holdout by choose_half_life (None without positive_time).",
     )
+    genre_channel_beta: float | Literal["auto"] | None = Field(
+        default="auto",
+        description="Weight of popularity within the user's genres and channels added to "
+        "the score (gnn.genre_channel); None: no term; 'auto': chosen on the holdout among "
+        "0 and genre_channel.BETAS (none without genre or channel nodes, or a holdout).",
+    )
     holdout: Literal["random", "latest"] = Field(
         default="random",
         description="Which positives of a user early stopping holds out: a random share, or "
@@ -144,6 +152,13 @@ class TrainConfig(BaseModel):
             raise ValueError(f"half_life_days must be > 0, 'auto' or None; got {value}")
         return value
 
+    @field_validator("genre_channel_beta")
+    @classmethod
+    def _positive_beta(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, float) and not value >= 0:
+            raise ValueError(f"genre_channel_beta must be >= 0, 'auto' or None; got {value}")
+        return value
+
     num_threads: int | None = Field(
         default=1,
         gt=0,
@@ -168,6 +183,9 @@ class FitResult:
         fit_seconds (float): wall time of the whole fit, refit included.
         seconds_per_epoch (float): mean training wall time of one epoch (evaluation excluded).
         config (TrainConfig): the configuration used.
+        genre_channel (GenreChannel, optional): the term added to the embeddings' scores
+            (:mod:`gnn.genre_channel`), built on every positive; None when the fit keeps
+            none (``config.genre_channel_beta`` is then 0 or None).
     """
 
     embeddings: Tensor
@@ -176,6 +194,13 @@ class FitResult:
     fit_seconds: float = 0.0
     seconds_per_epoch: float = 0.0
     config: TrainConfig = field(default_factory=TrainConfig)
+    genre_channel: GenreChannel | None = None
+
+    def extra(self, graph: TrainGraph) -> Callable[[Tensor, Tensor], Tensor] | None:
+        """:func:`recommend`'s ``extra`` for this fit's scores on ``graph`` (the one fitted)."""
+        if self.genre_channel is None:
+            return None
+        return self.genre_channel.for_nodes(graph.user_nodes, graph.program_nodes)
 
     @property
     def best_val_ndcg(self) -> float | None:
@@ -435,8 +460,16 @@ def _validation(graph: TrainGraph, train: Tensor, val: Tensor) -> _Validation:
     )
 
 
-def _val_ndcg(emb: Tensor, graph: TrainGraph, v: _Validation, k: int) -> float:
-    top, _ = recommend(emb, users=v.users, programs=graph.program_nodes, exclude=v.seen, k=k)
+def _val_ndcg(
+    emb: Tensor,
+    graph: TrainGraph,
+    v: _Validation,
+    k: int,
+    extra: Callable[[Tensor, Tensor], Tensor] | None = None,
+) -> float:
+    top, _ = recommend(
+        emb, users=v.users, programs=graph.program_nodes, exclude=v.seen, k=k, extra=extra
+    )
     return ndcg_at_k(Ranking.from_arrays(top.numpy(), v.truth_rows, v.truth_items, k=k))
 
 
@@ -573,6 +606,16 @@ def fit(
             progress=progress,
             history=history,
         )
+        term = None
+        if config.genre_channel_beta == "auto":
+            beta = 0.0
+            if validation is not None:
+                beta = choose_genre_channel_beta(emb, graph, train_mask, validation, config)
+            config = config.model_copy(update={"genre_channel_beta": beta})
+        weight = config.genre_channel_beta
+        if isinstance(weight, float) and weight > 0:
+            term = genre_channel_term(graph, torch.ones_like(train_mask), config.half_life_days)
+            term = term.with_beta(weight) if term is not None else None
         if validation is not None and config.refit:
             emb, _ = _run(
                 graph,
@@ -592,6 +635,7 @@ def fit(
             fit_seconds=time.perf_counter() - start,
             seconds_per_epoch=sum(train_s) / len(train_s),
             config=config,
+            genre_channel=term,
         )
     finally:
         torch.set_num_threads(previous_threads)
@@ -636,6 +680,50 @@ def choose_half_life(
             baseline = score
         if score > best_score and (half_life is None or score >= MIN_RECENCY_GAIN * baseline):
             best, best_score = half_life, score
+    return best
+
+
+def genre_channel_term(
+    graph: TrainGraph, mask: Tensor, half_life_days: float | str | None
+) -> GenreChannel | None:
+    """The term of :mod:`gnn.genre_channel` (its beta 0) from the positives of ``mask``,
+    popularity weighted by the half-life's recency weight; None when the graph has no
+    genre or channel linked to a program."""
+    empty = torch.empty(0, dtype=torch.long)
+    genres = graph.genre_nodes if graph.genre_nodes is not None else empty
+    channels = graph.channel_nodes if graph.channel_nodes is not None else empty
+    side = program_side(graph.edge_index, graph.program_nodes, genres, channels)
+    if side is None:
+        return None
+    lookup = torch.full((graph.num_nodes,), -1, dtype=torch.long)
+    lookup[graph.user_nodes] = torch.arange(graph.user_nodes.numel())
+    lookup[graph.program_nodes] = torch.arange(graph.program_nodes.numel())
+    users = lookup[graph.positives[0, mask]].numpy()
+    programs = lookup[graph.positives[1, mask]].numpy()
+    shape = (graph.user_nodes.numel(), graph.program_nodes.numel())
+    counts = sp.csr_matrix((np.ones(users.size), (users, programs)), shape=shape)
+    weight = None
+    if isinstance(half_life_days, float) and graph.positive_time is not None:
+        weight = recency_weight(graph.positive_time[mask], half_life_days).double().numpy()
+    popularity = np.bincount(programs, weight, shape[1]).astype(np.float64)
+    return GenreChannel.build(*side, counts, popularity, beta=0.0)
+
+
+def choose_genre_channel_beta(
+    emb: Tensor, graph: TrainGraph, train_mask: Tensor, validation: _Validation,
+    config: TrainConfig,
+) -> float:  # fmt: skip
+    """The weight of :mod:`gnn.genre_channel`'s term that best ranks the holdout with
+    ``emb``: 0 or one of :data:`gnn.genre_channel.BETAS` (0 without genre or channel)."""
+    term = genre_channel_term(graph, train_mask, config.half_life_days)
+    if term is None:
+        return 0.0
+    best, best_score = 0.0, _val_ndcg(emb, graph, validation, config.val_k)
+    for beta in BETAS:
+        extra = term.with_beta(beta).for_nodes(graph.user_nodes, graph.program_nodes)
+        score = _val_ndcg(emb, graph, validation, config.val_k, extra)
+        if score > best_score:
+            best, best_score = beta, score
     return best
 
 

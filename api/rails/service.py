@@ -125,7 +125,7 @@ class RailsService:
         listed: Candidates | None = None
         if model is not None and vector is not None and stored:
             # Scored here, as the stored list would have been; stored for the next request.
-            listed = list(model.for_vector(vector.vector, s.candidates))
+            listed = list(model.for_vector(vector.vector, s.candidates, shares=vector.shares))
             self.refresher.record(ctx, vector, listed, version=model.version)
         self.home_reads["scored" if vector is not None else "none"] += 1
         sources = chain(self, "home", ctx, now, model=model, vector=vector, listed=listed)

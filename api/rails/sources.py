@@ -101,7 +101,9 @@ def _personal(
 ) -> Callable[[], Awaitable[Candidates]]:
     async def run() -> Candidates:
         s = pool.settings
-        found: Candidates = list(model.for_vector(vector.vector, s.candidates))
+        found: Candidates = list(
+            model.for_vector(vector.vector, s.candidates, shares=vector.shares)
+        )
         if s.popularity_blend == 0 and s.freshness_blend == 0:
             return found
         audience = await pool.audience(ctx, now)
