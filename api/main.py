@@ -125,9 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
+    install_unavailable_handler(app)  # its middleware innermost
     app.add_middleware(RequestId)
     install_metrics(app)  # outermost: its latency covers the other middleware
-    install_unavailable_handler(app)
     app.include_router(metrics_routes.router)
     app.include_router(health.router)
     app.include_router(rails.router)

@@ -3,11 +3,20 @@
 The driver reconnects by itself once Neo4j answers again, so the API recovers without a
 restart; until then every request that needs the graph is told when to come back, and
 ``/ready`` says why it is not ready.
+
+A stopping Neo4j refuses new work at once but closes its Bolt connections only once its
+databases have stopped, seconds later: a GET under way then waits on a connection that
+will not answer. So the first request told that Neo4j is unavailable also cancels the
+GETs that have been under way for :data:`STUCK_AFTER_S` or more and have not begun their
+answer (:class:`InFlight`), and they are answered 503 at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -17,6 +26,7 @@ from neo4j.exceptions import (
     SessionExpired,
     TransientError,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
 
@@ -38,6 +48,88 @@ UNAVAILABLE = (ServiceUnavailable, SessionExpired, ConnectionPoolError, Transien
 connections, a database stopping or starting, a deadlock the retries did not get past)."""
 
 
+STUCK_AFTER_S = 0.5
+"""A GET under way this long, its answer not begun, when another request finds Neo4j
+unavailable is cancelled and answered 503 (a rail takes tens of milliseconds)."""
+DATABASE_UNAVAILABLE = "Neo.TransientError.General.DatabaseUnavailable"
+"""The error code of a database that is stopping or starting."""
+CANCELLED = "CancelledWhileUnavailable"
+"""The kind (metrics label, answer) of a request cancelled that way."""
+
+
+class InFlight:
+    """The GETs under way and when each began, until its answer begins."""
+
+    def __init__(self) -> None:
+        self._since: dict[asyncio.Task[Any], float] = {}
+        self._cancelled: set[asyncio.Task[Any]] = set()
+
+    def cancel_stuck(self) -> int:
+        """Cancel every GET under way for :data:`STUCK_AFTER_S` or more but the caller's;
+        how many."""
+        now, current = time.monotonic(), asyncio.current_task()
+        stuck = [
+            task
+            for task, since in self._since.items()
+            if task is not current and task not in self._cancelled and now - since >= STUCK_AFTER_S
+        ]
+        for task in stuck:
+            self._cancelled.add(task)
+            task.cancel()
+        return len(stuck)
+
+
+class CancelWhenUnavailable:
+    """ASGI middleware: registers each GET in :class:`InFlight` and answers 503 the ones
+    :meth:`InFlight.cancel_stuck` cancels (any other cancellation goes on as it came)."""
+
+    def __init__(self, app: ASGIApp, in_flight: InFlight) -> None:
+        self.app = app
+        self.in_flight = in_flight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.current_task()
+        if scope["type"] != "http" or scope["method"] != "GET" or task is None:
+            await self.app(scope, receive, send)
+            return
+        flight = self.in_flight
+
+        async def send_tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                flight._since.pop(task, None)
+            await send(message)
+
+        flight._since[task] = time.monotonic()
+        try:
+            await self.app(scope, receive, send_tracked)
+        except asyncio.CancelledError:
+            if task not in flight._cancelled or task.cancelling() > 1:
+                raise
+            task.uncancel()
+            app = scope.get("app")
+            metrics: Metrics | None = getattr(getattr(app, "state", None), "metrics", None)
+            if metrics is not None:
+                metrics.neo4j_unavailable.labels(CANCELLED).inc()
+            await unavailable_response(CANCELLED, RETRY_AFTER_S)(scope, receive, send)
+        finally:
+            flight._since.pop(task, None)
+            flight._cancelled.discard(task)
+
+
+def going_away(exc: Exception) -> bool:
+    """Whether ``exc`` says Neo4j is going or gone (not one busy moment, such as a deadlock)."""
+    code = getattr(exc, "code", None)
+    return isinstance(exc, (ServiceUnavailable, SessionExpired)) or code == DATABASE_UNAVAILABLE
+
+
+def unavailable_response(kind: str, retry: int, detail: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail or f"Neo4j is unavailable ({kind}); retry in {retry} s"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(retry)},
+    )
+
+
 async def neo4j_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The answer to a request Neo4j failed: 503, ``Retry-After``, the error's kind."""
     kind = type(exc).__name__
@@ -45,21 +137,21 @@ async def neo4j_unavailable(request: Request, exc: Exception) -> JSONResponse:
     metrics: Metrics | None = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.neo4j_unavailable.labels(kind).inc()
+    in_flight: InFlight | None = getattr(request.app.state, "in_flight", None)
+    if in_flight is not None and going_away(exc):
+        in_flight.cancel_stuck()
     # Turned away while warming up: thousands of times in a restart, nothing new to say.
     level = logging.DEBUG if isinstance(exc, WarmingUpError) else logging.WARNING
     log.log(level, "Neo4j unavailable during %s %s: %s: %s",
             request.method, request.url.path, kind, exc)  # fmt: skip
-    return JSONResponse(
-        {
-            "detail": f"{exc}; retry in {retry} s"
-            if isinstance(exc, WarmingUpError)
-            else f"Neo4j is unavailable ({kind}); retry in {retry} s"
-        },
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": str(retry)},
-    )
+    warming = f"{exc}; retry in {retry} s" if isinstance(exc, WarmingUpError) else None
+    return unavailable_response(kind, retry, warming)
 
 
 def install_unavailable_handler(app: FastAPI) -> None:
+    """The 503 handlers, and the middleware that cancels GETs stuck on a Neo4j going away
+    (added first: innermost, so their 503s pass through the request id and metrics)."""
+    app.state.in_flight = InFlight()
+    app.add_middleware(CancelWhenUnavailable, in_flight=app.state.in_flight)
     for error in (*UNAVAILABLE, WarmingUpError):
         app.add_exception_handler(error, neo4j_unavailable)
