@@ -1,5 +1,8 @@
 """Probe: LightGCN's scores plus beta x the log of the genre/channel count's, on one split.
 
+The probe that led to the term ``gnn/genre_channel.py`` adds (which the fit now chooses
+on its holdout); kept to reproduce the tuning table of docs/benchmarks.md.
+
 Fits LightGCN once with the defaults (as ``tv_benchmark.py`` does, early stopping on the
 holdout that the split tests), caches its embeddings under ``--cache``, then scores the
 test split for each beta of ``--betas``: ``score + beta * log(genre/channel count)``, the
@@ -55,7 +58,9 @@ def main() -> None:
     else:
         t0 = time.perf_counter()
         holdout = "latest" if args.split == "temporal" else "random"
-        result = fit(graph, TrainConfig(holdout=holdout), progress=True)
+        # LightGCN alone: the probe adds the term itself, for each beta.
+        config = TrainConfig(holdout=holdout, genre_channel_beta=None)
+        result = fit(graph, config, progress=True)
         embeddings = result.embeddings
         torch.save(embeddings, cached)
         print(f"fit {time.perf_counter() - t0:.0f} s, best epoch {result.best_epoch}")

@@ -150,7 +150,9 @@ class GenreChannel:
             cols = program_col[programs.long()].numpy()
             if (rows < 0).any() or (cols < 0).any():
                 raise ValueError("the genre/channel term has no row for some user or program")
-            return torch.from_numpy(self.scores(self.user_shares[rows])[:, cols])
+            scores = self.scores(self.user_shares[rows])
+            every = cols.size == scores.shape[1] and (cols == np.arange(cols.size)).all()
+            return torch.from_numpy(scores if every else scores[:, cols])
 
         return extra
 

@@ -609,8 +609,11 @@ def fit(
         term = None
         if config.genre_channel_beta == "auto":
             beta = 0.0
-            if validation is not None:
-                beta = choose_genre_channel_beta(emb, graph, train_mask, validation, config)
+            best_val = max((float(h["val_ndcg"] or 0.0) for h in history), default=None)
+            if validation is not None and best_val is not None:
+                beta = choose_genre_channel_beta(
+                    emb, graph, train_mask, validation, config, best_val
+                )
             config = config.model_copy(update={"genre_channel_beta": beta})
         weight = config.genre_channel_beta
         if isinstance(weight, float) and weight > 0:
@@ -711,14 +714,15 @@ def genre_channel_term(
 
 def choose_genre_channel_beta(
     emb: Tensor, graph: TrainGraph, train_mask: Tensor, validation: _Validation,
-    config: TrainConfig,
+    config: TrainConfig, without: float,
 ) -> float:  # fmt: skip
     """The weight of :mod:`gnn.genre_channel`'s term that best ranks the holdout with
-    ``emb``: 0 or one of :data:`gnn.genre_channel.BETAS` (0 without genre or channel)."""
+    ``emb`` (whose score without the term is ``without``): 0 or one of
+    :data:`gnn.genre_channel.BETAS` (0 without genre or channel)."""
     term = genre_channel_term(graph, train_mask, config.half_life_days)
     if term is None:
         return 0.0
-    best, best_score = 0.0, _val_ndcg(emb, graph, validation, config.val_k)
+    best, best_score = 0.0, without
     for beta in BETAS:
         extra = term.with_beta(beta).for_nodes(graph.user_nodes, graph.program_nodes)
         score = _val_ndcg(emb, graph, validation, config.val_k, extra)
