@@ -741,6 +741,12 @@ program is a negative as often per epoch at every catalogue size. At 20k users (
 programs) a quarter gave nDCG@10 0.2462 and a twentieth (what a fixed 1,024 is of the
 20,000 programs at 100k users) 0.2255, stopping early (docs/benchmarks.md)."""
 
+SPARSE_PATIENCE = 6
+"""Epochs without a better holdout score before the sparse recipe stops. In eight fits on
+the TV benchmark (data seeds 11 and 12, 20k and 100k users, both splits) the holdout never
+improved after more than 5 epochs without improving; 8 waited almost 4 minutes in vain
+at 100k users (docs/benchmarks.md)."""
+
 SAMPLES_PER_USER = 1_024
 """The sparse recipe scores each user of a step against at least this many of its sampled
 programs (:attr:`TrainConfig.negative_groups`), not all of them: what a step must cover is
@@ -784,7 +790,7 @@ def default_config(graph: TrainGraph) -> TrainConfig:
         folds=10,
         user_ego=False,
         program_bias=True,
-        patience=8,
+        patience=SPARSE_PATIENCE,
         refit=False,
         num_threads=None,
     )
