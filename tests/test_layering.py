@@ -28,9 +28,9 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 """The other packages each package may import; nothing imports ``cli``."""
 
-API_MAY_IMPORT_FROM_GNN = {"gnn.artifacts", "gnn.idmap", "gnn.ranker"}
-"""The API reads model artifacts (and scores with the ranker they hold); it never imports the
-trainer (export, train, retrain, ranker_train...)."""
+API_MAY_IMPORT_FROM_GNN = {"gnn.artifacts", "gnn.genre_channel", "gnn.idmap", "gnn.ranker"}
+"""The API reads model artifacts (and scores with the ranker and the genre/channel term they
+hold); it never imports the trainer (export, train, retrain, ranker_train...)."""
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,11 @@ class Recording(ServingModel):
         self.used.append("user_vector")
         return super().user_vector(user_id, recent, min_watches=min_watches)
 
-    def for_vector(self, vector: Floats, n: int) -> list[tuple[str, float]]:
+    def for_vector(
+        self, vector: Floats, n: int, *, shares: Floats | None = None
+    ) -> list[tuple[str, float]]:
         self.used.append("for_vector")
-        return super().for_vector(vector, n)
+        return super().for_vector(vector, n, shares=shares)
 
     def similar(self, program_id: str, n: int) -> list[tuple[str, float]]:
         self.used.append("similar")
@@ -67,9 +69,11 @@ class SwapsWhenUsed(Recording):
     rails: RailsService
     then: ServingModel
 
-    def for_vector(self, vector: Floats, n: int) -> list[tuple[str, float]]:
+    def for_vector(
+        self, vector: Floats, n: int, *, shares: Floats | None = None
+    ) -> list[tuple[str, float]]:
         self.rails.swap_model(self.then)
-        return super().for_vector(vector, n)
+        return super().for_vector(vector, n, shares=shares)
 
     def similar(self, program_id: str, n: int) -> list[tuple[str, float]]:
         self.rails.swap_model(self.then)
