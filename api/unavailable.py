@@ -6,15 +6,18 @@ restart; until then every request that needs the graph is told when to come back
 
 A stopping Neo4j refuses new work at once but closes its Bolt connections only once its
 databases have stopped, seconds later: a GET under way then waits on a connection that
-will not answer. So the first request told that Neo4j is unavailable also cancels the
-GETs that have been under way for :data:`STUCK_AFTER_S` or more and have not begun their
-answer (:class:`InFlight`), and they are answered 503 at once.
+will not answer. So the first request told that Neo4j is going away also cancels the
+GETs that began before it and have not begun their answer (:class:`InFlight`), and they
+are answered 503 at once; so does every 503 of that outage (turned away while the stuck
+ones hold the turns, or failing), never a request that began after the outage did (those
+fail fast, or are the first ones to reach Neo4j again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import Any
 
@@ -48,9 +51,8 @@ UNAVAILABLE = (ServiceUnavailable, SessionExpired, ConnectionPoolError, Transien
 connections, a database stopping or starting, a deadlock the retries did not get past)."""
 
 
-STUCK_AFTER_S = 0.5
-"""A GET under way this long, its answer not begun, when another request finds Neo4j
-unavailable is cancelled and answered 503 (a rail takes tens of milliseconds)."""
+OUTAGE_GAP_S = 10.0
+"""A going-away error this long after the last one begins a new outage."""
 DATABASE_UNAVAILABLE = "Neo.TransientError.General.DatabaseUnavailable"
 """The error code of a database that is stopping or starting."""
 CANCELLED = "CancelledWhileUnavailable"
@@ -63,15 +65,28 @@ class InFlight:
     def __init__(self) -> None:
         self._since: dict[asyncio.Task[Any], float] = {}
         self._cancelled: set[asyncio.Task[Any]] = set()
+        self._outage_began: float | None = None
+        self._last_going_away = -math.inf
+
+    def going_away(self) -> int:
+        """Note that a request found Neo4j going away (the first of an outage dates it),
+        then :meth:`cancel_stuck`."""
+        now = time.monotonic()
+        if now - self._last_going_away > OUTAGE_GAP_S:
+            self._outage_began = now
+        self._last_going_away = now
+        return self.cancel_stuck()
 
     def cancel_stuck(self) -> int:
-        """Cancel every GET under way for :data:`STUCK_AFTER_S` or more but the caller's;
-        how many."""
-        now, current = time.monotonic(), asyncio.current_task()
+        """Cancel every GET but the caller's that began before the outage and has not
+        begun its answer; how many."""
+        began, current = self._outage_began, asyncio.current_task()
+        if began is None:
+            return 0
         stuck = [
             task
             for task, since in self._since.items()
-            if task is not current and task not in self._cancelled and now - since >= STUCK_AFTER_S
+            if task is not current and task not in self._cancelled and since < began
         ]
         for task in stuck:
             self._cancelled.add(task)
@@ -138,8 +153,11 @@ async def neo4j_unavailable(request: Request, exc: Exception) -> JSONResponse:
     if metrics is not None:
         metrics.neo4j_unavailable.labels(kind).inc()
     in_flight: InFlight | None = getattr(request.app.state, "in_flight", None)
-    if in_flight is not None and going_away(exc):
-        in_flight.cancel_stuck()
+    if in_flight is not None:
+        if going_away(exc):
+            in_flight.going_away()
+        else:  # turned away (the stuck hold the turns) or busy: only the outage's stuck
+            in_flight.cancel_stuck()
     # Turned away while warming up: thousands of times in a restart, nothing new to say.
     level = logging.DEBUG if isinstance(exc, WarmingUpError) else logging.WARNING
     log.log(level, "Neo4j unavailable during %s %s: %s: %s",
