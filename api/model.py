@@ -182,12 +182,10 @@ class ServingModel:
         does not know the user and fewer than ``min_watches`` of ``recent`` fold in."""
         row = self.user_rows.get(user_id)
         folded = self.fold_in(recent)
-        folded_shares = None
-        if folded is not None:
-            folded_shares = self._folded_shares(*self._weighted_watches(recent))
         if row is None:
             if folded is None or folded[1] < min_watches:
                 return None
+            folded_shares = self._folded_shares(*self._weighted_watches(recent))
             return UserVector(folded[0], "fold_in", 1.0, folded_shares)
         trained = self.users[row]
         trained_shares = self._trained_shares(row)
@@ -204,6 +202,7 @@ class ServingModel:
         if self.program_bias is not None:
             mixed = _unit(mixed) * float(np.linalg.norm(trained))
         shares = trained_shares
+        folded_shares = self._folded_shares(*self._weighted_watches(recent))
         if trained_shares is not None and folded_shares is not None:
             shares = ((1 - share) * trained_shares + share * folded_shares).astype(np.float32)
         return UserVector(mixed.astype(np.float32), "trained+fold_in", share, shares)

@@ -191,3 +191,15 @@ def test_a_fold_in_user_gets_shares_from_their_watches(tmp_path: Path) -> None:
     without = serving.for_vector(vector.vector, 3)
     with_term = serving.for_vector(vector.vector, 3, shares=vector.shares)
     assert dict(with_term) != pytest.approx(dict(without))
+
+
+def test_a_trained_users_newer_watches_move_their_shares_as_their_vector(tmp_path: Path) -> None:
+    serving = ServingModel.from_version(served_version(tmp_path))
+    later = (serving.trained_at or 0.0) + 3600
+    older = (serving.trained_at or 0.0) - 3600
+    moved = serving.user_vector("u0", [RecentWatch("p2", 1.0, later)] * 2, min_watches=1)
+    assert moved is not None and moved.how == "trained+fold_in" and moved.new_share == 1.0
+    assert moved.shares == pytest.approx([0.0, 1.0, 0.0, 0.0])  # all newer: the watches'
+    kept = serving.user_vector("u0", [RecentWatch("p2", 1.0, older)], min_watches=1)
+    assert kept is not None and kept.how == "trained"
+    assert kept.shares == pytest.approx([0.75, 0.25, 0.5, 0.5])  # user u0's trained shares
