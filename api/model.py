@@ -165,7 +165,9 @@ class ServingModel:
     def fold_in(self, watches: Sequence[RecentWatch]) -> tuple[Floats, int] | None:
         """The weighted mean of the program vectors of ``watches`` (most recent first), and
         how many watches it used; None when none is known to the version with a weight > 0."""
-        rows, weights = self._weighted_watches(watches)
+        return self._fold(*self._weighted_watches(watches))
+
+    def _fold(self, rows: list[int], weights: list[float]) -> tuple[Floats, int] | None:
         if not rows:
             return None
         mean = np.average(self.programs[rows], axis=0, weights=weights)
@@ -181,11 +183,12 @@ class ServingModel:
         """The vector to score ``user_id`` with (module docstring), or None: the version
         does not know the user and fewer than ``min_watches`` of ``recent`` fold in."""
         row = self.user_rows.get(user_id)
-        folded = self.fold_in(recent)
+        weighted = self._weighted_watches(recent)
+        folded = self._fold(*weighted)
         if row is None:
             if folded is None or folded[1] < min_watches:
                 return None
-            folded_shares = self._folded_shares(*self._weighted_watches(recent))
+            folded_shares = self._folded_shares(*weighted)
             return UserVector(folded[0], "fold_in", 1.0, folded_shares)
         trained = self.users[row]
         trained_shares = self._trained_shares(row)
@@ -202,7 +205,7 @@ class ServingModel:
         if self.program_bias is not None:
             mixed = _unit(mixed) * float(np.linalg.norm(trained))
         shares = trained_shares
-        folded_shares = self._folded_shares(*self._weighted_watches(recent))
+        folded_shares = self._folded_shares(*weighted)
         if trained_shares is not None and folded_shares is not None:
             shares = ((1 - share) * trained_shares + share * folded_shares).astype(np.float32)
         return UserVector(mixed.astype(np.float32), "trained+fold_in", share, shares)
