@@ -10,13 +10,16 @@ genres and channel"):
     s(u, p) = \\mathbf{e}_u \\cdot \\mathbf{e}_p + b_p
         + \\beta \\,\\bigl(\\log \\mathrm{pop}(p) + \\log(\\mathrm{share}_u(p) + \\epsilon)\\bigr)
 
-* :math:`\\mathrm{pop}(p)`: 1 + the program's positives, each weighted by the recency
-  weight of the fit (its half-life), else counted once;
-* :math:`\\mathrm{share}_u(p)`: :data:`GENRE_WEIGHT` x the user's share of positives in
-  the program's genres (a program with several genres splits its weight among them) +
-  (1 - :data:`GENRE_WEIGHT`) x the user's share on its channels;
-* :math:`\\beta`: chosen by :func:`gnn.train.fit` on its early-stopping holdout among
-  :data:`BETAS` and 0 (0 leaves LightGCN's score alone, and no term is kept).
+* :math:`\\mathrm{pop}(p)`: 1 + the program's positives, each weighted by a recency
+  weight of half-life :math:`h` (or counted once);
+* :math:`\\mathrm{share}_u(p)`: :math:`w` x the user's share of positives in the
+  program's genres (a program with several genres splits its weight among them) +
+  :math:`1 - w` x the user's share on its channels;
+* :math:`h`, :math:`w` and :math:`\\beta`: chosen by :func:`gnn.train.fit` on its
+  early-stopping holdout, :math:`h` and :math:`w` as the term alone ranks it best (among
+  no half-life and :data:`gnn.train.HALF_LIVES_DAYS`, and :data:`GENRE_WEIGHTS`), then
+  :math:`\\beta` among :data:`BETAS` and 0 (0 leaves LightGCN's score alone, and no
+  term is kept).
 
 A user's shares come from the positives the version was trained on; a user it does not
 know, or whose recent watches moved, gets shares from those watches
@@ -38,9 +41,12 @@ from torch import Tensor
 from gnn.idmap import IdMap
 
 GENRE_WEIGHT = 0.75
-"""The genres' weight in a user's share of a program; the channels' is the rest. The
-weight of the probe on the tuning seed (docs/benchmarks.md); the count's own grid of 0.5,
-0.75 and 1 picked it at 20k users and 0.5 at 100k (temporal split)."""
+"""The genres' weight :math:`w` in a user's share of a program (the channels' is the
+rest) unless :func:`gnn.train.fit` chooses one: the probe's on the tuning seed
+(docs/benchmarks.md)."""
+GENRE_WEIGHTS = (0.5, 0.75, 1.0)
+"""The genre weights :func:`gnn.train.fit` tries: the count's own grid picked 0.75 at 20k
+users and 0.5 at 100k (temporal split)."""
 BETAS = (0.25, 0.5, 1.0)
 """The weights :func:`gnn.train.fit` tries for the term, besides none."""
 EPSILON = 1e-3
@@ -60,7 +66,7 @@ class GenreChannel:
         program_side (scipy.sparse.csr_matrix): ``[P, S]`` each program's genres and
             channels (``S`` columns: the genres, then the channels), a program's weight in
             a group split evenly among its nodes there, the genres' group weighing
-            :data:`GENRE_WEIGHT` and the channels' the rest.
+            the genre weight :math:`w` and the channels' the rest.
         groups (numpy.ndarray): ``[S]`` 0 for a genre column, 1 for a channel column.
         user_shares (scipy.sparse.csr_matrix): ``[U, S]`` each trained user's shares (each
             group of a row sums to 1, or 0 without positives there).
@@ -89,16 +95,23 @@ class GenreChannel:
             program_side=program_side,
             groups=groups,
             user_shares=sp.csr_matrix((counts.shape[0], program_side.shape[1]), dtype=np.float32),
-            log_popularity=np.log1p(np.asarray(popularity, dtype=np.float64)).astype(np.float32),
+            log_popularity=np.zeros(program_side.shape[0], np.float32),
             beta=float(beta),
         )
-        return term.with_shares(term.shares_of(counts))
+        return term.with_shares(term.shares_of(counts)).with_popularity(popularity)
 
     def with_shares(self, user_shares: sp.csr_matrix) -> GenreChannel:
         return GenreChannel(
             self.program_side, self.groups, user_shares.tocsr().astype(np.float32),
             self.log_popularity, self.beta,
         )  # fmt: skip
+
+    def with_popularity(self, popularity: npt.NDArray[np.floating]) -> GenreChannel:
+        """The term with each program's weighted count of positives ``popularity``."""
+        log_popularity = np.log1p(np.asarray(popularity, dtype=np.float64)).astype(np.float32)
+        return GenreChannel(
+            self.program_side, self.groups, self.user_shares, log_popularity, self.beta
+        )
 
     def with_beta(self, beta: float) -> GenreChannel:
         return GenreChannel(
@@ -192,11 +205,15 @@ class GenreChannel:
 
 
 def program_side(
-    edge_index: Tensor, program_nodes: Tensor, genre_nodes: Tensor, channel_nodes: Tensor
+    edge_index: Tensor,
+    program_nodes: Tensor,
+    genre_nodes: Tensor,
+    channel_nodes: Tensor,
+    genre_weight: float = GENRE_WEIGHT,
 ) -> tuple[sp.csr_matrix, npt.NDArray[np.int8]] | None:
     """The ``program_side`` matrix and ``groups`` of :class:`GenreChannel` from a graph's
-    edges (Program-Genre and Program-Channel edges, in either direction), or None when no
-    program has a genre or a channel."""
+    edges (Program-Genre and Program-Channel edges, in either direction), the genres
+    weighing ``genre_weight``, or None when no program has a genre or a channel."""
     side = torch.cat([genre_nodes.long(), channel_nodes.long()])
     groups = np.concatenate(
         [np.zeros(genre_nodes.numel(), np.int8), np.ones(channel_nodes.numel(), np.int8)]
@@ -223,6 +240,6 @@ def program_side(
     group = groups[coo.col]
     per_group = np.zeros((linked.shape[0], 2))
     np.add.at(per_group, (coo.row, group), 1.0)
-    weight = np.where(group == 0, GENRE_WEIGHT, 1.0 - GENRE_WEIGHT) / per_group[coo.row, group]
+    weight = np.where(group == 0, genre_weight, 1.0 - genre_weight) / per_group[coo.row, group]
     matrix = sp.csr_matrix((weight, (coo.row, coo.col)), shape=linked.shape, dtype=np.float32)
     return matrix, groups

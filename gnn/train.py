@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor
 
 from gnn.data import TrainGraph
-from gnn.genre_channel import BETAS, GenreChannel, program_side
+from gnn.genre_channel import BETAS, GENRE_WEIGHT, GENRE_WEIGHTS, GenreChannel, program_side
 from gnn.loss import full_softmax_loss, sampled_softmax_loss
 from gnn.metrics import Ranking, ndcg_at_k
 from gnn.model import GraphLightGCN, normalized_adjacency, recommend
@@ -118,6 +118,18 @@ class TrainConfig(BaseModel):
         "the score (gnn.genre_channel); None: no term; 'auto': chosen on the holdout among "
         "0 and genre_channel.BETAS (none without genre or channel nodes, or a holdout).",
     )
+    genre_channel_half_life_days: float | Literal["auto"] | None = Field(
+        default="auto",
+        description="Half-life of the popularity in the genre/channel term; None: every "
+        "positive counts once; 'auto': the one whose term alone best ranks the holdout, "
+        "among None and HALF_LIVES_DAYS (None without positive_time or a holdout).",
+    )
+    genre_weight: float | Literal["auto"] = Field(
+        default="auto",
+        description="The genres' weight in the genre/channel term's share (the channels' is "
+        "the rest); 'auto': the one of genre_channel.GENRE_WEIGHTS whose term alone best "
+        "ranks the holdout (genre_channel.GENRE_WEIGHT without a holdout).",
+    )
     holdout: Literal["random", "latest"] = Field(
         default="random",
         description="Which positives of a user early stopping holds out: a random share, or "
@@ -150,6 +162,22 @@ class TrainConfig(BaseModel):
     def _positive_half_life(cls, value: float | str | None) -> float | str | None:
         if isinstance(value, float) and not value > 0:
             raise ValueError(f"half_life_days must be > 0, 'auto' or None; got {value}")
+        return value
+
+    @field_validator("genre_channel_half_life_days")
+    @classmethod
+    def _positive_term_half_life(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, float) and not value > 0:
+            raise ValueError(
+                f"genre_channel_half_life_days must be > 0, 'auto' or None; got {value}"
+            )
+        return value
+
+    @field_validator("genre_weight")
+    @classmethod
+    def _genre_weight_share(cls, value: float | str) -> float | str:
+        if isinstance(value, float) and not 0 <= value <= 1:
+            raise ValueError(f"genre_weight must be within [0, 1] or 'auto'; got {value}")
         return value
 
     @field_validator("genre_channel_beta")
@@ -606,18 +634,16 @@ def fit(
             progress=progress,
             history=history,
         )
+        config = choose_genre_channel(emb, graph, train_mask, validation, config, history)
         term = None
-        if config.genre_channel_beta == "auto":
-            beta = 0.0
-            best_val = max((float(h["val_ndcg"] or 0.0) for h in history), default=None)
-            if validation is not None and best_val is not None:
-                beta = choose_genre_channel_beta(
-                    emb, graph, train_mask, validation, config, best_val
-                )
-            config = config.model_copy(update={"genre_channel_beta": beta})
         weight = config.genre_channel_beta
         if isinstance(weight, float) and weight > 0:
-            term = genre_channel_term(graph, torch.ones_like(train_mask), config.half_life_days)
+            term = genre_channel_term(
+                graph,
+                torch.ones_like(train_mask),
+                _float_or_none(config.genre_channel_half_life_days),
+                _float_or(config.genre_weight, GENRE_WEIGHT),
+            )
             term = term.with_beta(weight) if term is not None else None
         if validation is not None and config.refit:
             emb, _ = _run(
@@ -686,16 +712,41 @@ def choose_half_life(
     return best
 
 
+def _float_or_none(value: float | str | None) -> float | None:
+    return value if isinstance(value, float) else None
+
+
+def _float_or(value: float | str, default: float) -> float:
+    return value if isinstance(value, float) else default
+
+
+def _popularity(
+    graph: TrainGraph, mask: Tensor, half_life_days: float | None
+) -> npt.NDArray[np.float64]:
+    """Each program's positives of ``mask`` (in ``graph.program_nodes`` order), weighted by
+    their recency weight for ``half_life_days``, else counted once."""
+    lookup = torch.full((graph.num_nodes,), -1, dtype=torch.long)
+    lookup[graph.program_nodes] = torch.arange(graph.program_nodes.numel())
+    programs = lookup[graph.positives[1, mask]].numpy()
+    weight = None
+    if half_life_days is not None and graph.positive_time is not None:
+        weight = recency_weight(graph.positive_time[mask], half_life_days).double().numpy()
+    return np.bincount(programs, weight, graph.program_nodes.numel()).astype(np.float64)
+
+
 def genre_channel_term(
-    graph: TrainGraph, mask: Tensor, half_life_days: float | str | None
+    graph: TrainGraph,
+    mask: Tensor,
+    half_life_days: float | None,
+    genre_weight: float = GENRE_WEIGHT,
 ) -> GenreChannel | None:
     """The term of :mod:`gnn.genre_channel` (its beta 0) from the positives of ``mask``,
-    popularity weighted by the half-life's recency weight; None when the graph has no
-    genre or channel linked to a program."""
+    popularity weighted by the half-life's recency weight, the genres' share weighing
+    ``genre_weight``; None when the graph has no genre or channel linked to a program."""
     empty = torch.empty(0, dtype=torch.long)
     genres = graph.genre_nodes if graph.genre_nodes is not None else empty
     channels = graph.channel_nodes if graph.channel_nodes is not None else empty
-    side = program_side(graph.edge_index, graph.program_nodes, genres, channels)
+    side = program_side(graph.edge_index, graph.program_nodes, genres, channels, genre_weight)
     if side is None:
         return None
     lookup = torch.full((graph.num_nodes,), -1, dtype=torch.long)
@@ -705,30 +756,69 @@ def genre_channel_term(
     programs = lookup[graph.positives[1, mask]].numpy()
     shape = (graph.user_nodes.numel(), graph.program_nodes.numel())
     counts = sp.csr_matrix((np.ones(users.size), (users, programs)), shape=shape)
-    weight = None
-    if isinstance(half_life_days, float) and graph.positive_time is not None:
-        weight = recency_weight(graph.positive_time[mask], half_life_days).double().numpy()
-    popularity = np.bincount(programs, weight, shape[1]).astype(np.float64)
+    popularity = _popularity(graph, mask, half_life_days)
     return GenreChannel.build(*side, counts, popularity, beta=0.0)
 
 
-def choose_genre_channel_beta(
-    emb: Tensor, graph: TrainGraph, train_mask: Tensor, validation: _Validation,
-    config: TrainConfig, without: float,
-) -> float:  # fmt: skip
-    """The weight of :mod:`gnn.genre_channel`'s term that best ranks the holdout with
-    ``emb`` (whose score without the term is ``without``): 0 or one of
-    :data:`gnn.genre_channel.BETAS` (0 without genre or channel)."""
-    term = genre_channel_term(graph, train_mask, config.half_life_days)
-    if term is None:
-        return 0.0
-    best, best_score = 0.0, without
-    for beta in BETAS:
-        extra = term.with_beta(beta).for_nodes(graph.user_nodes, graph.program_nodes)
-        score = _val_ndcg(emb, graph, validation, config.val_k, extra)
-        if score > best_score:
-            best, best_score = beta, score
-    return best
+def choose_genre_channel(
+    emb: Tensor,
+    graph: TrainGraph,
+    train_mask: Tensor,
+    validation: _Validation | None,
+    config: TrainConfig,
+    history: list[dict[str, float | int | str | None]],
+) -> TrainConfig:
+    """``config`` with the genre/channel term's "auto" settings chosen on the holdout.
+
+    The term's own half-life and genre weight first, as the term alone (the count) ranks
+    the holdout best: each half-life (with the genre weight set, or
+    :data:`~gnn.genre_channel.GENRE_WEIGHT`), then each genre weight with the half-life
+    found; then its weight beta with ``emb``, among 0 and
+    :data:`~gnn.genre_channel.BETAS` (0 when it does not beat ``emb`` alone, whose best
+    holdout score is in ``history``). Without a holdout, or genre and channel nodes: no
+    half-life, the default genre weight, beta 0.
+    """
+    auto_half_life = config.genre_channel_half_life_days == "auto"
+    auto_weight = config.genre_weight == "auto"
+    half_life = _float_or_none(config.genre_channel_half_life_days)
+    genre_weight = _float_or(config.genre_weight, GENRE_WEIGHT)
+    beta = config.genre_channel_beta
+    term = None
+    if validation is not None and beta is not None and (beta == "auto" or beta > 0):
+        term = genre_channel_term(graph, train_mask, half_life, genre_weight)
+    if term is not None and validation is not None:
+        alone = torch.zeros(graph.num_nodes, 1)
+
+        def score(candidate: GenreChannel, embeddings: Tensor) -> float:
+            extra = candidate.for_nodes(graph.user_nodes, graph.program_nodes)
+            return _val_ndcg(embeddings, graph, validation, config.val_k, extra)
+
+        if auto_half_life and graph.positive_time is not None:
+            by_half_life = {
+                h: term.with_popularity(_popularity(graph, train_mask, h))
+                for h in (None, *HALF_LIVES_DAYS)
+            }
+            found = {h: score(t.with_beta(1.0), alone) for h, t in by_half_life.items()}
+            half_life = max(found, key=lambda h: found[h])
+            term = by_half_life[half_life]
+        if auto_weight:
+            by_weight = {genre_weight: term}
+            for w in GENRE_WEIGHTS:
+                by_weight.setdefault(w, genre_channel_term(graph, train_mask, half_life, w) or term)
+            found_w = {w: score(t.with_beta(1.0), alone) for w, t in by_weight.items()}
+            genre_weight = max(found_w, key=lambda w: found_w[w])
+            term = by_weight[genre_weight]
+        if beta == "auto":
+            without = max((float(h["val_ndcg"] or 0.0) for h in history), default=-math.inf)
+            found_b = {b: score(term.with_beta(b), emb) for b in BETAS}
+            best = max(found_b, key=lambda b: found_b[b])
+            beta = best if found_b[best] > without else 0.0
+    update = {
+        "genre_channel_half_life_days": half_life,
+        "genre_weight": genre_weight,
+        "genre_channel_beta": 0.0 if beta == "auto" else beta,
+    }
+    return config.model_copy(update=update)
 
 
 DENSE_POSITIVES_PER_USER = 20.0

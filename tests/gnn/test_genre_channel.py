@@ -4,6 +4,7 @@ weight, and the same scores wherever a version is served (artifact, offline list
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +17,18 @@ from api.model import RecentWatch, ServingModel
 from gnn.artifacts import ArtifactError, ModelVersion, load_version, save_version
 from gnn.candidates import user_candidates
 from gnn.data import TrainGraph
-from gnn.genre_channel import BETAS, EPSILON, FILE, GENRE_WEIGHT, GenreChannel, program_side
+from gnn.genre_channel import (
+    BETAS,
+    EPSILON,
+    FILE,
+    GENRE_WEIGHT,
+    GENRE_WEIGHTS,
+    GenreChannel,
+    program_side,
+)
 from gnn.idmap import IdMap
 from gnn.model import recommend
-from gnn.train import TrainConfig, fit, genre_channel_term
+from gnn.train import HALF_LIVES_DAYS, TrainConfig, fit, genre_channel_term
 
 # Nodes: programs 0-2, genres 3-4, channels 5-6.
 # p0: genre 3, channel 5; p1: genres 3 and 4, channel 6; p2: genre 4, no channel.
@@ -36,6 +45,15 @@ def test_a_programs_weight_splits_among_its_genres_and_channels() -> None:
         np.array([[g, 0, c, 0], [g / 2, g / 2, 0, c], [0, g, 0, 0]], dtype=np.float32)
     )
     assert groups.tolist() == [0, 0, 1, 1]
+
+
+def test_the_genre_weight_sets_the_groups_weights() -> None:
+    found = program_side(EDGES, PROGRAMS, GENRES, CHANNELS, genre_weight=0.5)
+    assert found is not None
+    assert found[0].toarray()[1] == pytest.approx([0.25, 0.25, 0, 0.5])
+    genres_only = program_side(EDGES, PROGRAMS, GENRES, CHANNELS, genre_weight=1.0)
+    assert genres_only is not None
+    assert genres_only[0].toarray()[:, 2:] == pytest.approx(np.zeros((3, 2)))
 
 
 def test_no_genre_or_channel_edge_means_no_term() -> None:
@@ -112,6 +130,8 @@ def test_fit_chooses_a_weight_on_the_holdout_and_builds_the_term_on_every_positi
     result = fit(graph, SMALL, progress=False)
     chosen = result.config.genre_channel_beta
     assert chosen in (0.0, *BETAS)
+    assert result.config.genre_channel_half_life_days in (None, *HALF_LIVES_DAYS)
+    assert result.config.genre_weight in GENRE_WEIGHTS
     if chosen:
         assert result.genre_channel is not None
         assert result.genre_channel.beta == chosen
@@ -129,6 +149,36 @@ def test_a_set_weight_is_kept_and_none_or_unlabelled_side_nodes_keep_no_term() -
     unlabelled = fit(tv_graph(with_side_labels=False), SMALL, progress=False)
     assert unlabelled.genre_channel is None
     assert unlabelled.config.genre_channel_beta == 0.0
+
+
+def test_a_set_half_life_and_genre_weight_are_kept() -> None:
+    update = {"genre_channel_beta": 0.5, "genre_channel_half_life_days": 3.0, "genre_weight": 0.2}
+    result = fit(tv_graph(), SMALL.model_copy(update=update), progress=False)
+    assert result.config.genre_channel_half_life_days == 3.0
+    assert result.config.genre_weight == 0.2
+    every = torch.ones(tv_graph().positives.size(1), dtype=torch.bool)
+    expected = genre_channel_term(tv_graph(), every, 3.0, 0.2)
+    assert result.genre_channel is not None and expected is not None
+    assert result.genre_channel.log_popularity == pytest.approx(expected.log_popularity)
+    assert result.genre_channel.program_side.toarray() == pytest.approx(
+        expected.program_side.toarray()
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("genre_weight", 1.5, "genre_weight must be within [0, 1] or 'auto'; got 1.5"),
+        (
+            "genre_channel_half_life_days",
+            0.0,
+            "genre_channel_half_life_days must be > 0, 'auto' or None; got 0.0",
+        ),
+    ],
+)
+def test_bad_term_settings_are_refused(field: str, value: float, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainConfig(**{field: value})
 
 
 def test_popularity_takes_the_fits_half_life() -> None:
