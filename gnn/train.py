@@ -770,13 +770,14 @@ def choose_genre_channel(
 ) -> TrainConfig:
     """``config`` with the genre/channel term's "auto" settings chosen on the holdout.
 
-    The term's own half-life and genre weight first, as the term alone (the count) ranks
-    the holdout best: each half-life (with the genre weight set, or
-    :data:`~gnn.genre_channel.GENRE_WEIGHT`), then each genre weight with the half-life
-    found; then its weight beta with ``emb``, among 0 and
-    :data:`~gnn.genre_channel.BETAS` (0 when it does not beat ``emb`` alone, whose best
-    holdout score is in ``history``). Without a holdout, or genre and channel nodes: no
-    half-life, the default genre weight, beta 0.
+    The settings that make ``emb``'s scores plus the term rank the holdout best: every
+    half-life (none and :data:`HALF_LIVES_DAYS`) with every beta of
+    :data:`~gnn.genre_channel.BETAS`, the genre weight set or
+    :data:`~gnn.genre_channel.GENRE_WEIGHT`; then each genre weight of
+    :data:`~gnn.genre_channel.GENRE_WEIGHTS` with the pair found. Beta is 0 when the best
+    does not beat ``emb`` alone (its best holdout score is in ``history``). Settings that
+    are not "auto" are kept; without a holdout, or genre and channel nodes, "auto" means no
+    half-life, :data:`~gnn.genre_channel.GENRE_WEIGHT` and beta 0.
     """
     auto_half_life = config.genre_channel_half_life_days == "auto"
     auto_weight = config.genre_weight == "auto"
@@ -787,32 +788,32 @@ def choose_genre_channel(
     if validation is not None and beta is not None and (beta == "auto" or beta > 0):
         term = genre_channel_term(graph, train_mask, half_life, genre_weight)
     if term is not None and validation is not None:
-        alone = torch.zeros(graph.num_nodes, 1)
 
-        def score(candidate: GenreChannel, embeddings: Tensor) -> float:
-            extra = candidate.for_nodes(graph.user_nodes, graph.program_nodes)
-            return _val_ndcg(embeddings, graph, validation, config.val_k, extra)
+        def score(candidate: GenreChannel, weight: float) -> float:
+            extra = candidate.with_beta(weight).for_nodes(graph.user_nodes, graph.program_nodes)
+            return _val_ndcg(emb, graph, validation, config.val_k, extra)
 
+        betas = (beta,) if isinstance(beta, float) else BETAS
+        half_lives: tuple[float | None, ...] = (half_life,)
         if auto_half_life and graph.positive_time is not None:
-            by_half_life = {
-                h: term.with_popularity(_popularity(graph, train_mask, h))
-                for h in (None, *HALF_LIVES_DAYS)
-            }
-            found = {h: score(t.with_beta(1.0), alone) for h, t in by_half_life.items()}
-            half_life = max(found, key=lambda h: found[h])
-            term = by_half_life[half_life]
+            half_lives = (None, *HALF_LIVES_DAYS)
+        found = {
+            (h, b): score(term.with_popularity(_popularity(graph, train_mask, h)), b)
+            for h in half_lives
+            for b in betas
+        }
+        half_life, chosen = max(found, key=lambda hb: found[hb])
+        best = found[(half_life, chosen)]
         if auto_weight:
-            by_weight = {genre_weight: term}
             for w in GENRE_WEIGHTS:
-                by_weight.setdefault(w, genre_channel_term(graph, train_mask, half_life, w) or term)
-            found_w = {w: score(t.with_beta(1.0), alone) for w, t in by_weight.items()}
-            genre_weight = max(found_w, key=lambda w: found_w[w])
-            term = by_weight[genre_weight]
+                candidate = genre_channel_term(graph, train_mask, half_life, w)
+                if w != genre_weight and candidate is not None:
+                    found_w = score(candidate, chosen)
+                    if found_w > best:
+                        best, genre_weight = found_w, w
         if beta == "auto":
             without = max((float(h["val_ndcg"] or 0.0) for h in history), default=-math.inf)
-            found_b = {b: score(term.with_beta(b), emb) for b in BETAS}
-            best = max(found_b, key=lambda b: found_b[b])
-            beta = best if found_b[best] > without else 0.0
+            beta = chosen if best > without else 0.0
     update = {
         "genre_channel_half_life_days": half_life,
         "genre_weight": genre_weight,
