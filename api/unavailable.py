@@ -68,6 +68,23 @@ class InFlight:
         self._outage_began: float | None = None
         self._last_going_away = -math.inf
 
+    def begin(self, task: asyncio.Task[Any]) -> None:
+        """``task``, a GET, is under way."""
+        self._since[task] = time.monotonic()
+
+    def answering(self, task: asyncio.Task[Any]) -> None:
+        """``task`` began its answer: too late to cancel it."""
+        self._since.pop(task, None)
+
+    def was_cancelled(self, task: asyncio.Task[Any]) -> bool:
+        """Whether :meth:`cancel_stuck` cancelled ``task``."""
+        return task in self._cancelled
+
+    def end(self, task: asyncio.Task[Any]) -> None:
+        """``task`` is over, however it ended."""
+        self._since.pop(task, None)
+        self._cancelled.discard(task)
+
     def going_away(self) -> int:
         """Note that a request found Neo4j going away (the first of an outage dates it),
         then :meth:`cancel_stuck`."""
@@ -111,14 +128,14 @@ class CancelWhenUnavailable:
 
         async def send_tracked(message: Message) -> None:
             if message["type"] == "http.response.start":
-                flight._since.pop(task, None)
+                flight.answering(task)
             await send(message)
 
-        flight._since[task] = time.monotonic()
+        flight.begin(task)
         try:
             await self.app(scope, receive, send_tracked)
         except asyncio.CancelledError:
-            if task not in flight._cancelled or task.cancelling() > 1:
+            if not flight.was_cancelled(task) or task.cancelling() > 1:
                 raise
             task.uncancel()
             app = scope.get("app")
@@ -127,8 +144,7 @@ class CancelWhenUnavailable:
                 metrics.neo4j_unavailable.labels(CANCELLED).inc()
             await unavailable_response(CANCELLED, RETRY_AFTER_S)(scope, receive, send)
         finally:
-            flight._since.pop(task, None)
-            flight._cancelled.discard(task)
+            flight.end(task)
 
 
 def going_away(exc: Exception) -> bool:
