@@ -1,13 +1,13 @@
 """The demo's own holdout metric, as `make demo` prints it, for several training seeds.
 
-    .venv/bin/python bench/demo_holdout.py [--seeds 0,1,2]
+    .venv/bin/python bench/demo_holdout.py [--seeds 0,1,2] [--no-term]
 
 Generates the demo's data set (5,000 users, 2,000 programs, data seed 1, as
 `graphrails demo` does), loads it once into a Neo4j instance of its own (``demohold``,
 Bolt 38787, HTTP 38574), then trains a version per training seed with the defaults
 (`gnn.pipeline.train_version`, no ranker: it does not change the metric) into a scratch
 models folder, and prints each version's nDCG@10 on its holdout, its fit time and the
-genre/channel term's weight the fit chose.
+genre/channel term's settings the fit chose (``--no-term``: trained without the term).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--no-term", action="store_true", help="no genre/channel term")
     args = parser.parse_args()
     settings = Settings.with_fields(
         instance="demohold", bolt_port=38787, http_port=38574, heap="1g", pagecache="512m",
@@ -45,17 +46,23 @@ def main() -> None:
                 folder = Path(scratch) / "data"
                 generate_tv(folder, users=5000, programs=2000, seed=1, progress=False)
                 load_tv(driver, folder, database=db, progress=False)
-            print("| seed | nDCG@10 | fit | beta | half-life |\n|---|---|---|---|---|")
+            print(
+                "| seed | nDCG@10 | fit | beta | half-life | term's half-life | genre weight |\n"
+                "|---|---|---|---|---|---|---|"
+            )
+            term = {"genre_channel_beta": None} if args.no_term else {}
             for seed in (int(s) for s in args.seeds.split(",")):
                 outcome = train_version(
                     driver, database=db, models_dir=Path(scratch) / "models",
-                    train_config=TrainConfig(seed=seed), progress=False, ranker=False,
+                    train_config=TrainConfig(seed=seed, **term), progress=False, ranker=False,
                 )  # fmt: skip
                 manifest = outcome.path / "manifest.json"
                 config = json.loads(manifest.read_text())["train_config"]
                 print(
                     f"| {seed} | {outcome.metrics['ndcg@10']:.4f} | {outcome.fit_seconds:.0f} s "
-                    f"| {config['genre_channel_beta']} | {config['half_life_days']} |",
+                    f"| {config['genre_channel_beta']} | {config['half_life_days']} "
+                    f"| {config.get('genre_channel_half_life_days')} "
+                    f"| {config.get('genre_weight')} |",
                     flush=True,
                 )
     finally:

@@ -266,8 +266,8 @@ def genre_channel_popularity(
 def lightgcn(config: TrainConfig | None, *, side: bool) -> Callable[[TvData, Split], Result]:
     def run(data: TvData, split: Split) -> Result:
         graph = data.graph(split.train, side=side)
-        # Early stopping holds out what the split tests: each user's latest positives on
-        # the temporal split, a random share on the random one (the rest is the defaults).
+        # Early stopping holds out what the split tests: the latest positives on the
+        # temporal split, a random share on the random one (the rest is the defaults).
         holdout = "latest" if split.name == "temporal" else "random"
         chosen = (config or TrainConfig()).model_copy(update={"holdout": holdout})
         result = fit(graph, chosen, progress=True)

@@ -113,9 +113,9 @@ def _train_options(p: argparse.ArgumentParser) -> None:
         "--holdout",
         choices=("random", "latest"),
         default=None,
-        help="what early stopping holds out of each user's watches: a random share "
-        "(default) or their latest, to fit the next watches (recent ones then weigh more "
-        "where that predicts them better)",
+        help="what early stopping holds out: a random share of each user's watches "
+        "(default) or the latest watches of the data, to fit the next ones (recent ones then "
+        "weigh more where that predicts them better)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

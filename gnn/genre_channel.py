@@ -16,10 +16,9 @@ genres and channel"):
   program's genres (a program with several genres splits its weight among them) +
   :math:`1 - w` x the user's share on its channels;
 * :math:`h`, :math:`w` and :math:`\\beta`: chosen by :func:`gnn.train.fit` on its
-  early-stopping holdout, :math:`h` and :math:`w` as the term alone ranks it best (among
-  no half-life and :data:`gnn.train.HALF_LIVES_DAYS`, and :data:`GENRE_WEIGHTS`), then
-  :math:`\\beta` among :data:`BETAS` and 0 (0 leaves LightGCN's score alone, and no
-  term is kept).
+  early-stopping holdout, as LightGCN's score plus the term ranks it best
+  (:func:`gnn.train.choose_genre_channel`); :math:`\\beta = 0` leaves LightGCN's score
+  alone, and no term is kept.
 
 A user's shares come from the positives the version was trained on; a user it does not
 know, or whose recent watches moved, gets shares from those watches
@@ -45,8 +44,7 @@ GENRE_WEIGHT = 0.75
 rest) unless :func:`gnn.train.fit` chooses one: the probe's on the tuning seed
 (docs/benchmarks.md)."""
 GENRE_WEIGHTS = (0.5, 0.75, 1.0)
-"""The genre weights :func:`gnn.train.fit` tries: the count's own grid picked 0.75 at 20k
-users and 0.5 at 100k (temporal split)."""
+"""The genre weights :func:`gnn.train.fit` tries (the count's grid in the TV benchmark)."""
 BETAS = (0.25, 0.5, 1.0)
 """The weights :func:`gnn.train.fit` tries for the term, besides none."""
 EPSILON = 1e-3
