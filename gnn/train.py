@@ -330,19 +330,13 @@ def _train_epoch(
     model.train()
     n = positives.size(1)
     perm = torch.randperm(n, generator=generator)
-    # Fold by fold: a step scores the pairs of one fold on the graph without them, in
-    # equal batches of about batch_size (a fold of 3.2 batches takes 3 steps, not 4, the
-    # last of them small: each step pays one propagation over the whole graph).
+    # Fold by fold: a step scores the pairs of one fold on the graph without them.
     perm = perm[torch.argsort(fold_of[perm], stable=True)]
     fold_starts = torch.searchsorted(fold_of[perm], torch.arange(len(adjs) + 1)).tolist()
     batches = [
-        (k, batch)
+        (k, perm[a : min(a + config.batch_size, fold_starts[k + 1])])
         for k in range(len(adjs))
-        for batch in torch.tensor_split(
-            perm[fold_starts[k] : fold_starts[k + 1]],
-            max(1, round((fold_starts[k + 1] - fold_starts[k]) / config.batch_size)),
-        )
-        if batch.numel()
+        for a in range(fold_starts[k], fold_starts[k + 1], config.batch_size)
     ]
     total, steps = 0.0, 0
     inv_tau = 1.0 / config.temperature
@@ -853,10 +847,8 @@ def choose_genre_channel(
 
 DENSE_POSITIVES_PER_USER = 20.0
 """From this many positives per user on average, a graph is trained with the dense recipe."""
-STEPS_PER_EPOCH = 30
-"""Steps of the sparse recipe per pass over the positives, whatever the graph's size: 3
-per fold. 32 took 40 (4 per fold, the last a fifth of the others, each paying a
-propagation); 30 equal ones cut an epoch by 16 % at 20k users (docs/benchmarks.md)."""
+STEPS_PER_EPOCH = 32
+"""Steps of the sparse recipe per pass over the positives, whatever the graph's size."""
 NEGATIVE_SHARE = 4
 """The sparse recipe samples one program in this many per step (at least 1,024): each
 program is a negative as often per epoch at every catalogue size. At 20k users (4,000
