@@ -12,6 +12,7 @@ from gnn.model import GraphLightGCN, normalized_adjacency, recommend
 from gnn.train import (
     TrainConfig,
     _holdout,
+    _recent_holdout,
     _validation,
     choose_half_life,
     default_config,
@@ -203,10 +204,22 @@ def test_recency_weight_halves_with_each_half_life_of_age() -> None:
     assert weight.tolist() == pytest.approx([0.125, 0.5, 1.0])
 
 
-def test_the_latest_holdout_holds_out_the_positives_after_a_cut_in_time() -> None:
+def test_the_latest_holdout_holds_out_each_users_latest_positives() -> None:
     graph = _dated()
     config = TrainConfig(holdout="latest", val_fraction=0.1, epochs=1, num_threads=1)
     train, val = _holdout(graph, config, torch.Generator().manual_seed(0))
+    assert graph.positive_time is not None
+    held = graph.positive_time[val]
+    assert int(val.sum()) == 20 and bool((held >= 10 * DAY).all())  # one of day 10 each
+    assert (train ^ val).all()
+    with pytest.raises(ValueError, match=r"needs TrainGraph\.positive_time"):
+        _holdout(planted()[0], config, torch.Generator())
+
+
+def test_half_lives_are_judged_on_the_positives_after_a_cut_in_time() -> None:
+    graph = _dated()
+    config = TrainConfig(holdout="latest", val_fraction=0.1, epochs=1, num_threads=1)
+    train, val = _recent_holdout(graph, config, torch.Generator().manual_seed(0))
     assert graph.positive_time is not None
     # 220 positives, the latest 22 of them: both day-10 watches of users 9-19 (times 10
     # days + the user); every one of those users keeps their day-0 watches.
@@ -216,11 +229,11 @@ def test_the_latest_holdout_holds_out_the_positives_after_a_cut_in_time() -> Non
     assert set(graph.positives[0, train].tolist()) == set(range(20))
     assert (train ^ val).all()
     few = config.model_copy(update={"val_max_users": 3})
-    _, val_few = _holdout(graph, few, torch.Generator().manual_seed(0))
+    _, val_few = _recent_holdout(graph, few, torch.Generator().manual_seed(0))
     assert len(set(graph.positives[0, val_few].tolist())) == 3
     assert int(val_few.sum()) == 6
     with pytest.raises(ValueError, match=r"needs TrainGraph\.positive_time"):
-        _holdout(planted()[0], config, torch.Generator())
+        _recent_holdout(planted()[0], config, torch.Generator())
 
 
 def test_the_half_life_is_chosen_only_where_recent_watches_predict_the_next() -> None:
