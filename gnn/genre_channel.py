@@ -16,9 +16,9 @@ genres and channel"):
   program's genres (a program with several genres splits its weight among them) +
   :math:`1 - w` x the user's share on its channels;
 * :math:`h`, :math:`w` and :math:`\\beta`: chosen by :func:`gnn.train.fit` on its
-  early-stopping holdout, as LightGCN's score plus the term ranks it best
-  (:func:`gnn.train.choose_genre_channel`); :math:`\\beta = 0` leaves LightGCN's score
-  alone, and no term is kept.
+  early-stopping holdout (:func:`gnn.train.choose_genre_channel`): :math:`h` as the term
+  alone ranks it best, then :math:`\\beta` and :math:`w` as LightGCN's score plus the
+  term does; :math:`\\beta = 0` leaves LightGCN's score alone, and no term is kept.
 
 A user's shares come from the positives the version was trained on; a user it does not
 know, or whose recent watches moved, gets shares from those watches

@@ -675,11 +675,11 @@ def fit(
             )
             if recent_val.any():
                 recent = (recent_train, _validation(graph, recent_train, recent_val))
-        judge = recent or (train_mask, validation)
         if config.half_life_days == "auto":
             chosen = None
-            if graph.positive_time is not None and judge[1] is not None:
-                chosen = choose_half_life(graph, judge[0], judge[1], config.val_k)
+            if graph.positive_time is not None and validation is not None:
+                judge_train, judge_val = recent or (train_mask, validation)
+                chosen = choose_half_life(graph, judge_train, judge_val, config.val_k)
             config = config.model_copy(update={"half_life_days": chosen})
         elif config.half_life_days is not None and graph.positive_time is None:
             raise ValueError(
@@ -701,7 +701,7 @@ def fit(
             serve_mask=every if validation is not None and not config.refit else None,
         )
         config = choose_genre_channel(
-            emb, graph, train_mask, validation, config, history, recent=recent
+            emb, graph, train_mask, validation, config, history, judge=recent
         )
         term = None
         weight = config.genre_channel_beta
@@ -856,19 +856,17 @@ def choose_genre_channel(
     config: TrainConfig,
     history: list[dict[str, float | int | str | None]],
     *,
-    recent: tuple[Tensor, _Validation] | None = None,
+    judge: tuple[Tensor, _Validation] | None = None,
 ) -> TrainConfig:
     """``config`` with the genre/channel term's "auto" settings chosen on the holdout.
 
-    The settings that make ``emb``'s scores plus the term rank the holdout best: every
-    half-life (none and :data:`HALF_LIVES_DAYS`) with every beta of
-    :data:`~gnn.genre_channel.BETAS`, the genre weight set or
-    :data:`~gnn.genre_channel.GENRE_WEIGHT`; then each genre weight of
-    :data:`~gnn.genre_channel.GENRE_WEIGHTS` with the pair found. Beta is 0 when the best
-    does not beat ``emb`` alone (its best holdout score is in ``history``). With
-    ``recent`` (:func:`_recent_holdout`'s train mask and validation), the half-life is
-    the one with which the term alone ranks ``recent`` best, before the rest is chosen.
-    Settings that are not "auto" are kept; without a holdout, or genre and channel
+    The half-life first: the one with which the term alone ranks ``judge`` (a train mask
+    and a validation: the holdout's, or :func:`_recent_holdout`'s) best. Then the beta of
+    :data:`~gnn.genre_channel.BETAS` that makes ``emb``'s scores plus the term rank the
+    holdout best, the genre weight set or :data:`~gnn.genre_channel.GENRE_WEIGHT`; then
+    each genre weight of :data:`~gnn.genre_channel.GENRE_WEIGHTS` with that beta. Beta is
+    0 when the best does not beat ``emb`` alone (its best holdout score is in
+    ``history``). Settings that are not "auto" are kept; without a holdout, or genre and channel
     nodes, "auto" means no half-life, :data:`~gnn.genre_channel.GENRE_WEIGHT` and beta 0.
     """
     auto_half_life = config.genre_channel_half_life_days == "auto"
@@ -885,19 +883,13 @@ def choose_genre_channel(
             extra = candidate.with_beta(weight).for_nodes(graph.user_nodes, graph.program_nodes)
             return _val_ndcg(emb, graph, validation, config.val_k, extra)
 
-        betas = (beta,) if isinstance(beta, float) else BETAS
-        half_lives: tuple[float | None, ...] = (half_life,)
         if auto_half_life and graph.positive_time is not None:
-            half_lives = (None, *HALF_LIVES_DAYS)
-            if recent is not None:
-                half_lives = (_term_half_life(graph, recent, genre_weight, config.val_k),)
-        found = {
-            (h, b): score(term.with_popularity(_popularity(graph, train_mask, h)), b)
-            for h in half_lives
-            for b in betas
-        }
-        half_life, chosen = max(found, key=lambda hb: found[hb])
-        best = found[(half_life, chosen)]
+            judged = judge or (train_mask, validation)
+            half_life = _term_half_life(graph, judged, genre_weight, config.val_k)
+            term = term.with_popularity(_popularity(graph, train_mask, half_life))
+        found = {b: score(term, b) for b in ((beta,) if isinstance(beta, float) else BETAS)}
+        chosen = max(found, key=lambda b: found[b])
+        best = found[chosen]
         if auto_weight:
             for w in GENRE_WEIGHTS:
                 candidate = genre_channel_term(graph, train_mask, half_life, w)
