@@ -13,6 +13,7 @@ from gnn.train import (
     TrainConfig,
     _holdout,
     _recent_holdout,
+    _run,
     _validation,
     choose_half_life,
     default_config,
@@ -196,6 +197,39 @@ def _dated() -> TrainGraph:
         positives=torch.tensor(pairs).T,
         positive_time=torch.tensor(times, dtype=torch.float64),
     )
+
+
+def test_without_a_refit_the_served_embeddings_propagate_over_every_positive() -> None:
+    graph, _ = planted()
+    config = resolve_config(
+        graph, FAST.model_copy(update={"epochs": 3, "val_fraction": 0.2, "refit": False})
+    )
+    train, val = _holdout(graph, config, torch.Generator().manual_seed(0))
+    every = torch.ones_like(train)
+    runs = {
+        name: _run(
+            graph,
+            config,
+            train_mask=train,
+            epochs=3,
+            progress=False,
+            history=[],
+            validation=_validation(graph, train, val),
+            phase="search",
+            serve_mask=mask,
+        )
+        for name, mask in (("train", train), ("every", every))
+    }
+    emb, _, on_train = runs["train"]
+    same_emb, _, on_every = runs["every"]
+    assert on_train is not None and on_every is not None
+    assert torch.equal(emb, same_emb)  # the same training, whatever is served
+    assert torch.allclose(on_train, emb)  # the best epoch's parameters, on the same graph
+    held_users = torch.unique(graph.positives[0, val])
+    moved = (on_every[held_users] - emb[held_users]).abs().sum(1)
+    assert bool((moved > 0).all())  # each held-out user now sees their held-out programs
+    result = fit(graph, config, progress=False)
+    assert torch.allclose(result.embeddings, on_every)
 
 
 def test_recency_weight_halves_with_each_half_life_of_age() -> None:
