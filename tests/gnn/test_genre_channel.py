@@ -253,3 +253,22 @@ def test_a_trained_users_newer_watches_move_their_shares_as_their_vector(tmp_pat
     kept = serving.user_vector("u0", [RecentWatch("p2", 1.0, older)], min_watches=1)
     assert kept is not None and kept.how == "trained"
     assert kept.shares == pytest.approx([0.75, 0.25, 0.5, 0.5])  # user u0's trained shares
+
+
+@pytest.mark.parametrize(
+    ("scores", "chosen"),
+    [((0.100, 0.101, 0.100, 0.099, 0.098), None), ((0.100, 0.101, 0.103, 0.102, 0.1), 3.0)],
+)
+def test_the_terms_half_life_must_beat_none_by_two_percent(
+    monkeypatch: pytest.MonkeyPatch, scores: tuple[float, ...], chosen: float | None
+) -> None:
+    """The holdout's scores of none, then each of HALF_LIVES_DAYS (7, 3, 1, 0.5 days)."""
+    import gnn.train as train
+
+    graph = tv_graph()
+    every = torch.ones(graph.positives.size(1), dtype=torch.bool)
+    given = iter(scores)
+    monkeypatch.setattr(train, "_val_ndcg", lambda *args, **kwargs: next(given))
+    assert HALF_LIVES_DAYS == (7.0, 3.0, 1.0, 0.5)
+    validation = train._validation(graph, every, every)
+    assert train._term_half_life(graph, (every, validation), GENRE_WEIGHT, 10) == chosen
