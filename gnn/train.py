@@ -121,14 +121,15 @@ class TrainConfig(BaseModel):
     genre_channel_half_life_days: float | Literal["auto"] | None = Field(
         default="auto",
         description="Half-life of the popularity in the genre/channel term; None: every "
-        "positive counts once; 'auto': the one whose term alone best ranks the holdout, "
-        "among None and HALF_LIVES_DAYS (None without positive_time or a holdout).",
+        "positive counts once; 'auto': the one of HALF_LIVES_DAYS whose term alone ranks "
+        "the holdout (or with holdout='latest' the watches after a cut in time) best, if "
+        "it beats None by MIN_RECENCY_GAIN (None without positive_time or a holdout).",
     )
     genre_weight: float | Literal["auto"] = Field(
         default="auto",
         description="The genres' weight in the genre/channel term's share (the channels' is "
-        "the rest); 'auto': the one of genre_channel.GENRE_WEIGHTS whose term alone best "
-        "ranks the holdout (genre_channel.GENRE_WEIGHT without a holdout).",
+        "the rest); 'auto': the one of genre_channel.GENRE_WEIGHTS with which the scores "
+        "plus the term rank the holdout best (genre_channel.GENRE_WEIGHT without one).",
     )
     holdout: Literal["random", "latest"] = Field(
         default="random",
@@ -831,13 +832,14 @@ def genre_channel_term(
 
 
 def _term_half_life(
-    graph: TrainGraph, recent: tuple[Tensor, _Validation], genre_weight: float, k: int
+    graph: TrainGraph, judge: tuple[Tensor, _Validation], genre_weight: float, k: int
 ) -> float | None:
     """The half-life (none or one of :data:`HALF_LIVES_DAYS`) with which the genre/channel
-    term alone ranks ``recent`` best; as for the loss's (:func:`choose_half_life`), one
-    must beat none by :data:`MIN_RECENCY_GAIN`. Without that rule, 7 days won the random
-    holdout at 100k users by 0.5 % and cost 1.2 % on the test (docs/benchmarks.md)."""
-    train, validation = recent
+    term alone ranks ``judge`` (a train mask and its validation) best; as for the loss's
+    (:func:`choose_half_life`), one must beat none by :data:`MIN_RECENCY_GAIN`. Without
+    that rule, 7 days won the random holdout at 100k users by 0.5 % and cost 1.2 % on the
+    test (docs/benchmarks.md)."""
+    train, validation = judge
     term = genre_channel_term(graph, train, None, genre_weight)
     if term is None:
         return None
