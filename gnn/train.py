@@ -768,19 +768,24 @@ def choose_half_life(
     assert graph.positive_time is not None
     programs = graph.positives[1, train_mask]
     time = graph.positive_time[train_mask]
-    best, best_score, baseline = None, -math.inf, 0.0
-    for half_life in (None, *HALF_LIVES_DAYS):
+
+    def score(half_life: float | None) -> float:
         weight = (
             torch.ones(programs.numel()) if half_life is None else recency_weight(time, half_life)
         )
         count = torch.zeros(graph.num_nodes, 1).index_add_(0, programs, weight.unsqueeze(1))
         count[validation.users] = 1.0  # a user's score of a program is its count
-        score = _val_ndcg(count, graph, validation, k)
-        if half_life is None:
-            baseline = score
-        if score > best_score and (half_life is None or score >= MIN_RECENCY_GAIN * baseline):
-            best, best_score = half_life, score
-    return best
+        return _val_ndcg(count, graph, validation, k)
+
+    return _best_half_life(score)
+
+
+def _best_half_life(score: Callable[[float | None], float]) -> float | None:
+    """The best scoring of none and :data:`HALF_LIVES_DAYS` (scored in that order), a
+    half-life only if it beats none by :data:`MIN_RECENCY_GAIN`."""
+    found = {half_life: score(half_life) for half_life in (None, *HALF_LIVES_DAYS)}
+    best = max(found, key=lambda half_life: found[half_life])
+    return best if found[best] >= MIN_RECENCY_GAIN * found[None] else None
 
 
 def _float_or_none(value: float | str | None) -> float | None:
@@ -844,13 +849,13 @@ def _term_half_life(
     if term is None:
         return None
     alone = torch.zeros(graph.num_nodes, 1)
-    found: dict[float | None, float] = {}
-    for h in (None, *HALF_LIVES_DAYS):
-        candidate = term.with_popularity(_popularity(graph, train, h)).with_beta(1.0)
+
+    def score(half_life: float | None) -> float:
+        candidate = term.with_popularity(_popularity(graph, train, half_life)).with_beta(1.0)
         extra = candidate.for_nodes(graph.user_nodes, graph.program_nodes)
-        found[h] = _val_ndcg(alone, graph, validation, k, extra)
-    best = max(found, key=lambda h: found[h])
-    return best if found[best] >= MIN_RECENCY_GAIN * found[None] else None
+        return _val_ndcg(alone, graph, validation, k, extra)
+
+    return _best_half_life(score)
 
 
 def choose_genre_channel(
@@ -871,8 +876,9 @@ def choose_genre_channel(
     holdout best, the genre weight set or :data:`~gnn.genre_channel.GENRE_WEIGHT`; then
     each genre weight of :data:`~gnn.genre_channel.GENRE_WEIGHTS` with that beta. Beta is
     0 when the best does not beat ``emb`` alone (its best holdout score is in
-    ``history``). Settings that are not "auto" are kept; without a holdout, or genre and channel
-    nodes, "auto" means no half-life, :data:`~gnn.genre_channel.GENRE_WEIGHT` and beta 0.
+    ``history``). Settings that are not "auto" are kept; without a holdout, or genre and
+    channel nodes, "auto" means no half-life, :data:`~gnn.genre_channel.GENRE_WEIGHT` and
+    beta 0.
     """
     auto_half_life = config.genre_channel_half_life_days == "auto"
     auto_weight = config.genre_weight == "auto"
@@ -896,12 +902,10 @@ def choose_genre_channel(
         chosen = max(found, key=lambda b: found[b])
         best = found[chosen]
         if auto_weight:
-            for w in GENRE_WEIGHTS:
+            for w in (w for w in GENRE_WEIGHTS if w != genre_weight):
                 candidate = genre_channel_term(graph, train_mask, half_life, w)
-                if w != genre_weight and candidate is not None:
-                    found_w = score(candidate, chosen)
-                    if found_w > best:
-                        best, genre_weight = found_w, w
+                if candidate is not None and (found_w := score(candidate, chosen)) > best:
+                    best, genre_weight = found_w, w
         if beta == "auto":
             without = max((float(h["val_ndcg"] or 0.0) for h in history), default=-math.inf)
             beta = chosen if best > without else 0.0
