@@ -35,7 +35,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -152,6 +152,13 @@ class TrainConfig(BaseModel):
     )
     patience: int = Field(
         default=30, gt=0, description="Epochs without a better validation nDCG before stopping."
+    )
+    max_train_users: int | None = Field(
+        default=None,
+        gt=0,
+        description="Learn from the positives of at most this many users, a random sample "
+        "(the other users' edges left out of training); every user is still served from "
+        "all of their positives. None: every user. Needs user_ego=False.",
     )
     refit: bool = Field(
         default=True,
@@ -510,6 +517,38 @@ def _recent_holdout(
     return ~val, val
 
 
+def _user_sample(graph: TrainGraph, config: TrainConfig, g: torch.Generator) -> TrainGraph:
+    """``graph`` without the edges and positives of all but ``config.max_train_users`` of
+    its users with positives (a random sample; the node ids stay): what a fit learns from.
+
+    Without an embedding of their own (``user_ego=False``) users are the sum of their
+    programs and bundles, so the parameters a fit learns are the programs' and the side
+    nodes', and a sample of the users teaches them at a bounded cost; every user is then
+    served by propagating them over the whole graph. The other users' bundle edges go too,
+    so that every node's degree shrinks by about the same factor as the programs'."""
+    limit = config.max_train_users
+    users = torch.unique(graph.positives[0])
+    if limit is None or users.numel() <= limit:
+        return graph
+    if config.user_ego:
+        raise ValueError(
+            f"max_train_users={limit} needs user_ego=False: a user left out of training "
+            "would keep an untrained embedding of their own"
+        )
+    dropped = torch.zeros(graph.num_nodes, dtype=torch.bool)
+    dropped[graph.user_nodes] = True
+    dropped[users[torch.randperm(users.numel(), generator=g)[:limit]]] = False
+    edges = ~(dropped[graph.edge_index[0]] | dropped[graph.edge_index[1]])
+    kept = ~dropped[graph.positives[0]]
+    return replace(
+        graph,
+        edge_index=graph.edge_index[:, edges],
+        edge_weight=None if graph.edge_weight is None else graph.edge_weight[edges],
+        positives=graph.positives[:, kept],
+        positive_time=None if graph.positive_time is None else graph.positive_time[kept],
+    )
+
+
 def _validation(graph: TrainGraph, train: Tensor, val: Tensor) -> _Validation:
     """Every user with a held-out positive is scored: :func:`_holdout` already holds out
     from at most ``val_max_users`` of them."""
@@ -550,11 +589,11 @@ def _run(
     phase: str,
     progress: bool,
     history: list[dict[str, float | int | str | None]],
-    serve_mask: Tensor | None = None,
+    serve: TrainGraph | None = None,
 ) -> tuple[Tensor, int, Tensor | None]:
     """``(embeddings, best epoch, served)``: the best epoch's embeddings on the graph of
-    ``train_mask``'s positives and, with ``serve_mask``, the same parameters propagated
-    over the graph of ``serve_mask``'s positives."""
+    ``train_mask``'s positives and, with ``serve``, the same parameters propagated over
+    ``serve`` with every positive (the same node ids as ``graph``)."""
     from tqdm.auto import tqdm
 
     g = torch.Generator().manual_seed(config.seed)
@@ -611,7 +650,7 @@ def _run(
             postfix[f"val_ndcg@{config.val_k}"] = f"{score:.4f}"
             if score > best_score:
                 best_score, best_epoch, best_emb, waited = score, epoch, emb, 0
-                if serve_mask is not None:
+                if serve is not None:
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 waited += 1
@@ -626,12 +665,13 @@ def _run(
             best_emb = _served_embeddings(model, adj, config, programs)
         best_epoch = epochs
     served = None
-    if serve_mask is not None:
+    if serve is not None:
         if best_state is not None:
             model.load_state_dict(best_state)
         model.eval()
+        every = torch.ones(serve.positives.size(1), dtype=torch.bool)
         with torch.no_grad():
-            served = _served_embeddings(model, _message_edges(graph, serve_mask), config, programs)
+            served = _served_embeddings(model, _message_edges(serve, every), config, programs)
     return best_emb, best_epoch, served
 
 
@@ -663,6 +703,8 @@ def fit(
         start = time.perf_counter()
         history: list[dict[str, float | int | str | None]] = []
         g = torch.Generator().manual_seed(config.seed)
+        served_graph, graph = graph, _user_sample(graph, config, g)
+        sampled = graph is not served_graph
         train_mask, val_mask = _holdout(graph, config, g)
         validation = None
         if val_mask.any():
@@ -688,8 +730,9 @@ def fit(
                 "the graph has no positive_time (when each positive happened)"
             )
         # Without a refit, the served embeddings still propagate over every positive (with
-        # holdout="latest", the held-out ones are some users' latest watches).
+        # holdout="latest", the held-out ones are some users' latest watches) of every user.
         every = torch.ones_like(train_mask)
+        refits = validation is not None and config.refit
         emb, best_epoch, served = _run(
             graph,
             config,
@@ -699,7 +742,7 @@ def fit(
             phase="search",
             progress=progress,
             history=history,
-            serve_mask=every if validation is not None and not config.refit else None,
+            serve=served_graph if not refits and (sampled or validation is not None) else None,
         )
         config = choose_genre_channel(
             emb, graph, train_mask, validation, config, history, judge=recent
@@ -708,16 +751,16 @@ def fit(
         weight = config.genre_channel_beta
         if isinstance(weight, float) and weight > 0:
             term = genre_channel_term(
-                graph,
-                every,
+                served_graph,
+                torch.ones(served_graph.positives.size(1), dtype=torch.bool),
                 _float_or_none(config.genre_channel_half_life_days),
                 _float_or(config.genre_weight, GENRE_WEIGHT),
             )
             term = term.with_beta(weight) if term is not None else None
         if served is not None:
             emb = served
-        if validation is not None and config.refit:
-            emb, _, _ = _run(
+        if refits:
+            emb, _, served = _run(
                 graph,
                 config,
                 train_mask=every,
@@ -726,7 +769,9 @@ def fit(
                 phase="refit",
                 progress=progress,
                 history=history,
+                serve=served_graph if sampled else None,
             )
+            emb = emb if served is None else served
         train_s = [float(h["train_s"] or 0.0) for h in history]
         return FitResult(
             embeddings=emb.detach().clone(),
@@ -933,6 +978,12 @@ the TV benchmark (data seeds 11 and 12, 20k and 100k users, both splits) the hol
 improved after more than 5 epochs without improving; 8 waited almost 4 minutes in vain
 at 100k users (docs/benchmarks.md)."""
 
+MAX_TRAIN_USERS = 100_000
+"""The sparse recipe learns from at most this many users' positives (a random sample) and
+serves every user: the programs and side nodes are what it learns. At 100k users a fit
+takes about 15 minutes on 2 cores (docs/benchmarks.md), the most a nightly retrain of 1M
+users can spend on it beside the export, the evaluation and the publish."""
+
 SAMPLES_PER_USER = 1_024
 """The sparse recipe scores each user of a step against at least this many of its sampled
 programs (:attr:`TrainConfig.negative_groups`), not all of them: what a step must cover is
@@ -957,7 +1008,9 @@ def default_config(graph: TrainGraph) -> TrainConfig:
       :data:`STEPS_PER_EPOCH` mini-batch steps per epoch against a quarter of the
       programs (:data:`NEGATIVE_SHARE`), sampled, with the logQ correction, each user
       scored against :data:`SAMPLES_PER_USER` or more of them: an epoch costs the same
-      number of propagations at 20k users as at 1M.
+      number of propagations at 20k users as at 1M. Beyond :data:`MAX_TRAIN_USERS` users
+      it learns from a sample of them (:attr:`TrainConfig.max_train_users`) and serves
+      every user, so that a fit costs about the same at 1M users as at 100k.
     """
     users = graph.user_nodes.numel()
     programs = graph.program_nodes.numel()
@@ -977,6 +1030,7 @@ def default_config(graph: TrainGraph) -> TrainConfig:
         user_ego=False,
         program_bias=True,
         patience=SPARSE_PATIENCE,
+        max_train_users=MAX_TRAIN_USERS,
         refit=False,
         num_threads=None,
     )

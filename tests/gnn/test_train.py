@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,12 @@ from gnn.data import TrainGraph
 from gnn.metrics import Ranking, recall_at_k
 from gnn.model import GraphLightGCN, normalized_adjacency, recommend
 from gnn.train import (
+    MAX_TRAIN_USERS,
     TrainConfig,
     _holdout,
     _recent_holdout,
     _run,
+    _user_sample,
     _validation,
     choose_half_life,
     default_config,
@@ -205,7 +208,7 @@ def test_without_a_refit_the_served_embeddings_propagate_over_every_positive() -
         graph, FAST.model_copy(update={"epochs": 3, "val_fraction": 0.2, "refit": False})
     )
     train, val = _holdout(graph, config, torch.Generator().manual_seed(0))
-    every = torch.ones_like(train)
+    only_train = replace(graph, positives=graph.positives[:, train], positive_time=None)
     runs = {
         name: _run(
             graph,
@@ -216,9 +219,9 @@ def test_without_a_refit_the_served_embeddings_propagate_over_every_positive() -
             history=[],
             validation=_validation(graph, train, val),
             phase="search",
-            serve_mask=mask,
+            serve=served,
         )
-        for name, mask in (("train", train), ("every", every))
+        for name, served in (("train", only_train), ("every", graph))
     }
     emb, _, on_train = runs["train"]
     same_emb, _, on_every = runs["every"]
@@ -361,6 +364,52 @@ def test_defaults_follow_the_graph_density() -> None:
         positives=torch.stack([users.repeat_interleave(30), torch.arange(2, 32).repeat(2)]),
     )
     assert default_config(dense) == TrainConfig()  # the dense recipe, tuned on ms100k
+
+
+def with_bundles(graph: TrainGraph) -> TrainGraph:
+    """``graph`` plus one bundle node per community, each user subscribed to theirs."""
+    bundles = torch.arange(4) + graph.num_nodes
+    users = graph.user_nodes
+    return replace(
+        graph,
+        num_nodes=graph.num_nodes + 4,
+        edge_index=torch.stack([users, bundles[users % 4]]),
+    )
+
+
+def test_a_user_sample_keeps_the_chosen_users_edges_and_every_node() -> None:
+    graph = with_bundles(planted()[0])
+    config = TrainConfig(max_train_users=10, user_ego=False)
+    sample = _user_sample(graph, config, torch.Generator().manual_seed(0))
+    kept = torch.unique(sample.positives[0])
+    assert kept.numel() == 10
+    assert sample.positives.size(1) == 60  # all six positives of each of the ten
+    assert set(sample.edge_index[0].tolist()) == set(kept.tolist())  # their bundle edges only
+    assert (sample.num_nodes, sample.user_nodes.numel()) == (graph.num_nodes, 40)
+    again = _user_sample(graph, config, torch.Generator().manual_seed(0))
+    assert torch.equal(again.positives, sample.positives)  # the seed decides
+    everyone = config.model_copy(update={"max_train_users": 40})
+    assert _user_sample(graph, everyone, torch.Generator()) is graph
+    with pytest.raises(ValueError, match="max_train_users=10 needs user_ego=False"):
+        _user_sample(graph, config.model_copy(update={"user_ego": True}), torch.Generator())
+
+
+def test_a_fit_on_a_user_sample_serves_every_user_from_their_own_programs() -> None:
+    graph, test = planted()
+    graph = with_bundles(graph)
+    config = FAST.model_copy(
+        update={"user_ego": False, "max_train_users": 16, "val_fraction": 0.2, "refit": False}
+    )
+    result = fit(graph, config, progress=False)
+    sample = _user_sample(
+        graph, resolve_config(graph, config), torch.Generator().manual_seed(config.seed)
+    )
+    left_out = ~torch.isin(graph.user_nodes, sample.positives[0])
+    assert int(left_out.sum()) == 24
+    # Users never seen in training still find their community's programs.
+    outside = torch.isin(test[0], graph.user_nodes[left_out])
+    assert recall(result.embeddings, graph, test[:, outside]) > 0.6
+    assert default_config(graph).max_train_users == MAX_TRAIN_USERS
 
 
 def test_the_fields_a_caller_sets_win_over_the_size_based_ones() -> None:
