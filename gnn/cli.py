@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,15 +170,18 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Version {outcome.path.name} saved in {outcome.path}")
         print(f"  fit {outcome.fit_seconds:.1f} s, {outcome.epochs} epochs, "
               f"{outcome.seconds_per_epoch:.3f} s/epoch")  # fmt: skip
+        print("  " + ", ".join(f"{k} {s:.1f} s" for k, s in outcome.stage_seconds.items()))
         print(describe(outcome.metrics))
         if not args.no_publish:
+            started = time.perf_counter()
             try:
                 written = publish_trained(driver, settings, outcome.path, outcome.metrics,
                                           progress=not args.quiet)  # fmt: skip
             except PublishRefusedError as e:
                 raise CommandError(str(e)) from e
             print("Published to Neo4j: " + ", ".join(f"{n:,} {k}" for k, n in written.items())
-                  + " embeddings, vector index program_embedding")  # fmt: skip
+                  + f" embeddings, vector index program_embedding "
+                  f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
     return 0
 
 

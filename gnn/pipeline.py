@@ -54,6 +54,8 @@ class TrainOutcome:
     fit_seconds: float
     seconds_per_epoch: float
     epochs: int
+    stage_seconds: dict[str, float]
+    """Wall time of each stage: export, fit, evaluate, ranker, save."""
 
 
 def train_version(
@@ -74,7 +76,16 @@ def train_version(
     saved with it only if it passed its gate (the manifest's ``ranker`` says why not)."""
     train_config = train_config or TrainConfig()
     export_config = export_config or ExportConfig()
+    stages: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stages[stage], clock = now - clock, now
+
     exported = export_graph(driver, database=database, config=export_config, progress=progress)
+    lap("export")
     pairs = torch.as_tensor(
         np.stack([exported.positives["user"], exported.positives["program"]]), dtype=torch.long
     )
@@ -90,6 +101,7 @@ def train_version(
     train_mask, holdout_mask = split_positives(pairs, fraction=holdout_fraction, keys=keys)
     train_positives = exported.positives[train_mask.numpy()]
     result = fit(exported.train_graph(train_positives), train_config, progress=progress)
+    lap("fit")
     embeddings = result.embeddings.numpy().astype(np.float32)
     train_pairs = pairs[:, train_mask].numpy()
     holdout_pairs = pairs[:, holdout_mask].numpy()
@@ -98,6 +110,7 @@ def train_version(
         driver, database=database, embeddings=embeddings, id_map=exported.id_map,
         train_pairs=train_pairs, holdout=holdout_pairs, k=k, genre_channel=term,
     )  # fmt: skip
+    lap("evaluate")
     ranker_text, ranker_record = None, None
     if ranker:
         ranker_text, ranker_record = train_ranker(
@@ -107,6 +120,7 @@ def train_version(
             config=ranker_config or RankerConfig(), progress=progress, genre_channel=term,
         )  # fmt: skip
         metrics["ranker"] = ranker_record
+        lap("ranker")
     manifest = {
         "train_config": result.config.model_dump(mode="json"),
         "export_config": export_config.model_dump(mode="json"),
@@ -124,8 +138,9 @@ def train_version(
         train_positives=train_pairs, holdout=holdout_pairs, manifest=manifest,
         ranker_text=ranker_text, genre_channel=term,
     )  # fmt: skip
+    lap("save")
     return TrainOutcome(
-        path, metrics, result.fit_seconds, result.seconds_per_epoch, result.best_epoch
+        path, metrics, result.fit_seconds, result.seconds_per_epoch, result.best_epoch, stages
     )
 
 

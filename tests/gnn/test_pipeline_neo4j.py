@@ -84,6 +84,8 @@ def test_train_publish_evaluate(
     manifest = json.loads((outcome.path / "manifest.json").read_text())
     assert manifest["metrics"]["ndcg@10"] == outcome.metrics["ndcg@10"]
     assert outcome.metrics["users"] > 0
+    assert list(outcome.stage_seconds) == ["export", "fit", "evaluate", "ranker", "save"]
+    assert all(s > 0 for s in outcome.stage_seconds.values())
     assert outcome.metrics["by_bundle"], "per-bundle breakdown is empty"
     for name in ("coverage", "novelty", "genre_diversity", "precision@10", "map@10"):
         assert name in outcome.metrics

@@ -42,7 +42,7 @@ def published(
 
     def train_version(driver: object, **kwargs: Any) -> SimpleNamespace:
         return SimpleNamespace(path=trained, fit_seconds=1.0, epochs=1, seconds_per_epoch=1.0,
-                               metrics=GOOD)  # fmt: skip
+                               metrics=GOOD, stage_seconds={"export": 2.0})  # fmt: skip
 
     def publish(driver: object, model: artifacts.ModelVersion, **kwargs: Any) -> dict[str, int]:
         out.append(str(model.path))
