@@ -712,7 +712,8 @@ def fit(
         # Where half-lives are judged: the holdout, or with holdout="latest" the watches
         # after a cut in time (_recent_holdout).
         recent = None
-        if config.holdout == "latest" and validation is not None:
+        judged = "auto" in (config.half_life_days, config.genre_channel_half_life_days)
+        if config.holdout == "latest" and validation is not None and judged:
             recent_train, recent_val = _recent_holdout(
                 graph, config, torch.Generator().manual_seed(config.seed)
             )
