@@ -35,7 +35,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -517,36 +517,81 @@ def _recent_holdout(
     return ~val, val
 
 
-def _user_sample(graph: TrainGraph, config: TrainConfig, g: torch.Generator) -> TrainGraph:
-    """``graph`` without the edges and positives of all but ``config.max_train_users`` of
-    its users with positives (a random sample; the node ids stay): what a fit learns from.
+def _user_sample(
+    graph: TrainGraph, config: TrainConfig, g: torch.Generator
+) -> tuple[TrainGraph, Tensor | None]:
+    """What a fit learns from: ``graph`` itself, or with more than ``config.max_train_users``
+    users with positives, the graph of a random sample of them and every other node, as
+    ``(subgraph, nodes)``, ``nodes[i]`` the node of ``graph`` that the subgraph's node ``i``
+    is.
 
     Without an embedding of their own (``user_ego=False``) users are the sum of their
     programs and bundles, so the parameters a fit learns are the programs' and the side
     nodes', and a sample of the users teaches them at a bounded cost; every user is then
-    served by propagating them over the whole graph. The other users' bundle edges go too,
-    so that every node's degree shrinks by about the same factor as the programs'."""
+    served by propagating them over the whole graph (:class:`_Serve`). The other users'
+    bundle edges go too, so that every node's degree shrinks by about the same factor as
+    the programs'; the other users themselves go, so that no step pays for them."""
     limit = config.max_train_users
     users = torch.unique(graph.positives[0])
     if limit is None or users.numel() <= limit:
-        return graph
+        return graph, None
     if config.user_ego:
         raise ValueError(
             f"max_train_users={limit} needs user_ego=False: a user left out of training "
             "would keep an untrained embedding of their own"
         )
-    dropped = torch.zeros(graph.num_nodes, dtype=torch.bool)
-    dropped[graph.user_nodes] = True
-    dropped[users[torch.randperm(users.numel(), generator=g)[:limit]]] = False
-    edges = ~(dropped[graph.edge_index[0]] | dropped[graph.edge_index[1]])
-    kept = ~dropped[graph.positives[0]]
-    return replace(
-        graph,
-        edge_index=graph.edge_index[:, edges],
+    keep = torch.ones(graph.num_nodes, dtype=torch.bool)
+    keep[graph.user_nodes] = False
+    keep[users[torch.randperm(users.numel(), generator=g)[:limit]]] = True
+    nodes = torch.nonzero(keep).squeeze(1)
+    new_id = torch.full((graph.num_nodes,), -1, dtype=torch.long)
+    new_id[nodes] = torch.arange(nodes.numel())
+    edges = keep[graph.edge_index[0]] & keep[graph.edge_index[1]]
+    kept = keep[graph.positives[0]]
+
+    def relabel(t: Tensor | None) -> Tensor | None:
+        return None if t is None else new_id[t.long()]
+
+    user_nodes = new_id[graph.user_nodes.long()]
+    sub = TrainGraph(
+        num_nodes=nodes.numel(),
+        edge_index=new_id[graph.edge_index[:, edges].long()],
+        user_nodes=user_nodes[user_nodes >= 0],
+        program_nodes=new_id[graph.program_nodes.long()],
+        positives=new_id[graph.positives[:, kept].long()],
         edge_weight=None if graph.edge_weight is None else graph.edge_weight[edges],
-        positives=graph.positives[:, kept],
         positive_time=None if graph.positive_time is None else graph.positive_time[kept],
+        genre_nodes=relabel(graph.genre_nodes),
+        channel_nodes=relabel(graph.channel_nodes),
     )
+    return sub, nodes
+
+
+@dataclass
+class _Serve:
+    """Serve a fit over ``graph`` with every positive; ``nodes``: the node of ``graph``
+    that each trained node is (None: the same ids, see :func:`_user_sample`)."""
+
+    graph: TrainGraph
+    nodes: Tensor | None = None
+
+    def model(self, trained: GraphLightGCN, config: TrainConfig) -> GraphLightGCN:
+        """``trained``'s parameters on ``graph``'s nodes (users get no embedding of their
+        own: :func:`_user_sample` requires it)."""
+        if self.nodes is None:
+            return trained
+        model = GraphLightGCN(
+            self.graph.num_nodes,
+            config.embedding_dim,
+            config.num_layers,
+            alpha=config.layer_weights,
+        )
+        with torch.no_grad():
+            model.embedding.weight.zero_()
+            model.embedding.weight[self.nodes] = trained.embedding.weight
+            model.bias[self.nodes] = trained.bias
+        model.freeze_ego_(self.graph.user_nodes)
+        return model
 
 
 def _validation(graph: TrainGraph, train: Tensor, val: Tensor) -> _Validation:
@@ -589,11 +634,11 @@ def _run(
     phase: str,
     progress: bool,
     history: list[dict[str, float | int | str | None]],
-    serve: TrainGraph | None = None,
+    serve: _Serve | None = None,
 ) -> tuple[Tensor, int, Tensor | None]:
     """``(embeddings, best epoch, served)``: the best epoch's embeddings on the graph of
     ``train_mask``'s positives and, with ``serve``, the same parameters propagated over
-    ``serve`` with every positive (the same node ids as ``graph``)."""
+    ``serve``'s graph with every positive."""
     from tqdm.auto import tqdm
 
     g = torch.Generator().manual_seed(config.seed)
@@ -669,9 +714,15 @@ def _run(
         if best_state is not None:
             model.load_state_dict(best_state)
         model.eval()
-        every = torch.ones(serve.positives.size(1), dtype=torch.bool)
+        whole = serve.model(model, config)
+        every = torch.ones(serve.graph.positives.size(1), dtype=torch.bool)
         with torch.no_grad():
-            served = _served_embeddings(model, _message_edges(serve, every), config, programs)
+            served = _served_embeddings(
+                whole,
+                _message_edges(serve.graph, every),
+                config,
+                serve.graph.program_nodes.long(),
+            )
     return best_emb, best_epoch, served
 
 
@@ -703,8 +754,9 @@ def fit(
         start = time.perf_counter()
         history: list[dict[str, float | int | str | None]] = []
         g = torch.Generator().manual_seed(config.seed)
-        served_graph, graph = graph, _user_sample(graph, config, g)
-        sampled = graph is not served_graph
+        served_graph = graph
+        graph, nodes = _user_sample(graph, config, g)
+        serve = _Serve(served_graph, nodes)
         train_mask, val_mask = _holdout(graph, config, g)
         validation = None
         if val_mask.any():
@@ -743,7 +795,7 @@ def fit(
             phase="search",
             progress=progress,
             history=history,
-            serve=served_graph if not refits and (sampled or validation is not None) else None,
+            serve=serve if not refits and (nodes is not None or validation is not None) else None,
         )
         config = choose_genre_channel(
             emb, graph, train_mask, validation, config, history, judge=recent
@@ -770,7 +822,7 @@ def fit(
                 phase="refit",
                 progress=progress,
                 history=history,
-                serve=served_graph if sampled else None,
+                serve=serve if nodes is not None else None,
             )
             emb = emb if served is None else served
         train_s = [float(h["train_s"] or 0.0) for h in history]

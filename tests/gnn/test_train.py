@@ -16,6 +16,7 @@ from gnn.train import (
     _holdout,
     _recent_holdout,
     _run,
+    _Serve,
     _user_sample,
     _validation,
     choose_half_life,
@@ -208,7 +209,7 @@ def test_without_a_refit_the_served_embeddings_propagate_over_every_positive() -
         graph, FAST.model_copy(update={"epochs": 3, "val_fraction": 0.2, "refit": False})
     )
     train, val = _holdout(graph, config, torch.Generator().manual_seed(0))
-    only_train = replace(graph, positives=graph.positives[:, train], positive_time=None)
+    only_train = _Serve(replace(graph, positives=graph.positives[:, train], positive_time=None))
     runs = {
         name: _run(
             graph,
@@ -221,7 +222,7 @@ def test_without_a_refit_the_served_embeddings_propagate_over_every_positive() -
             phase="search",
             serve=served,
         )
-        for name, served in (("train", only_train), ("every", graph))
+        for name, served in (("train", only_train), ("every", _Serve(graph)))
     }
     emb, _, on_train = runs["train"]
     same_emb, _, on_every = runs["every"]
@@ -377,19 +378,24 @@ def with_bundles(graph: TrainGraph) -> TrainGraph:
     )
 
 
-def test_a_user_sample_keeps_the_chosen_users_edges_and_every_node() -> None:
-    graph = with_bundles(planted()[0])
+def test_a_user_sample_keeps_the_chosen_users_edges_and_every_other_node() -> None:
+    graph = with_bundles(planted()[0])  # 40 users, 40 programs, 4 bundles
     config = TrainConfig(max_train_users=10, user_ego=False)
-    sample = _user_sample(graph, config, torch.Generator().manual_seed(0))
-    kept = torch.unique(sample.positives[0])
-    assert kept.numel() == 10
-    assert sample.positives.size(1) == 60  # all six positives of each of the ten
-    assert set(sample.edge_index[0].tolist()) == set(kept.tolist())  # their bundle edges only
-    assert (sample.num_nodes, sample.user_nodes.numel()) == (graph.num_nodes, 40)
-    again = _user_sample(graph, config, torch.Generator().manual_seed(0))
+    sample, nodes = _user_sample(graph, config, torch.Generator().manual_seed(0))
+    assert nodes is not None
+    assert (sample.num_nodes, sample.user_nodes.numel()) == (54, 10)
+    assert torch.equal(nodes[sample.program_nodes], graph.program_nodes)
+    users = nodes[sample.user_nodes]
+    assert bool(torch.isin(users, graph.user_nodes).all())
+    # All six positives of each of the ten, and their bundle edges only, on the same nodes.
+    pairs = set(map(tuple, nodes[sample.positives].T.tolist()))
+    assert pairs == {p for p in map(tuple, graph.positives.T.tolist()) if p[0] in users}
+    edges = set(map(tuple, nodes[sample.edge_index].T.tolist()))
+    assert edges == {e for e in map(tuple, graph.edge_index.T.tolist()) if e[0] in users}
+    again, _ = _user_sample(graph, config, torch.Generator().manual_seed(0))
     assert torch.equal(again.positives, sample.positives)  # the seed decides
     everyone = config.model_copy(update={"max_train_users": 40})
-    assert _user_sample(graph, everyone, torch.Generator()) is graph
+    assert _user_sample(graph, everyone, torch.Generator()) == (graph, None)
     with pytest.raises(ValueError, match="max_train_users=10 needs user_ego=False"):
         _user_sample(graph, config.model_copy(update={"user_ego": True}), torch.Generator())
 
@@ -401,10 +407,11 @@ def test_a_fit_on_a_user_sample_serves_every_user_from_their_own_programs() -> N
         update={"user_ego": False, "max_train_users": 16, "val_fraction": 0.2, "refit": False}
     )
     result = fit(graph, config, progress=False)
-    sample = _user_sample(
+    sample, nodes = _user_sample(
         graph, resolve_config(graph, config), torch.Generator().manual_seed(config.seed)
     )
-    left_out = ~torch.isin(graph.user_nodes, sample.positives[0])
+    assert nodes is not None
+    left_out = ~torch.isin(graph.user_nodes, nodes[sample.user_nodes])
     assert int(left_out.sum()) == 24
     # Users never seen in training still find their community's programs.
     outside = torch.isin(test[0], graph.user_nodes[left_out])
