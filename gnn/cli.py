@@ -179,10 +179,19 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
                                           progress=not args.quiet)  # fmt: skip
             except PublishRefusedError as e:
                 raise CommandError(str(e)) from e
-            print("Published to Neo4j: " + ", ".join(f"{n:,} {k}" for k, n in written.items())
-                  + f" embeddings, vector index program_embedding "
-                  f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+            print(f"Published to Neo4j in {time.perf_counter() - started:.1f} s: "
+                  + published_text(written))  # fmt: skip
     return 0
+
+
+def published_text(written: dict[str, int]) -> str:
+    """What a publish wrote, as a sentence: ``written`` as :func:`gnn.pipeline.publish`
+    returns it."""
+    nodes = " and ".join(f"{written[k]:,} {k}" for k in ("Program", "User") if k in written)
+    parts = [f"embeddings of {nodes} nodes"]
+    if (lists := written.get("User candidate lists")) is not None:
+        parts.append(f"candidate lists of {lists:,} users")
+    return ", ".join([*parts, "the vector index program_embedding"])
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:

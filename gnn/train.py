@@ -1018,7 +1018,8 @@ def choose_genre_channel(
 DENSE_POSITIVES_PER_USER = 20.0
 """From this many positives per user on average, a graph is trained with the dense recipe."""
 STEPS_PER_EPOCH = 32
-"""Steps of the sparse recipe per pass over the positives, whatever the graph's size."""
+"""Steps of the sparse recipe per pass over the positives it learns from, whatever the
+graph's size (beyond :data:`MAX_TRAIN_USERS` users, over those of its sample)."""
 NEGATIVE_SHARE = 4
 """The sparse recipe samples one program in this many per step (at least 1,024): each
 program is a negative as often per epoch at every catalogue size. At 20k users (4,000
@@ -1071,12 +1072,15 @@ def default_config(graph: TrainGraph) -> TrainConfig:
     if positives / users >= DENSE_POSITIVES_PER_USER:
         return TrainConfig()
     negatives = min(programs, max(1_024, programs // NEGATIVE_SHARE))
+    # The positives of the users it learns from (about: the sample is drawn in fit).
+    learners = torch.unique(graph.positives[0]).numel()
+    learned = positives * min(1.0, MAX_TRAIN_USERS / learners)
     return TrainConfig(
         embedding_dim=64,
         num_layers=3,
         lr=0.01,
         epochs=120,
-        batch_size=max(1_024, math.ceil(positives / STEPS_PER_EPOCH)),
+        batch_size=max(1_024, math.ceil(learned / STEPS_PER_EPOCH)),
         num_negatives=negatives,
         negative_groups=max(1, negatives // SAMPLES_PER_USER),
         folds=10,

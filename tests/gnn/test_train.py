@@ -419,6 +419,18 @@ def test_a_fit_on_a_user_sample_serves_every_user_from_their_own_programs() -> N
     assert default_config(graph).max_train_users == MAX_TRAIN_USERS
 
 
+def test_beyond_the_user_cap_a_step_takes_a_share_of_the_sample_s_positives() -> None:
+    users = 2 * MAX_TRAIN_USERS  # one positive each
+    graph = TrainGraph(
+        num_nodes=users + 100,
+        edge_index=torch.empty(2, 0, dtype=torch.long),
+        user_nodes=torch.arange(users),
+        program_nodes=torch.arange(users, users + 100),
+        positives=torch.stack([torch.arange(users), users + torch.arange(users) % 100]),
+    )
+    assert default_config(graph).batch_size == MAX_TRAIN_USERS // 32  # not users // 32
+
+
 def test_the_fields_a_caller_sets_win_over_the_size_based_ones() -> None:
     graph, _ = planted()
     resolved = resolve_config(graph, TrainConfig(embedding_dim=8, folds=1))

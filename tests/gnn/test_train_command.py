@@ -90,3 +90,13 @@ def test_holdout_flag_reaches_the_training_config() -> None:
     latest = argparse.Namespace(**{**vars(ARGS), "holdout": "latest"})
     assert _train_config(latest).holdout == "latest"
     assert "holdout" not in _train_config(ARGS).model_fields_set  # the default stays
+
+
+def test_the_publish_is_reported_in_plain_words() -> None:
+    from gnn.cli import published_text
+
+    written = {"Program": 50_000, "User": 1_000_000, "User candidate lists": 999_990}
+    assert published_text(written) == (
+        "embeddings of 50,000 Program and 1,000,000 User nodes, candidate lists of 999,990 "
+        "users, the vector index program_embedding"
+    )
