@@ -419,7 +419,7 @@ def test_a_fit_on_a_user_sample_serves_every_user_from_their_own_programs() -> N
     assert default_config(graph).max_train_users == MAX_TRAIN_USERS
 
 
-def test_beyond_the_user_cap_a_step_takes_a_share_of_the_sample_s_positives() -> None:
+def test_beyond_the_user_cap_a_step_keeps_the_size_it_has_on_the_whole_graph() -> None:
     users = 2 * MAX_TRAIN_USERS  # one positive each
     graph = TrainGraph(
         num_nodes=users + 100,
@@ -428,7 +428,8 @@ def test_beyond_the_user_cap_a_step_takes_a_share_of_the_sample_s_positives() ->
         program_nodes=torch.arange(users, users + 100),
         positives=torch.stack([torch.arange(users), users + torch.arange(users) % 100]),
     )
-    assert default_config(graph).batch_size == MAX_TRAIN_USERS // 32  # not users // 32
+    # A 32nd of every positive: a pass over the sample's takes 16 steps here, not 32.
+    assert default_config(graph).batch_size == users // 32
 
 
 def test_the_fields_a_caller_sets_win_over_the_size_based_ones() -> None:
