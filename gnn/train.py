@@ -754,9 +754,8 @@ def fit(
         start = time.perf_counter()
         history: list[dict[str, float | int | str | None]] = []
         g = torch.Generator().manual_seed(config.seed)
-        served_graph = graph
-        graph, nodes = _user_sample(graph, config, g)
-        serve = _Serve(served_graph, nodes)
+        serve = _Serve(graph)
+        graph, serve.nodes = _user_sample(graph, config, g)
         train_mask, val_mask = _holdout(graph, config, g)
         validation = None
         if val_mask.any():
@@ -786,6 +785,7 @@ def fit(
         # holdout="latest", the held-out ones are some users' latest watches) of every user.
         every = torch.ones_like(train_mask)
         refits = validation is not None and config.refit
+        sampled = serve.nodes is not None
         emb, best_epoch, served = _run(
             graph,
             config,
@@ -795,7 +795,7 @@ def fit(
             phase="search",
             progress=progress,
             history=history,
-            serve=serve if not refits and (nodes is not None or validation is not None) else None,
+            serve=serve if not refits and (sampled or validation is not None) else None,
         )
         config = choose_genre_channel(
             emb, graph, train_mask, validation, config, history, judge=recent
@@ -804,8 +804,8 @@ def fit(
         weight = config.genre_channel_beta
         if isinstance(weight, float) and weight > 0:
             term = genre_channel_term(
-                served_graph,
-                torch.ones(served_graph.positives.size(1), dtype=torch.bool),
+                serve.graph,
+                torch.ones(serve.graph.positives.size(1), dtype=torch.bool),
                 _float_or_none(config.genre_channel_half_life_days),
                 _float_or(config.genre_weight, GENRE_WEIGHT),
             )
@@ -822,7 +822,7 @@ def fit(
                 phase="refit",
                 progress=progress,
                 history=history,
-                serve=serve if nodes is not None else None,
+                serve=serve if sampled else None,
             )
             emb = emb if served is None else served
         train_s = [float(h["train_s"] or 0.0) for h in history]
