@@ -11,6 +11,7 @@ from gnn.data import TrainGraph
 from gnn.metrics import Ranking, recall_at_k
 from gnn.model import GraphLightGCN, normalized_adjacency, recommend
 from gnn.train import (
+    EMA_DECAY,
     MAX_TRAIN_USERS,
     TrainConfig,
     _holdout,
@@ -90,6 +91,24 @@ def test_same_seed_same_embeddings(num_negatives: int, groups: int) -> None:
     c = fit(graph, config.model_copy(update={"seed": 1}), progress=False).embeddings
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
+
+
+def test_the_moving_average_of_the_parameters_is_what_is_judged_and_served() -> None:
+    graph, test = planted()
+    config = FAST.model_copy(update={"epochs": 12, "patience": 12, "ema_decay": None})
+    plain = fit(graph, config, progress=False)
+    # A decay of ~0 averages nothing: the last parameters, as without an average.
+    last = fit(graph, config.model_copy(update={"ema_decay": 1e-9}), progress=False)
+    averaged = fit(graph, config.model_copy(update={"ema_decay": 0.9}), progress=False)
+    assert torch.allclose(plain.embeddings, last.embeddings, atol=1e-5)
+    assert [h["val_ndcg"] for h in plain.history] == pytest.approx(
+        [h["val_ndcg"] for h in last.history], abs=1e-6
+    )
+    assert not torch.allclose(plain.embeddings, averaged.embeddings, atol=1e-3)
+    assert averaged.best_val_ndcg is not None
+    assert recall(averaged.embeddings, graph, test) > 0.8
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
 
 
 def test_extra_node_types_take_part_in_propagation() -> None:
@@ -345,6 +364,7 @@ def test_defaults_follow_the_graph_density() -> None:
     sparse, _ = planted()  # six positives per user
     chosen = default_config(sparse)
     assert (chosen.user_ego, chosen.program_bias, chosen.folds) == (False, True, 10)
+    assert chosen.ema_decay == EMA_DECAY
     assert chosen.num_negatives == 40  # never more than the programs: the exact softmax
     assert chosen.batch_size == 1_024
     big = TrainGraph(
