@@ -52,13 +52,13 @@ def main() -> None:
                 "| seed | nDCG@10 | fit | beta | half-life | term's half-life | genre weight |\n"
                 "|---|---|---|---|---|---|---|"
             )
-            term: dict[str, None] = {"genre_channel_beta": None} if args.no_term else {}
+            overrides: dict[str, None] = {"genre_channel_beta": None} if args.no_term else {}
             if args.no_ema:
-                term["ema_decay"] = None
+                overrides["ema_decay"] = None
             for seed in (int(s) for s in args.seeds.split(",")):
                 outcome = train_version(
                     driver, database=db, models_dir=Path(scratch) / "models",
-                    train_config=TrainConfig(seed=seed, **term), progress=False, ranker=False,
+                    train_config=TrainConfig(seed=seed, **overrides), progress=False, ranker=False,
                 )  # fmt: skip
                 manifest = outcome.path / "manifest.json"
                 config = json.loads(manifest.read_text())["train_config"]
