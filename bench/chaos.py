@@ -6,7 +6,8 @@ Runs on a Neo4j instance of its own, ``chaos`` (Bolt 37787, HTTP 37574), holding
 generated data set (``--users``, ``--programs``; generated and loaded on the first run,
 reused after) and a quickly trained model. Serves the API with uvicorn in a subprocess
 (as ``bench/load_api.py`` does), then ``--clients`` clients request home rails of
-random users, each request with its own ``X-Request-ID``, while a poller reads
+random users, each request with its own ``X-Request-ID`` and after a 503 waiting what
+its ``Retry-After`` asks (``--backoff`` for a fixed wait), while a poller reads
 ``/ready`` every 0.2 s. After ``--before`` seconds Neo4j is stopped (a clean
 shutdown, as ``graphrails neo4j stop``); ``--down`` seconds after it is down it is
 started again; ``--after`` seconds after it answers again the load stops. Before the
@@ -95,22 +96,28 @@ def prepare(settings: Settings, models: Path, *, users: int, programs: int) -> l
 
 
 async def client(base: str, users: list[str], rng: random.Random, t: Timeline,
-                 until: asyncio.Event) -> None:  # fmt: skip
+                 until: asyncio.Event, backoff: float | None) -> None:  # fmt: skip
+    """Home rails of random users until ``until``; after an answer other than 200, wait
+    ``backoff`` seconds, or with None what the answer's ``Retry-After`` asks (0.05 s
+    without one), as an app backend that honours it does."""
     async with httpx.AsyncClient(base_url=base, timeout=10.0) as http:
         while not until.is_set():
             rid = f"chaos-{uuid.uuid4().hex}"
             started = time.monotonic()
+            wait = backoff if backoff is not None else 0.05
             try:
                 r = await http.get(f"/v1/users/{rng.choice(users)}/rails/home",
                                    params={"now": NOW, "limit": 20},
                                    headers={"X-Request-ID": rid})  # fmt: skip
                 status = r.status_code
                 kind = _kind(r) if status == 503 else ""
+                if backoff is None and r.headers.get("Retry-After", "").isdigit():
+                    wait = float(r.headers["Retry-After"])
             except httpx.HTTPError:
                 status, kind = 0, ""
             t.answers.append(Answer(started, time.monotonic() - started, status, rid, kind))
             if status != 200:
-                await asyncio.sleep(0.05)  # a client backs off a little, as Retry-After asks
+                await asyncio.sleep(wait)
 
 
 def _kind(r: httpx.Response) -> str:
@@ -145,7 +152,8 @@ async def run(server: LocalServer, base: str, users: list[str], args: argparse.N
     t = Timeline()
     until = asyncio.Event()
     rng = random.Random(args.seed)
-    tasks = [asyncio.create_task(client(base, users, random.Random(rng.random()), t, until))
+    tasks = [asyncio.create_task(client(base, users, random.Random(rng.random()), t, until,
+                                        args.backoff))
              for _ in range(args.clients)]  # fmt: skip
     tasks.append(asyncio.create_task(poll_ready(base, t, until)))
     await asyncio.sleep(args.before)
@@ -236,6 +244,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--warm-up", type=int, default=30,
                         help="home rails asked one by one before the load (0: none)")  # fmt: skip
+    parser.add_argument("--backoff", type=float, default=None,
+                        help="seconds a client waits after an answer other than 200 (default: "
+                        "what its Retry-After asks, 0.05 s without one; the runs before "
+                        "2026-12-06 19:00 UTC waited 0.05 s whatever it asked)")  # fmt: skip
     parser.add_argument("--timeline", action="store_true",
                         help="print the answers second by second from the stop on")  # fmt: skip
     args = parser.parse_args()
