@@ -32,6 +32,7 @@ from neo4j.exceptions import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
+from graph.driver import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("graphrails.api")
 
@@ -53,8 +54,6 @@ connections, a database stopping or starting, a deadlock the retries did not get
 
 OUTAGE_GAP_S = 10.0
 """A going-away error this long after the last one begins a new outage."""
-DATABASE_UNAVAILABLE = "Neo.TransientError.General.DatabaseUnavailable"
-"""The error code of a database that is stopping or starting."""
 CANCELLED = "CancelledWhileUnavailable"
 """The kind (metrics label, answer) of a request cancelled that way."""
 
