@@ -24,6 +24,7 @@ from api.model import ServingModel
 from api.rails.eligibility import Fatigue
 from api.rails.service import RailsService
 from api.tasks import cancel
+from api.unavailable import UNAVAILABLE, unavailable_reason
 from experiments.arms import Arm, Experiment
 from experiments.store import running
 from gnn.artifacts import ArtifactError, load_version
@@ -128,7 +129,9 @@ class ExperimentArms:
         except (ArtifactError, OSError, ValueError) as e:
             self.error = f"experiment not applied: {e}"
             log.error("%s", self.error)
-        except Exception:  # Neo4j away for a moment: keep the arms, poll again
+        except UNAVAILABLE as e:  # Neo4j away for a moment: keep the arms, poll again
+            log.warning("could not read the running experiment: %s", unavailable_reason(e))
+        except Exception:
             log.warning("could not read the running experiment", exc_info=True)
 
     async def run(self) -> None:

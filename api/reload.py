@@ -22,6 +22,7 @@ from neo4j import AsyncDriver, RoutingControl
 from api.model import ServingModel
 from api.rails.service import RailsService
 from api.tasks import cancel
+from api.unavailable import UNAVAILABLE, unavailable_reason
 from gnn.artifacts import ArtifactError, load_version
 from graph.queries import query
 from graph.settings import Settings
@@ -80,16 +81,21 @@ class ModelReloader:
         log.info("now serving model version %s (was %s)", version, current)
         return True
 
+    async def poll(self) -> None:
+        """One :meth:`check`; a failure is logged (Neo4j away: one line, no traceback) and
+        what serves stays."""
+        try:
+            await self.check()
+        except UNAVAILABLE as e:
+            log.warning("could not check the serving model version: %s", unavailable_reason(e))
+        except Exception:
+            log.warning("could not check the serving model version", exc_info=True)
+
     async def run(self) -> None:
         """Poll until cancelled; a failed poll is logged and the next one comes as usual."""
         while True:
             await asyncio.sleep(self.interval_s)
-            try:
-                await self.check()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Neo4j away for a moment: keep serving, poll again
-                log.warning("could not check the serving model version", exc_info=True)
+            await self.poll()
 
     @classmethod
     def started(cls, driver: AsyncDriver, rails: RailsService, settings: Settings) -> ModelReloader:

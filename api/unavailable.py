@@ -146,6 +146,13 @@ class CancelWhenUnavailable:
             flight.end(task)
 
 
+def unavailable_reason(exc: Exception) -> str:
+    """One line for a log saying why Neo4j could not answer (no traceback: an outage
+    repeats it for every poll)."""
+    first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else ""
+    return f"Neo4j is unavailable ({type(exc).__name__}{': ' + first if first else ''})"
+
+
 def going_away(exc: Exception) -> bool:
     """Whether ``exc`` says Neo4j is going or gone (not one busy moment, such as a deadlock)."""
     code = getattr(exc, "code", None)

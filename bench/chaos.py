@@ -173,7 +173,9 @@ async def run(server: LocalServer, base: str, users: list[str], args: argparse.N
 def report(t: Timeline, served: set[str], api_alive: bool) -> None:
     ok = [a for a in t.answers if a.status == 200]
     down = [a for a in t.answers if t.stop_began <= a.started < t.started]
-    s503 = [a for a in t.answers if a.status == 503]
+    before = Counter(f"{a.status} {a.kind}".strip() for a in t.answers
+                     if a.started < t.stop_began and a.status != 200)  # fmt: skip
+    s503 = [a for a in t.answers if a.status == 503 and a.started >= t.stop_began]
     other = Counter(a.status for a in t.answers if a.status not in (200, 503))
     first_503 = min((a.started + a.seconds for a in s503), default=float("nan"))
     after = [a for a in t.answers if a.started >= t.started]
@@ -184,8 +186,10 @@ def report(t: Timeline, served: set[str], api_alive: bool) -> None:
     missing = [a.request_id for a in ok if a.request_id not in served]
     print(
         f"load averages {load_averages()}; {len(t.answers):,} requests, "
-        f"{len(ok):,} answered 200, {len(s503):,} 503, other {dict(other) or 'none'}"
+        f"{len(ok):,} answered 200, {len(s503):,} 503 from the stop on, "
+        f"other {dict(other) or 'none'}"
     )
+    print(f"answers other than 200 before the stop: {dict(before) or 'none'}")
     print(
         f"Neo4j stop took {t.stopped - t.stop_began:.1f} s; start took "
         f"{t.started - t.start_began:.1f} s"
@@ -196,7 +200,8 @@ def report(t: Timeline, served: set[str], api_alive: bool) -> None:
     )
     slowest = max((a.seconds for a in s503), default=float("nan"))
     print(
-        f"503s: slowest answer {slowest * 1000:.0f} ms; requests while down: {len(down):,} "
+        f"503s from the stop on: slowest answer {slowest * 1000:.0f} ms; requests while down: "
+        f"{len(down):,} "
         f"({Counter(a.status for a in down)}); 503s by kind {dict(Counter(a.kind for a in s503))}"
     )
     if not_ready is not None:
