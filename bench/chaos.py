@@ -173,9 +173,10 @@ async def run(server: LocalServer, base: str, users: list[str], args: argparse.N
 def report(t: Timeline, served: set[str], api_alive: bool) -> None:
     ok = [a for a in t.answers if a.status == 200]
     down = [a for a in t.answers if t.stop_began <= a.started < t.started]
+    # An answer belongs to the outage if it came once the stop had begun.
     before = Counter(f"{a.status} {a.kind}".strip() for a in t.answers
-                     if a.started < t.stop_began and a.status != 200)  # fmt: skip
-    s503 = [a for a in t.answers if a.status == 503 and a.started >= t.stop_began]
+                     if a.started + a.seconds < t.stop_began and a.status != 200)  # fmt: skip
+    s503 = [a for a in t.answers if a.status == 503 and a.started + a.seconds >= t.stop_began]
     other = Counter(a.status for a in t.answers if a.status not in (200, 503))
     first_503 = min((a.started + a.seconds for a in s503), default=float("nan"))
     after = [a for a in t.answers if a.started >= t.started]

@@ -15,6 +15,10 @@ answered 503 with a short ``Retry-After`` at once. The API starts with every tur
 a Neo4j that already serves is warm, and an API restarted beside it should not turn its
 first callers away.
 
+During a slow start a caller waits for its rail under a second (:meth:`Admission.run`):
+past that it is answered 503 while the rail computes on in the background, so that no
+caller is left waiting on a Neo4j that plans for seconds.
+
 The rail admitted first plans its statements one after the other (the home rail: home.cypher,
 then eligible.cypher for the rest of its list, 9-24 s and about 4 s on two cores). Given
 ``warm_up``, the first rail admitted during a slow start also starts it in the background,
@@ -29,6 +33,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from api.tasks import cancel
 from api.unavailable import UNAVAILABLE, WarmingUpError
@@ -38,6 +43,11 @@ log = logging.getLogger("graphrails.api.admission")
 WARM_UP_RETRY_S = 0.5
 """A warm-up that found Neo4j still away is tried again with a rail admitted this many seconds
 later, not with every rail turned away meanwhile."""
+SLOW_START_WAIT_S = 0.8
+"""During a slow start, how long a caller waits for its rail (:meth:`Admission.run`) before
+it is answered 503 while the rail goes on computing: within the second the API promises."""
+
+T = TypeVar("T")
 
 
 class Admission:
@@ -62,6 +72,8 @@ class Admission:
         self._warmed_epoch = 0
         """The epoch whose Neo4j the warm-up has planned for (0: the start, at full speed)."""
         self._warm_tried = -WARM_UP_RETRY_S
+        self._unanswered: set[asyncio.Task[Any]] = set()
+        """Rails computing on after their caller was answered 503 (:meth:`run`)."""
 
     @property
     def starting(self) -> bool:
@@ -108,6 +120,43 @@ class Admission:
             self.in_flight -= 1
             self._turns.release()
 
+    async def run(self, compute: Callable[[], Awaitable[T]]) -> T:
+        """``compute()`` under a turn (see :meth:`turn`). During a slow start the caller waits
+        :data:`SLOW_START_WAIT_S` at most: a Neo4j just started plans a rail's statement for
+        seconds (8-12 s for the home rail on two cores), and a caller left waiting that
+        long gives up. Past it, the caller is answered 503 (:class:`WarmingUpError`) while
+        the rail computes on in the background, holding its turn, its result dropped: the
+        plans it has Neo4j make serve the next callers, and its success opens more turns.
+        Measured with bench/chaos.py, the rail admitted while Neo4j was starting went
+        unanswered for 10 s (its caller's timeout) in every run before this."""
+        if not self.starting:
+            async with self.turn():
+                return await compute()
+
+        async def under_turn() -> T:
+            async with self.turn():
+                return await compute()
+
+        task = asyncio.create_task(under_turn())
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), SLOW_START_WAIT_S)
+        except TimeoutError:
+            self._unanswered.add(task)
+            task.add_done_callback(self._dropped)
+            raise WarmingUpError(
+                "Neo4j is warming up after a start or an outage: this rail was not ready "
+                f"within {SLOW_START_WAIT_S:g} s and is still being computed"
+            ) from None
+
+    def _dropped(self, task: asyncio.Task[Any]) -> None:
+        """A rail whose caller was answered 503 is done: how it ended is only logged."""
+        self._unanswered.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, (*UNAVAILABLE, WarmingUpError)):
+            log.warning("a rail computed after its caller was answered 503 failed: %r", error)
+
     def _start_warm_up(self) -> None:
         """Start the warm-up in the background unless it ran for this epoch's Neo4j, runs now,
         or found Neo4j away less than :data:`WARM_UP_RETRY_S` ago."""
@@ -132,9 +181,11 @@ class Admission:
             self._warmed_epoch = epoch
 
     async def close(self) -> None:
-        """Stop a warm-up under way."""
+        """Stop a warm-up under way, and the rails computing on after a 503."""
         await cancel(self._warm_task)
         self._warm_task = None
+        for task in list(self._unanswered):
+            await cancel(task)
 
     def _refuse_if_starting(self) -> None:
         if self.starting and self.in_flight >= self.allowed:

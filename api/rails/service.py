@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from neo4j import AsyncDriver
 
@@ -29,6 +29,8 @@ from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserConte
 from api.rails.warm_up import plan_rail_statements, rail_statements
 from gnn.ranker import UserFacts
 from graph.settings import Settings
+
+T = TypeVar("T")
 
 MIN_HISTORY = 3
 """Users with fewer watches get the non-personalised rail of their bundle (for a user the
@@ -70,6 +72,11 @@ class RailsService:
         """One of the ``max_concurrent_rails`` turns, held while the block runs; fewer are
         open while Neo4j is cold (:mod:`api.rails.admission`)."""
         return self.admission.turn()
+
+    async def admitted(self, compute: Callable[[], Awaitable[T]]) -> T:
+        """``compute()`` under a turn, its caller answered 503 if it is not ready within
+        the second while Neo4j is cold (:meth:`api.rails.admission.Admission.run`)."""
+        return await self.admission.run(compute)
 
     @property
     def waiting(self) -> int:

@@ -128,8 +128,9 @@ async def home(
 ) -> RailOut:  # fmt: skip
     """Personalised home rail; an unknown or new user gets the default rail of their bundle."""
     assignment = arm_for(request, user_id)
-    async with rails.turn():
-        rail = await under(assignment, rails).home(user_id, now=now, limit=limit, country=country)
+    rail = await rails.admitted(
+        lambda: under(assignment, rails).home(user_id, now=now, limit=limit, country=country)
+    )
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
@@ -141,10 +142,9 @@ async def top_replay(
     """The most watched programs of the user's bundles this week that they can watch in
     replay now (no fallback: an empty rail says why)."""
     assignment = arm_for(request, user_id)
-    async with rails.turn():
-        rail = await under(assignment, rails).top_replay(
-            user_id, now=now, limit=limit, country=country
-        )
+    rail = await rails.admitted(
+        lambda: under(assignment, rails).top_replay(user_id, now=now, limit=limit, country=country)
+    )
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
@@ -167,11 +167,12 @@ async def because_you_watched(
 ) -> RailsOut:
     """One rail per recent well-completed watch, or one for the given program."""
     assignment = arm_for(request, user_id)
-    async with rails.turn():
-        with unknown_program_is_404():
-            found, reason = await under(assignment, rails).because_you_watched(
+    with unknown_program_is_404():
+        found, reason = await rails.admitted(
+            lambda: under(assignment, rails).because_you_watched(
                 user_id, program_id=program_id, now=now, limit=limit, country=country
             )
+        )
     out = served(request, found, user_id=user_id, now=now, assignment=assignment)
     return RailsOut(rails=out, empty_reason=reason)
 
@@ -195,11 +196,12 @@ async def similar(
 ) -> RailOut:
     """Programs similar to a program, eligible for the user when one is given."""
     assignment = arm_for(request, user_id)
-    async with rails.turn():
-        with unknown_program_is_404():
-            rail = await under(assignment, rails).similar(
+    with unknown_program_is_404():
+        rail = await rails.admitted(
+            lambda: under(assignment, rails).similar(
                 program_id, user_id=user_id, now=now, limit=limit, country=country
             )
+        )
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 
@@ -236,16 +238,15 @@ async def _bundle_rail(
     country: str | None, limit: int, *, best: bool,
 ) -> RailOut:  # fmt: skip
     assignment = arm_for(request, user_id)
-    async with rails.turn():
+
+    async def compute() -> Rail:
         await _known_bundle(rails, bundle_id)
-        rail = await under(assignment, rails).popular(
-            user_id=user_id,
-            bundle_id=bundle_id,
-            now=now,
-            limit=limit,
-            best=best,
+        return await under(assignment, rails).popular(
+            user_id=user_id, bundle_id=bundle_id, now=now, limit=limit, best=best,
             country=country,
-        )
+        )  # fmt: skip
+
+    rail = await rails.admitted(compute)
     return served(request, [rail], user_id=user_id, now=now, assignment=assignment)[0]
 
 

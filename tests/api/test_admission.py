@@ -229,3 +229,42 @@ def test_a_warm_up_that_found_neo4j_away_is_tried_again_later(
         return seen
 
     assert asyncio.run(scenario()) == [1, 1, 2, 2]
+
+
+def test_during_a_slow_start_a_slow_rail_is_answered_503_and_computes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(admission_module, "SLOW_START_WAIT_S", 0.05)
+    rails = _service(4)
+    done = asyncio.Event()
+
+    async def cold_rail() -> str:  # a Neo4j just started plans the statement for seconds
+        await asyncio.sleep(0.2)
+        done.set()
+        return "rail"
+
+    async def scenario() -> tuple[float, int, int]:
+        await _fail(rails)
+        began = asyncio.get_running_loop().time()
+        with pytest.raises(WarmingUpError, match="still being computed"):
+            await rails.admitted(cold_rail)
+        waited = asyncio.get_running_loop().time() - began
+        # It holds its turn meanwhile: the next caller is turned away at once.
+        with pytest.raises(WarmingUpError, match="1 rail at a time"):
+            await rails.admitted(cold_rail)
+        await done.wait()
+        await asyncio.sleep(0)
+        allowed = rails.admission.allowed  # its success opened a turn
+        answered = await rails.admitted(lambda: asyncio.sleep(0.01, result=2))
+        return waited, allowed, answered
+
+    waited, allowed, answered = asyncio.run(scenario())
+    assert waited < 0.15
+    assert allowed == 2
+    assert answered == 2
+
+
+def test_at_full_speed_a_slow_rail_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admission_module, "SLOW_START_WAIT_S", 0.01)
+    rails = _service(4)
+    assert asyncio.run(rails.admitted(lambda: asyncio.sleep(0.05, result="rail"))) == "rail"
