@@ -121,7 +121,11 @@ async def client(base: str, users: list[str], rng: random.Random, t: Timeline,
 
 
 def _kind(r: httpx.Response) -> str:
+    """A 503's kind: the error named in its detail, or for the slow start's, whether the
+    rail was turned away or is still being computed."""
     detail = str(r.json().get("detail", ""))
+    if detail.startswith("Neo4j is warming up"):
+        return "WarmingUp, computing on" if "still being computed" in detail else "WarmingUp"
     return detail[detail.find("(") + 1 : detail.find(")")] if "(" in detail else detail
 
 

@@ -43,9 +43,11 @@ log = logging.getLogger("graphrails.api.admission")
 WARM_UP_RETRY_S = 0.5
 """A warm-up that found Neo4j still away is tried again with a rail admitted this many seconds
 later, not with every rail turned away meanwhile."""
-SLOW_START_WAIT_S = 0.8
+SLOW_START_WAIT_S = 0.5
 """During a slow start, how long a caller waits for its rail (:meth:`Admission.run`) before
-it is answered 503 while the rail goes on computing: within the second the API promises."""
+it is answered 503 while the rail goes on computing: within the second the API promises,
+with room for a busy event loop (at 0.8 s the slowest such 503 took 0.83 s under load). A
+rail on a warm Neo4j takes tens of milliseconds."""
 
 T = TypeVar("T")
 
