@@ -149,7 +149,8 @@ class CancelWhenUnavailable:
 def unavailable_reason(exc: Exception) -> str:
     """One line for a log saying why Neo4j could not answer (no traceback: an outage
     repeats it for every poll)."""
-    first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else ""
+    text = str(exc).strip()
+    first = text.splitlines()[0].rstrip(":") if text else ""
     return f"Neo4j is unavailable ({type(exc).__name__}{': ' + first if first else ''})"
 
 

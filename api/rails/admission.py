@@ -131,14 +131,13 @@ class Admission:
         plans it has Neo4j make serve the next callers, and its success opens more turns.
         Measured with bench/chaos.py, the rail admitted while Neo4j was starting went
         unanswered for 10 s (its caller's timeout) in every run before this."""
-        if not self.starting:
-            async with self.turn():
-                return await compute()
 
         async def under_turn() -> T:
             async with self.turn():
                 return await compute()
 
+        if not self.starting:
+            return await under_turn()
         task = asyncio.create_task(under_turn())
         try:
             return await asyncio.wait_for(asyncio.shield(task), SLOW_START_WAIT_S)

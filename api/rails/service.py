@@ -7,7 +7,6 @@ admission turns) and hands each rail to the pipeline: its context, its sources
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
@@ -67,11 +66,6 @@ class RailsService:
         statements = rail_statements(self.settings, self.fatigue, self.model,
                                      min_history=MIN_HISTORY)  # fmt: skip
         await plan_rail_statements(self.driver, self.settings, statements)
-
-    def turn(self) -> contextlib.AbstractAsyncContextManager[None]:
-        """One of the ``max_concurrent_rails`` turns, held while the block runs; fewer are
-        open while Neo4j is cold (:mod:`api.rails.admission`)."""
-        return self.admission.turn()
 
     async def admitted(self, compute: Callable[[], Awaitable[T]]) -> T:
         """``compute()`` under a turn, its caller answered 503 if it is not ready within

@@ -30,7 +30,7 @@ def most_at_once(limit: int, requests: int) -> tuple[int, tuple[int, int]]:
 
     async def request() -> None:
         nonlocal running, peak
-        async with rails.turn():
+        async with rails.admission.turn():
             running += 1
             peak = max(peak, running)
             await asyncio.sleep(0.05)  # a round trip to Neo4j
@@ -66,7 +66,7 @@ def test_a_request_cancelled_while_waiting_gives_nothing_back() -> None:
         release = asyncio.Event()
 
         async def holder() -> None:
-            async with rails.turn():
+            async with rails.admission.turn():
                 await release.wait()
 
         first = asyncio.create_task(holder())
@@ -79,7 +79,7 @@ def test_a_request_cancelled_while_waiting_gives_nothing_back() -> None:
         assert (rails.waiting, rails.in_flight) == (0, 1)
         release.set()
         await first
-        async with rails.turn():  # the turn was given back: nothing is stuck
+        async with rails.admission.turn():  # the turn was given back: nothing is stuck
             assert rails.in_flight == 1
 
     asyncio.run(scenario())
@@ -94,7 +94,7 @@ def _service(limit: int) -> RailsService:
 async def _fail(rails: RailsService) -> None:
     """A rail whose Neo4j went away under it."""
     with contextlib.suppress(ServiceUnavailable):
-        async with rails.turn():
+        async with rails.admission.turn():
             raise ServiceUnavailable("connection refused")
 
 
@@ -109,14 +109,14 @@ def test_after_neo4j_failed_one_rail_at_a_time_then_twice_as_many_per_round() ->
             release = asyncio.Event()
 
             async def holder(release: asyncio.Event = release) -> None:
-                async with rails.turn():
+                async with rails.admission.turn():
                     await release.wait()
 
             holders = [asyncio.create_task(holder()) for _ in range(rails.admission.allowed)]
             await asyncio.sleep(0)
             # Every open turn is held: one more is turned away at once, not queued.
             with pytest.raises(WarmingUpError):
-                async with rails.turn():
+                async with rails.admission.turn():
                     pass
             assert rails.waiting == 0
             release.set()
@@ -132,13 +132,13 @@ def test_at_full_speed_requests_queue_as_before() -> None:
 
     async def scenario() -> None:
         await _fail(rails)
-        async with rails.turn():
+        async with rails.admission.turn():
             pass
         assert rails.admission.allowed == 2  # warm again: the third request waits its turn
         release = asyncio.Event()
 
         async def holder() -> None:
-            async with rails.turn():
+            async with rails.admission.turn():
                 await release.wait()
 
         tasks = [asyncio.create_task(holder()) for _ in range(3)]
@@ -157,7 +157,7 @@ def test_a_success_that_began_before_a_failure_does_not_reopen_the_turns() -> No
         release = asyncio.Event()
 
         async def slow_success() -> None:
-            async with rails.turn():
+            async with rails.admission.turn():
                 await release.wait()
 
         earlier = asyncio.create_task(slow_success())
