@@ -80,18 +80,25 @@ def normalized_adjacency(
         return normalized.to_sparse_csr()
 
 
+def _spmm(adj: Tensor, x: Tensor) -> Tensor:
+    """``adj @ x`` for a CSR ``adj``, written into a fresh output: the same values as
+    ``torch.sparse.mm``, which allocates, fills and copies a result around the same kernel,
+    in 80-85 % of its time on the TV benchmark's graphs (``bench/spmm.py``)."""
+    out = torch.empty(adj.size(0), x.size(1), dtype=x.dtype)
+    return torch.addmm(out, adj, x.contiguous(), beta=0.0, out=out)
+
+
 class _SymmetricSpmm(torch.autograd.Function):
     """``adj @ x`` for a symmetric sparse ``adj``, whose backward is ``adj @ grad``."""
 
     @staticmethod
     def forward(ctx: Any, adj: Tensor, x: Tensor) -> Tensor:
         ctx.adj = adj
-        out: Tensor = torch.sparse.mm(adj, x)
-        return out
+        return _spmm(adj, x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor]:
-        return None, torch.sparse.mm(ctx.adj, grad)
+        return None, _spmm(ctx.adj, grad)
 
 
 class SymmetricLGConv(LGConv):  # type: ignore[misc]
@@ -130,6 +137,9 @@ class GraphLightGCN(LightGCN):  # type: ignore[misc]
             :math:`\alpha_l` (default: ``1 / (L + 1)`` each, as in the paper).
     """
 
+    embedding: torch.nn.Embedding
+    ego_rows: Tensor | None = None
+
     def __init__(
         self,
         num_nodes: int,
@@ -145,20 +155,41 @@ class GraphLightGCN(LightGCN):  # type: ignore[misc]
 
     def freeze_ego_(self, nodes: Tensor) -> None:
         """Give ``nodes`` no embedding of their own: they become what they are linked to
-        (for users: their programs and bundles), so they have nothing to overfit."""
-        mask = torch.ones(self.embedding.num_embeddings, 1)
-        mask[nodes] = 0.0
-        self.register_buffer("ego_mask", mask)
+        (for users: their programs and bundles), so they have nothing to overfit.
+
+        Their rows leave the parameters: ``embedding`` keeps the other nodes' rows, in node
+        order (``ego_rows``), so that neither the optimiser nor a moving average of the
+        parameters spends anything on rows that are always zero (at 20k users, four fifths
+        of the table)."""
+        keep = torch.ones(self.num_nodes, dtype=torch.bool)
+        keep[nodes] = False
+        rows = torch.nonzero(keep).squeeze(1)
+        embedding = torch.nn.Embedding(rows.numel(), self.embedding_dim)
+        with torch.no_grad():
+            embedding.weight.copy_(self.embedding.weight[rows])
+        self.embedding = embedding
+        # A plain attribute, not a buffer: a moving average of the parameters and buffers
+        # (torch's AveragedModel) must not average node ids.
+        self.ego_rows = rows
+
+    def ego_embeddings(self) -> Tensor:
+        """Every node's own embedding, ``[num_nodes, embedding_dim]``: zero for the nodes of
+        :meth:`freeze_ego_`."""
+        weight: Tensor = self.embedding.weight
+        rows = self.ego_rows
+        if rows is None:
+            return weight
+        return weight.new_zeros(self.num_nodes, weight.size(1)).index_copy(0, rows, weight)
 
     def get_embedding(self, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
-        x: Tensor = self.embedding.weight
-        mask = getattr(self, "ego_mask", None)
-        if mask is not None:
-            x = x * mask
-        out: Tensor = x * self.alpha[0]
+        x = self.ego_embeddings()
+        alpha = self.alpha.tolist()
+        out: Tensor = x * alpha[0]
         for i in range(self.num_layers):
             x = self.convs[i](x, edge_index, edge_weight)
-            out = out + x * self.alpha[i + 1]
+            # One pass for x * alpha and the sum (exactly the same values when alpha is a
+            # power of two, as with three layers' 1/4).
+            out = torch.add(out, x, alpha=alpha[i + 1])
         return out
 
     def reset_parameters_(self, *, std: float, generator: torch.Generator) -> None:

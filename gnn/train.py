@@ -317,6 +317,16 @@ def _final_embeddings(model: GraphLightGCN, adj: Tensor, config: TrainConfig) ->
     return out
 
 
+def _step_embeddings(
+    model: GraphLightGCN, adj: Tensor, config: TrainConfig, nodes: Tensor
+) -> Tensor:
+    """``_final_embeddings(model, adj, config)[nodes]``, normalising only those rows."""
+    out: Tensor = model.get_embedding(adj)[nodes]
+    if config.similarity == "cosine":
+        out = torch.nn.functional.normalize(out, dim=1)
+    return out
+
+
 def _served_embeddings(
     model: GraphLightGCN, adj: Tensor, config: TrainConfig, programs: Tensor
 ) -> Tensor:
@@ -365,10 +375,10 @@ def _train_epoch(
     for k, idx in batches:
         users, pos = positives[0, idx], positives[1, idx]
         w = None if weight is None else weight[idx]
-        emb = _final_embeddings(model, adjs[k], config)
         uniq, inv, count = torch.unique(users, return_inverse=True, return_counts=True)
         bias = model.bias if config.program_bias else None
         if full:
+            emb = _final_embeddings(model, adjs[k], config)
             scores = emb[uniq] @ emb[programs].T * inv_tau
             if bias is not None:
                 scores = scores + bias[programs]
@@ -377,22 +387,27 @@ def _train_epoch(
             sampled = programs[
                 torch.randint(num_programs, (config.num_negatives,), generator=generator)
             ]
-            pos_score = (emb[users] * emb[pos]).sum(-1) * inv_tau
+            # The step needs the rows of its users, positives and samples only: one gather
+            # (one scatter back), and cosine's normalisation of those rows alone.
+            rows = _step_embeddings(model, adjs[k], config, torch.cat([uniq, pos, sampled]))
+            a, b = uniq.numel(), uniq.numel() + pos.numel()
+            user_emb, pos_emb, sample_emb = rows[:a], rows[a:b], rows[b:]
+            pos_score = (user_emb[inv] * pos_emb).sum(-1) * inv_tau
             if bias is not None:
                 pos_score = pos_score + bias[pos]
             groups = min(config.negative_groups, uniq.numel())
             if groups == 1:
                 offset = log_weight if bias is None else log_weight + bias[sampled]
-                negative = sampled_scores(emb[uniq], emb[sampled], offset, inv_tau)
+                negative = sampled_scores(user_emb, sample_emb, offset, inv_tau)
                 loss = sampled_softmax_loss(pos_score, negative, inv, log_weight=None, weight=w)
             else:
                 loss = _grouped_sampled_loss(
-                    emb, uniq, sampled, pos_score, inv, groups=groups,
+                    user_emb, sample_emb, sampled, pos_score, inv, groups=groups,
                     num_programs=num_programs, inv_tau=inv_tau, bias=bias, weight=w,
                 )  # fmt: skip
         if config.l2 > 0:
             # Squared norm of each pair's two ego embeddings, summed per distinct node.
-            ego = model.embedding.weight
+            ego = model.ego_embeddings()
             uniq_pos, pos_count = torch.unique(pos, return_counts=True)
             norms = (ego[uniq].pow(2).sum(1) * count).sum()
             norms = norms + (ego[uniq_pos].pow(2).sum(1) * pos_count).sum()
@@ -417,8 +432,8 @@ def sampled_scores(users: Tensor, samples: Tensor, offset: Tensor, inv_tau: floa
 
 
 def _grouped_sampled_loss(
-    emb: Tensor,
-    uniq: Tensor,
+    user_emb: Tensor,
+    sample_emb: Tensor,
     sampled: Tensor,
     pos_score: Tensor,
     inv: Tensor,
@@ -429,23 +444,25 @@ def _grouped_sampled_loss(
     bias: Tensor | None,
     weight: Tensor | None,
 ) -> Tensor:
-    """The sampled softmax with users ``k, k + groups, ...`` scored against the k-th share of
-    ``sampled`` only (each sample then stands for ``num_programs / share`` programs): the
-    log-sum-exp of each user's row, then the loss with that one column."""
+    """The sampled softmax with users ``k, k + groups, ...`` (the rows of ``user_emb``)
+    scored against the k-th share of ``sampled`` only (``sample_emb``'s rows; each sample
+    then stands for ``num_programs / share`` programs): the log-sum-exp of each user's row,
+    then the loss with that one column."""
     share = sampled.numel() // groups
+    users = user_emb.size(0)
     parts, order = [], []
     for k in range(groups):
-        rows = torch.arange(k, uniq.numel(), groups)
-        cols = sampled[k * share : (k + 1) * share]
-        offset = torch.full((cols.numel(),), math.log(num_programs / cols.numel()))
+        rows = torch.arange(k, users, groups)
+        cols = slice(k * share, (k + 1) * share)
+        offset = torch.full((share,), math.log(num_programs / share))
         if bias is not None:
-            offset = offset + bias[cols]
+            offset = offset + bias[sampled[cols]]
         parts.append(
-            torch.logsumexp(sampled_scores(emb[uniq[rows]], emb[cols], offset, inv_tau), 1)
+            torch.logsumexp(sampled_scores(user_emb[rows], sample_emb[cols], offset, inv_tau), 1)
         )
         order.append(rows)
-    position = torch.empty(uniq.numel(), dtype=torch.long)
-    position[torch.cat(order)] = torch.arange(uniq.numel())
+    position = torch.empty(users, dtype=torch.long)
+    position[torch.cat(order)] = torch.arange(users)
     others = torch.cat(parts)[position]
     return sampled_softmax_loss(pos_score, others.unsqueeze(1), inv, log_weight=None, weight=weight)
 
@@ -599,7 +616,7 @@ class _Serve:
         )
         with torch.no_grad():
             model.embedding.weight.zero_()
-            model.embedding.weight[self.nodes] = trained.embedding.weight
+            model.embedding.weight[self.nodes] = trained.ego_embeddings()
             model.bias[self.nodes] = trained.bias
         model.freeze_ego_(self.graph.user_nodes)
         return model

@@ -330,7 +330,7 @@ def test_grouped_samples_score_each_user_against_their_share_only() -> None:
     uniq, sampled = torch.tensor([0, 1]), torch.tensor([2, 3, 4, 5])
     pos_score, inv = torch.tensor([1.0, 0.5]), torch.tensor([0, 1])
     loss = _grouped_sampled_loss(
-        emb, uniq, sampled, pos_score, inv, groups=2, num_programs=8, inv_tau=1.0,
+        emb[uniq], emb[sampled], sampled, pos_score, inv, groups=2, num_programs=8, inv_tau=1.0,
         bias=None, weight=None,
     )  # fmt: skip
     correction = math.log(8 / 2)
