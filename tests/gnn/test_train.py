@@ -367,6 +367,7 @@ def test_defaults_follow_the_graph_density() -> None:
     assert chosen.ema_decay == EMA_DECAY
     assert chosen.num_negatives == 40  # never more than the programs: the exact softmax
     assert chosen.batch_size == 1_024
+    assert chosen.refit  # 40 users: the holdout takes a tenth of the positives
     big = TrainGraph(
         num_nodes=sparse.num_nodes + 20_000,
         edge_index=sparse.edge_index,
@@ -376,6 +377,15 @@ def test_defaults_follow_the_graph_density() -> None:
     )
     assert default_config(big).num_negatives == (20_000 + 40) // 4  # a quarter of them
     assert default_config(big).negative_groups == 4  # each user against 1,252 of the 5,010
+    many = torch.arange(60_000)
+    crowd = TrainGraph(  # 60,000 users: the holdout (5,000 of them) takes 0.8 % of it all
+        num_nodes=60_010,
+        edge_index=torch.empty(2, 0, dtype=torch.long),
+        user_nodes=many,
+        program_nodes=torch.arange(60_000, 60_010),
+        positives=torch.stack([many, 60_000 + many % 10]),
+    )
+    assert not default_config(crowd).refit
     users = torch.arange(2)
     dense = TrainGraph(
         num_nodes=32,
