@@ -9,7 +9,7 @@ import torch
 
 from gnn.data import TrainGraph
 from gnn.metrics import Ranking, recall_at_k
-from gnn.model import GraphLightGCN, normalized_adjacency, recommend
+from gnn.model import GraphLightGCN, _spmm, normalized_adjacency, recommend
 from gnn.train import (
     EMA_DECAY,
     MAX_TRAIN_USERS,
@@ -161,6 +161,34 @@ def test_custom_backward_matches_dense_autograd() -> None:
     x, dense = model.embedding.weight, adj.to_dense()
     ((x + dense @ x + dense @ dense @ x) / 3).pow(2).sum().backward()
     assert torch.allclose(sparse_grad, model.embedding.weight.grad, atol=1e-5)
+
+
+def test_frozen_nodes_leave_the_parameters_and_the_average_keeps_their_ids() -> None:
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    model = GraphLightGCN(40, 3, 2)
+    model.reset_parameters_(std=0.1, generator=torch.Generator().manual_seed(0))
+    drawn = model.embedding.weight.detach().clone()
+    users, others = torch.arange(0, 40, 2), torch.arange(1, 40, 2)
+    model.freeze_ego_(users)
+    assert model.embedding.weight.shape == (20, 3)  # only the other nodes' rows
+    ego = model.ego_embeddings()
+    assert torch.equal(ego[users], torch.zeros(20, 3))
+    assert torch.equal(ego[others], drawn[others])
+    # Averaged as numbers, 0.9 x id + 0.1 x id truncates some ids (e.g. 3 to 2).
+    ema = get_ema_multi_avg_fn(0.9)  # type: ignore[no-untyped-call]
+    averaged = AveragedModel(model, multi_avg_fn=ema, use_buffers=True)
+    for _ in range(3):
+        averaged.update_parameters(model)
+    assert torch.equal(averaged.module.ego_rows, others)  # node ids are not averaged
+
+
+def test_the_sparse_product_gives_torchs_values() -> None:
+    graph, _ = planted()
+    adj = normalized_adjacency(graph.positives, 80)
+    x = torch.randn(80, 5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(_spmm(adj, x), torch.sparse.mm(adj, x))
+    assert torch.equal(_spmm(adj, x.T.contiguous().T), torch.sparse.mm(adj, x))  # any layout
 
 
 def test_split_keeps_one_positive_per_user() -> None:
