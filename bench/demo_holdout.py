@@ -1,6 +1,6 @@
 """The demo's own holdout metric, as `make demo` prints it, for several training seeds.
 
-    .venv/bin/python bench/demo_holdout.py [--seeds 0,1,2] [--no-term] [--no-ema]
+    .venv/bin/python bench/demo_holdout.py [--seeds 0,1,2] [--no-term] [--no-ema] [--no-refit]
 
 Generates the demo's data set (5,000 users, 2,000 programs, data seed 1, as
 `graphrails demo` does), loads it once into a Neo4j instance of its own (``demohold``,
@@ -8,7 +8,8 @@ Bolt 38787, HTTP 38574), then trains a version per training seed with the defaul
 (`gnn.pipeline.train_version`, no ranker: it does not change the metric) into a scratch
 models folder, and prints each version's nDCG@10 on its holdout, its fit time and the
 genre/channel term's settings the fit chose (``--no-term``: trained without the term;
-``--no-ema``: judged and served on the last parameters, not their moving average).
+``--no-ema``: judged and served on the last parameters, not their moving average;
+``--no-refit``: no second fit on every positive after early stopping).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--no-term", action="store_true", help="no genre/channel term")
     parser.add_argument("--no-ema", action="store_true", help="no moving average")
+    parser.add_argument("--no-refit", action="store_true", help="no refit on every positive")
     args = parser.parse_args()
     settings = Settings.with_fields(
         instance="demohold", bolt_port=38787, http_port=38574, heap="1g", pagecache="512m",
@@ -52,9 +54,13 @@ def main() -> None:
                 "| seed | nDCG@10 | fit | beta | half-life | term's half-life | genre weight |\n"
                 "|---|---|---|---|---|---|---|"
             )
-            overrides: dict[str, None] = {"genre_channel_beta": None} if args.no_term else {}
+            overrides: dict[str, bool | None] = {}
+            if args.no_term:
+                overrides["genre_channel_beta"] = None
             if args.no_ema:
                 overrides["ema_decay"] = None
+            if args.no_refit:
+                overrides["refit"] = False
             for seed in (int(s) for s in args.seeds.split(",")):
                 outcome = train_version(
                     driver, database=db, models_dir=Path(scratch) / "models",

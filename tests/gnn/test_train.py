@@ -191,6 +191,21 @@ def test_the_sparse_product_gives_torchs_values() -> None:
     assert torch.equal(_spmm(adj, x.T.contiguous().T), torch.sparse.mm(adj, x))  # any layout
 
 
+def test_the_refit_takes_as_many_steps_as_the_best_epochs_did() -> None:
+    """With one batch less than every positive, the search (its holdout out) takes one
+    step an epoch and the refit two: the refit runs half the epochs, not as many."""
+    graph, _ = planted()
+    batch = graph.positives.size(1) - 1
+    config = FAST.model_copy(
+        update={"epochs": 8, "patience": 8, "folds": 1, "batch_size": batch, "refit": True}
+    )
+    result = fit(graph, config, progress=False)
+    search = [h for h in result.history if h["phase"] == "search"]
+    refit = [h for h in result.history if h["phase"] == "refit"]
+    assert {h["steps"] for h in search} == {1} and {h["steps"] for h in refit} == {2}
+    assert result.best_epoch > 2 and len(refit) == round(result.best_epoch / 2)
+
+
 def test_split_keeps_one_positive_per_user() -> None:
     positives = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], [5] * 11])
     train, val = split_positives(positives, fraction=0.3, generator=torch.Generator())
@@ -395,7 +410,7 @@ def test_defaults_follow_the_graph_density() -> None:
     assert chosen.ema_decay == EMA_DECAY
     assert chosen.num_negatives == 40  # never more than the programs: the exact softmax
     assert chosen.batch_size == 1_024
-    assert chosen.refit  # 40 users: the holdout takes a tenth of the positives
+    assert not chosen.refit  # 40 users: the holdout takes a tenth of the positives
     big = TrainGraph(
         num_nodes=sparse.num_nodes + 20_000,
         edge_index=sparse.edge_index,
@@ -405,15 +420,16 @@ def test_defaults_follow_the_graph_density() -> None:
     )
     assert default_config(big).num_negatives == (20_000 + 40) // 4  # a quarter of them
     assert default_config(big).negative_groups == 4  # each user against 1,252 of the 5,010
-    many = torch.arange(60_000)
-    crowd = TrainGraph(  # 60,000 users: the holdout (5,000 of them) takes 0.8 % of it all
-        num_nodes=60_010,
-        edge_index=torch.empty(2, 0, dtype=torch.long),
-        user_nodes=many,
-        program_nodes=torch.arange(60_000, 60_010),
-        positives=torch.stack([many, 60_000 + many % 10]),
-    )
-    assert not default_config(crowd).refit
+    for users, refits in ((60_000, False), (20_000, True)):
+        many = torch.arange(users)
+        crowd = TrainGraph(  # the holdout (5,000 users') takes 0.8 % or 2.5 % of it all
+            num_nodes=users + 10,
+            edge_index=torch.empty(2, 0, dtype=torch.long),
+            user_nodes=many,
+            program_nodes=torch.arange(users, users + 10),
+            positives=torch.stack([many, users + many % 10]),
+        )
+        assert default_config(crowd).refit is refits
     users = torch.arange(2)
     dense = TrainGraph(
         num_nodes=32,
