@@ -143,10 +143,11 @@ def cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
     config = TrainConfig(**{name: v for name, v in overrides.items() if v is not None})
     recs, result = recommend_interactions(df, k=args.k, config=config, progress=not args.quiet)
     write_recommendations(recs, args.out)
+    refit = sum(1 for h in result.history if h["phase"] == "refit")
     print(
         f"{len(recs)} recommendations for {recs['userID'].nunique()} users -> {args.out} "
         f"(fit {result.fit_seconds:.1f} s, {len(result.history)} epochs of which "
-        f"{result.best_epoch} in the refit, {result.seconds_per_epoch:.3f} s/epoch)"
+        f"{refit} in the refit, {result.seconds_per_epoch:.3f} s/epoch)"
     )
     return 0
 

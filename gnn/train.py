@@ -170,7 +170,8 @@ class TrainConfig(BaseModel):
     )
     refit: bool = Field(
         default=True,
-        description="After early stopping, retrain on all positives for the best epoch count.",
+        description="After early stopping, retrain on all positives for as many optimiser "
+        "steps as the best epochs took.",
     )
     seed: int = Field(default=0, description="Seeds initialisation, sampling and splits.")
 
@@ -222,9 +223,11 @@ class FitResult:
     Attributes:
         embeddings (torch.Tensor): ``[num_nodes, embedding_dim]`` final embeddings; the
             score of (user, program) is their dot product (already normalised for cosine).
-        best_epoch (int): epochs the returned model was trained for.
+        best_epoch (int): the early stopping's best epoch (a refit trains for as many
+            steps as the epochs up to it took), or the epochs trained without validation.
         history (list of dict): per epoch ``epoch``, ``loss``, ``val_ndcg`` (None without
-            validation), ``train_s``, ``eval_s``; refit epochs have ``phase == "refit"``.
+            validation), ``steps``, ``train_s``, ``eval_s``; refit epochs have
+            ``phase == "refit"``.
         fit_seconds (float): wall time of the whole fit, refit included.
         seconds_per_epoch (float): mean training wall time of one epoch (evaluation excluded).
         config (TrainConfig): the configuration used.
@@ -785,7 +788,7 @@ def fit(
     With ``config.val_fraction > 0``, a per-user share of the positives is held out (from
     the loss *and* the message-passing edges), training stops after ``patience`` epochs
     without a better validation nDCG@``val_k``, and with ``refit`` the model is then
-    retrained from the same seed on every positive for the best number of epochs.
+    retrained from the same seed on every positive for as many steps as the best epochs took.
 
     Args:
         graph (TrainGraph): the graph and its positives.
