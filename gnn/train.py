@@ -313,18 +313,13 @@ def _message_edges(graph: TrainGraph, positive_mask: Tensor) -> Tensor:
     return normalized_adjacency(adj_edges, graph.num_nodes, edge_weight=weight)
 
 
-def _final_embeddings(model: GraphLightGCN, adj: Tensor, config: TrainConfig) -> Tensor:
-    out: Tensor = model.get_embedding(adj)
-    if config.similarity == "cosine":
-        out = torch.nn.functional.normalize(out, dim=1)
-    return out
-
-
-def _step_embeddings(
-    model: GraphLightGCN, adj: Tensor, config: TrainConfig, nodes: Tensor
+def _final_embeddings(
+    model: GraphLightGCN, adj: Tensor, config: TrainConfig, nodes: Tensor | None = None
 ) -> Tensor:
-    """``_final_embeddings(model, adj, config)[nodes]``, normalising only those rows."""
-    out: Tensor = model.get_embedding(adj)[nodes]
+    """Every node's final embedding or, with ``nodes``, those rows only (normalised alone)."""
+    out: Tensor = model.get_embedding(adj)
+    if nodes is not None:
+        out = out[nodes]
     if config.similarity == "cosine":
         out = torch.nn.functional.normalize(out, dim=1)
     return out
@@ -392,7 +387,7 @@ def _train_epoch(
             ]
             # The step needs the rows of its users, positives and samples only: one gather
             # (one scatter back), and cosine's normalisation of those rows alone.
-            rows = _step_embeddings(model, adjs[k], config, torch.cat([uniq, pos, sampled]))
+            rows = _final_embeddings(model, adjs[k], config, torch.cat([uniq, pos, sampled]))
             a, b = uniq.numel(), uniq.numel() + pos.numel()
             user_emb, pos_emb, sample_emb = rows[:a], rows[a:b], rows[b:]
             pos_score = (user_emb[inv] * pos_emb).sum(-1) * inv_tau
