@@ -193,5 +193,13 @@ def _datetime(parts: list[int | None]) -> datetime | None:
     seconds, nanosecond, offset = parts
     if seconds is None or nanosecond is None or offset is None:
         return None
-    tz = UTC if offset == 0 else timezone(timedelta(seconds=offset))
-    return datetime.fromtimestamp(seconds, tz).replace(microsecond=nanosecond // 1000)
+    tz = _ZONES.get(offset)
+    if tz is None:
+        tz = _ZONES.setdefault(offset, UTC if offset == 0 else timezone(timedelta(seconds=offset)))
+    at = datetime.fromtimestamp(seconds, tz)
+    return at.replace(microsecond=nanosecond // 1000) if nanosecond else at
+
+
+_ZONES: dict[int, timezone] = {}
+"""The fixed-offset zones met so far, by offset (seconds): a handful (the offsets of
+the data's timestamps), each built once instead of twice per offer."""

@@ -34,9 +34,13 @@ class UserContext:
     (None: only what is licensed everywhere)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Offer:
-    """An eligible program for a user: what to show and where it is available."""
+    """An eligible program for a user: what to show and where it is available.
+
+    Not frozen: a ranked rail builds one per eligible candidate (about a hundred), and a
+    frozen dataclass's ``__init__`` costs five times as much; nothing changes an offer
+    once eligibility has built it."""
 
     rank: int
     candidate_id: str
