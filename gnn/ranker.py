@@ -70,6 +70,10 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 NONE = -1
 """The code of "no such row" (a program, series or channel the table does not hold)."""
+BOUNDARY_MARGIN_S = 0.001
+"""How far from a moment when a window's tests change (a start, an end...) ``now`` must
+be for :meth:`ProgramTable.window_at` to reuse a choice (float rounding moves a test's
+outcome by far less)."""
 
 
 class ProgramTable:
@@ -125,6 +129,19 @@ class ProgramTable:
         np.minimum.at(first, np.asarray([w[0] for w in windows], np.int64), self.window_start)
         self.first_airing: Floats = np.where(np.isinf(first), np.nan, first)
         """The earliest start of each program's windows (epoch s; NaN: none)."""
+        # The channel code and the kind (a float: NaN for a kind the ranker does not know)
+        # of each window, and last, at index NONE, those of "no window": len(channel_ids)
+        # (UserFacts.bind's code for a watch on no known channel) and NaN.
+        self.window_channel_or_none: Ints = np.append(self.window_channel, len(self.channel_ids))
+        self.window_kind_or_none: Floats = np.append(
+            np.where(self.window_kind < len(KINDS), self.window_kind, np.nan), np.nan
+        )
+        # window_at's memory: the window of each row and the open interval of `now`
+        # around the moment it was chosen in which no window of the row starts, ends,
+        # opens to the live horizon or passes half of its airing (so the choice holds).
+        self._window = np.full(len(ids), NONE, np.int64)
+        self._valid_from = np.full(len(ids), np.inf)
+        self._valid_until = np.full(len(ids), -np.inf)
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> ProgramTable:
@@ -141,6 +158,46 @@ class ProgramTable:
         """The rows of ``program_ids`` (:data:`NONE` for a program the table does not hold)."""
         get = self.index.get
         return np.fromiter((get(p, NONE) for p in program_ids), np.int64)
+
+    def window_at(self, rows: Ints, now: float) -> Ints:
+        """:meth:`window_rows` (with the default ``window_days``), remembered: a row's window
+        is chosen again only when ``now`` leaves the interval in which the choice made last
+        time holds (between the two moments around it when one of the row's windows
+        starts, ends, comes within the live horizon or passes half of its airing, each
+        kept :data:`BOUNDARY_MARGIN_S` away). Rows must be rows of the table."""
+        valid = (self._valid_from[rows] < now) & (now < self._valid_until[rows])
+        if not valid.all():
+            stale = rows[~valid]
+            self._window[stale] = self.window_rows(stale, now)
+            self._valid_from[stale], self._valid_until[stale] = self._choice_holds(stale, now)
+        return self._window[rows]
+
+    def _choice_holds(self, rows: Ints, now: float) -> tuple[Floats, Floats]:
+        """For each of ``rows``, the open interval around ``now`` in which no window of the
+        row changes the outcome of :meth:`window_rows`' tests (empty when ``now`` is
+        within the margin of such a moment)."""
+        lo = self.window_ptr[rows]
+        counts = self.window_ptr[rows + 1] - lo
+        since = np.full(len(rows), -np.inf)
+        until = np.full(len(rows), np.inf)
+        total = int(counts.sum())
+        if total == 0:
+            return since, until
+        owner = np.repeat(np.arange(len(rows)), counts)
+        w = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)
+        start, end = self.window_start[w], self.window_end[w]
+        live = self.window_kind[w] == KINDS.index("live")
+        moments = np.concatenate((start, end, np.where(live, start - WINDOW_DAYS * DAY_S, start),
+                                  np.where(live, (start + end) / 2, start)))  # fmt: skip
+        owners = np.tile(owner, 4)
+        before = moments <= now
+        np.maximum.at(since, owners[before], moments[before])
+        np.minimum.at(until, owners[~before], moments[~before])
+        near = (since + BOUNDARY_MARGIN_S >= now) | (until - BOUNDARY_MARGIN_S <= now)
+        since += BOUNDARY_MARGIN_S
+        until -= BOUNDARY_MARGIN_S
+        until[near] = -np.inf  # chosen too close to a change to be reused
+        return since, until
 
     def window_rows(self, rows: Ints, now: float, *, window_days: float = WINDOW_DAYS) -> Ints:
         """For each of ``rows``, the window (an index into the ``window_*`` arrays) a viewer
@@ -224,14 +281,16 @@ class UserFacts:
         )
 
     def bind(self, programs: ProgramTable) -> tuple[Ints, Ints]:
-        """The table rows of the watched programs and the codes of their channels
-        (:data:`NONE`: not in ``programs``), computed once per table."""
+        """The table rows of the watched programs (:data:`NONE`: not in ``programs``) and
+        the codes of the channels of the watches (``len(programs.channel_ids)``: none, or
+        one the table does not know), computed once per table."""
         if self._bound is None or self._bound[0] is not programs:
-            get = programs.channel_index.get
-            channels = np.fromiter(
-                (NONE if c is None else get(c, NONE) for c in self.channel_ids), np.int64,
-                len(self.channel_ids),
-            )  # fmt: skip
+            unknown = len(programs.channel_ids)
+            code = programs.channel_index
+            channels = np.array(
+                [unknown if c is None else code.get(c, unknown) for c in self.channel_ids],
+                np.int64,
+            )
             self._bound = (programs, programs.rows_of(self.program_ids), channels)
         return self._bound[1], self._bound[2]
 
@@ -247,9 +306,14 @@ class Audience:
     )
 
     def columns(self, table: ProgramTable) -> tuple[Floats, Floats]:
-        """[watchers, completion sum] by row of ``table`` and by its channel code (computed
-        once per table, and kept for the latest table only: the API reads a new one every
-        ``GRAPHRAILS_RANKER_PROGRAMS_TTL`` seconds, and the old ones must not stay alive)."""
+        """The week's columns of the features for ``table`` (computed once per table, and
+        kept for the latest table only: the API reads a new one every
+        ``GRAPHRAILS_RANKER_PROGRAMS_TTL`` seconds, and the old ones must not stay alive):
+
+        * by row: [watchers, completion rate (NaN: no watcher), duration in minutes,
+          first airing (epoch s)], the program's own columns;
+        * by channel code, and last (code ``len(table.channel_ids)``) for no channel:
+          [watchers, completion rate]."""
         cached = self._columns.get(id(table))
         if cached is None or cached[0] is not table:
             by_program = np.zeros((len(table), 2))
@@ -257,14 +321,24 @@ class Audience:
                 row = table.index.get(program_id)
                 if row is not None:
                     by_program[row] = value
-            by_channel = np.zeros((len(table.channel_ids), 2))
+            by_channel = np.zeros((len(table.channel_ids) + 1, 2))
             for channel_id, value in self.channels.items():
                 code = table.channel_index.get(channel_id)
                 if code is not None:
                     by_channel[code] = value
+            programs = np.column_stack((by_program[:, 0], _rate(by_program),
+                                        table.duration_s / 60, table.first_airing))  # fmt: skip
+            channels = np.column_stack((by_channel[:, 0], _rate(by_channel)))
             self._columns.clear()
-            cached = self._columns[id(table)] = (table, by_program, by_channel)
+            cached = self._columns[id(table)] = (table, programs, channels)
         return cached[1], cached[2]
+
+
+def _rate(counts: Floats) -> Floats:
+    """Summed completion over watchers, by row of [watchers, completion sum] (NaN: none)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Floats = np.where(counts[:, 0] > 0, counts[:, 1] / counts[:, 0], np.nan)
+    return out
 
 
 class AudienceTable:
@@ -339,66 +413,55 @@ def ranking_features(
     rows = np.asarray(rows, np.int64).reshape(-1)
     if len(scores) != len(rows):
         raise ValueError(f"{len(scores)} scores for {len(rows)} candidates")
-    if (rows < 0).any() or (rows >= len(programs)).any():
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(programs)):
         raise ValueError(f"rows {rows[(rows < 0) | (rows >= len(programs))].tolist()} are not "
                          f"rows of the program table ({len(programs)} programs)")  # fmt: skip
+    # Few, whole-array steps: at serving time this runs once per request, between the
+    # driver's decoding and the model, where every numpy call starts from cold caches.
+    out = np.empty((len(rows), len(FEATURES)))
+    out[:, 0] = np.array(scores, np.float64)  # None becomes NaN
     watch_rows, watch_channels = user.bind(programs)
     past = user.last_ts < now
-    n = int(past.sum())
+    n = int(np.count_nonzero(past))
     seconds = user.seconds[past]
     total = float(seconds.sum())
-    watch_rows, watch_channels = watch_rows[past], watch_channels[past]
+    watch_rows = watch_rows[past]
     known = watch_rows >= 0
-
+    window = programs.window_at(rows, now)
+    channel = programs.window_channel_or_none[window]  # "no window" is the last entry, at NONE
     if total > 0:
         # A watch counts once for a candidate however many genres they share.
         shares = programs.genres[rows] @ programs.genres[watch_rows[known]].T > 0
-        genre_share = shares.astype(np.float64) @ seconds[known] / total
+        out[:, 1] = shares @ seconds[known] / total
+        by_channel = np.bincount(watch_channels[past], weights=seconds,
+                                 minlength=len(programs.channel_ids) + 1)  # fmt: skip
+        out[:, 2] = by_channel[channel] / total
+        out[channel == len(programs.channel_ids), 2] = 0.0  # no channel, or not one of the table's
     else:
-        genre_share = np.zeros(len(rows))
-
-    window = programs.window_rows(rows, now)
-    open_now = window >= 0
-    at = np.maximum(window, 0)
-    has_windows = len(programs.window_kind) > 0
-    channel = np.where(open_now, programs.window_channel[at], NONE) if has_windows else window
-    kind = np.where(open_now, programs.window_kind[at], NONE) if has_windows else window
-    on_channel = np.zeros(len(rows))
-    if total > 0 and programs.channel_ids:
-        seen = watch_channels >= 0
-        by_channel = np.bincount(watch_channels[seen], weights=seconds[seen],
-                                 minlength=len(programs.channel_ids))  # fmt: skip
-        on_channel = np.where(channel >= 0, by_channel[np.maximum(channel, 0)], 0.0) / total
-
-    done = np.sort(programs.series[watch_rows[known]][
-        user.completion[past][known] >= completion_threshold])  # fmt: skip
+        out[:, 1:3] = 0.0
+    watched_series = programs.series[watch_rows[known]]
+    done = np.sort(watched_series[(user.completion[past][known] >= completion_threshold)
+                                  & (watched_series >= 0)])  # fmt: skip
     series = programs.series[rows]
-    series_completed = np.where(
-        series >= 0,
-        np.searchsorted(done, series, "right") - np.searchsorted(done, series, "left"),
-        0,
-    )
-
-    by_program, by_channel_week = audience.columns(programs)
-    program_week = by_program[rows]
-    channel_week = np.zeros((len(rows), 2))
-    if len(by_channel_week):
-        channel_week = np.where((channel >= 0)[:, None], by_channel_week[np.maximum(channel, 0)],
-                                0.0)  # fmt: skip
-    with np.errstate(invalid="ignore", divide="ignore"):
-        program_rate = np.where(program_week[:, 0] > 0, program_week[:, 1] / program_week[:, 0],
-                                np.nan)  # fmt: skip
-        channel_rate = np.where(channel_week[:, 0] > 0, channel_week[:, 1] / channel_week[:, 0],
-                                np.nan)  # fmt: skip
+    out[:, 3] = np.searchsorted(done, series, "right") - np.searchsorted(done, series, "left")
+    program_columns, channel_columns = audience.columns(programs)
+    own = program_columns[rows]
+    out[:, _PROGRAM_WEEK] = own[:, :2]
+    out[:, _CHANNEL_WEEK] = channel_columns[channel]
+    out[:, _HOURS_SINCE_FIRST] = (now - own[:, 3]) / 3600
+    out[:, _KIND] = programs.window_kind_or_none[window]
+    out[:, _DURATION] = own[:, 2]
 
     hour = int(now // 3600) % 24
     weekday = (int(now // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
     started = user.first_ts[past]
     h = np.floor_divide(started, 3600) % 24
-    near_hour = int((np.minimum((h - hour) % 24, (hour - h) % 24) <= 1).sum())
-    same_day = int(((np.floor_divide(started, DAY_S) + 3) % 7 == weekday).sum())
+    near_hour = int(np.count_nonzero(np.minimum((h - hour) % 24, (hour - h) % 24) <= 1))
+    same_day = int(np.count_nonzero((np.floor_divide(started, DAY_S) + 3) % 7 == weekday))
+    out[:, _USER_COLUMNS] = (near_hour / n if n else 0.0, same_day / n if n else 0.0,
+                             float(hour), float(n))  # fmt: skip
 
-    times_shown = np.zeros(len(rows))
+    out[:, _TIMES_SHOWN] = 0.0
     if user.shown:
         last_watch: dict[str, float] = {}
         for i in np.flatnonzero(past).tolist():
@@ -411,27 +474,18 @@ def ranking_features(
         order = np.argsort(shown_rows)
         shown_rows, count = shown_rows[order], count[order]
         pos = np.minimum(np.searchsorted(shown_rows, rows), len(shown_rows) - 1)
-        times_shown = np.where(shown_rows[pos] == rows, count[pos], 0.0)
+        out[:, _TIMES_SHOWN] = np.where(shown_rows[pos] == rows, count[pos], 0.0)
+    return out
 
-    columns = (
-        np.array([math.nan if s is None else s for s in scores], np.float64),
-        genre_share,
-        on_channel,
-        series_completed,
-        program_week[:, 0],
-        program_rate,
-        channel_week[:, 0],
-        channel_rate,
-        (now - programs.first_airing[rows]) / 3600,
-        np.where((kind >= 0) & (kind < len(KINDS)), kind, np.nan),
-        np.full(len(rows), near_hour / n if n else 0.0),
-        np.full(len(rows), same_day / n if n else 0.0),
-        np.full(len(rows), float(hour)),
-        programs.duration_s[rows] / 60,
-        times_shown,
-        np.full(len(rows), float(n)),
-    )
-    return np.column_stack(columns).astype(np.float64, copy=False).reshape(len(rows), len(FEATURES))
+
+_PROGRAM_WEEK = [FEATURES.index("program_watchers_week"), FEATURES.index("program_completion_week")]
+_CHANNEL_WEEK = [FEATURES.index("channel_watchers_week"), FEATURES.index("channel_completion_week")]
+_HOURS_SINCE_FIRST = FEATURES.index("hours_since_first_airing")
+_KIND = FEATURES.index("kind")
+_DURATION = FEATURES.index("duration_min")
+_TIMES_SHOWN = FEATURES.index("times_shown")
+_USER_COLUMNS = [FEATURES.index(f) for f in ("hour_share", "weekday_share", "hour_of_day",
+                                             "user_watches")]  # fmt: skip
 
 
 class Ranker:

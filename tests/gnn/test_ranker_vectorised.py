@@ -103,6 +103,28 @@ def test_the_window_of_each_row_is_the_loops() -> None:
                 assert math.isclose(table.window_start[w], want.start)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_remembered_window_is_the_one_chosen_afresh(seed: int) -> None:
+    # window_at reuses a row's choice while `now` stays between the moments its windows
+    # change the choice: asked at those very moments, a hair before and after them, and
+    # back and forth in time, it must answer what window_rows computes from nothing.
+    _, candidates, table, _, _, now = random_case(seed)
+    rows = table.rows_of(c.program_id for c in candidates)
+    rng = np.random.default_rng(seed)
+    moments = [m for c in candidates for w in c.windows
+               for m in (w.start, w.end, w.start - 7 * DAY_S, (w.start + w.end) / 2)]  # fmt: skip
+    times = [float(t) for m in rng.choice(moments, 150) for t in (m, m - 1e-4, m + 1e-4)]
+    times += rng.uniform(now - 3 * DAY_S, now + 10 * DAY_S, 150).tolist()
+    rng.shuffle(times)
+    reused = 0
+    for at in times + times[::-1]:
+        picked = rng.choice(rows, 30)
+        before = (table._valid_from[picked] < at) & (at < table._valid_until[picked])
+        reused += int(before.sum())
+        assert table.window_at(picked, at).tolist() == table.window_rows(picked, at).tolist(), at
+    assert reused > 1000  # the memory was used, not only refilled
+
+
 def test_an_audience_keeps_the_columns_of_the_latest_program_table_only() -> None:
     # The API reads a new program table every GRAPHRAILS_RANKER_PROGRAMS_TTL seconds; a
     # week's audience serves a whole day: it must not keep every old table alive.
@@ -111,9 +133,13 @@ def test_an_audience_keeps_the_columns_of_the_latest_program_table_only() -> Non
     old = ProgramTable(rows)
     gone = weakref.ref(old)
     by_program, by_channel = audience.columns(old)
-    assert by_program.tolist() == [[3, 2.5]] and by_channel.tolist() == [[4, 3.0]]
+    # [watchers, rate, minutes, first airing] by program; [watchers, rate] by channel, then
+    # for no channel.
+    assert by_program.tolist() == [[3, 2.5 / 3, 10.0, 0.0]]
+    assert by_channel[0].tolist() == [4, 0.75] and by_channel[1, 0] == 0
+    assert math.isnan(by_channel[1, 1])
     new = ProgramTable(rows)
-    assert audience.columns(new)[0].tolist() == [[3, 2.5]]
+    assert audience.columns(new)[0].tolist() == [[3, 2.5 / 3, 10.0, 0.0]]
     del old, by_program, by_channel
     gc.collect()
     assert gone() is None
