@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from neo4j import AsyncDriver, RoutingControl
@@ -165,41 +166,20 @@ def _offer(row: list[Any]) -> Offer:
     """An offer from one row of eligible.cypher: the fields of :class:`Offer`, in order."""
     (rank, candidate_id, program_id, title, csa, genres, series_id, series_title, season,
      episode, channel_id, channel_name, bundle_id, kind, start, end, follows) = row  # fmt: skip
-    return Offer(
-        rank=rank,
-        candidate_id=candidate_id,
-        program_id=program_id,
-        title=title,
-        csa=csa,
-        genres=tuple(genres or ()),
-        series_id=series_id,
-        series_title=series_title,
-        season=season,
-        episode=episode,
-        channel_id=channel_id,
-        channel_name=channel_name,
-        bundle_id=bundle_id,
-        kind=kind,
-        available_from=_datetime(start),
-        available_until=_datetime(end),
-        follows_series=bool(follows),
-    )
+    return Offer(rank, candidate_id, program_id, title, csa, tuple(genres or ()), series_id,
+                 series_title, season, episode, channel_id, channel_name, bundle_id, kind,
+                 _datetime(*start), _datetime(*end), bool(follows))  # fmt: skip
 
 
-def _datetime(parts: list[int | None]) -> datetime | None:
+@lru_cache(maxsize=8192)
+def _datetime(seconds: int | None, nanosecond: int | None, offset: int | None) -> datetime | None:
     """``[epoch seconds, nanosecond, UTC offset seconds]`` (as eligible.cypher returns them)
     as an aware datetime at that offset, truncated to microseconds like the driver's
-    ``to_native``; None when the offer has no availability window."""
-    seconds, nanosecond, offset = parts
+    ``to_native``; None when the offer has no availability window. Remembered: the
+    airings of the popular programs come back in offer after offer, and a datetime is
+    immutable."""
     if seconds is None or nanosecond is None or offset is None:
         return None
-    tz = _ZONES.get(offset)
-    if tz is None:
-        tz = _ZONES.setdefault(offset, UTC if offset == 0 else timezone(timedelta(seconds=offset)))
+    tz = UTC if offset == 0 else timezone(timedelta(seconds=offset))
     at = datetime.fromtimestamp(seconds, tz)
     return at.replace(microsecond=nanosecond // 1000) if nanosecond else at
-
-
-_ZONES: dict[int, timezone] = {}
-"""The fixed-offset zones met so far, by offset (seconds): a handful (the offsets of
-the data's timestamps), each built once instead of twice per offer."""
