@@ -64,6 +64,22 @@ def test_a_ranker_that_beats_retrieval_order_is_kept() -> None:
     assert ((p >= 0) & (p <= 1)).all()
 
 
+def test_the_ranker_predicts_what_lightgbm_predicts() -> None:
+    # Ranker.predict calls LightGBM's C library itself; Booster.predict is the reference.
+    ranker, _ = fit_ranker(examples(informative="genre_share"), SMALL)
+    assert ranker is not None
+    rows = examples(informative="genre_share", lists=30, seed=1).features
+    rows[::7, FEATURES.index("genre_share")] = np.nan  # missing values
+    rows[::5, FEATURES.index("kind")] = np.nan  # no window
+    rows[::11, FEATURES.index("kind")] = 7  # a kind the model never saw
+    got = ranker.predict(np.asfortranarray(rows))  # not C-contiguous
+    np.testing.assert_array_equal(got, ranker.booster.predict(rows))
+    assert (got > 0).all() and (got < 1).all() and np.ptp(got) > 0.1
+    assert ranker.predict(rows[:0]).shape == (0,)
+    with pytest.raises(ValueError, match=r"features of shape \(3, 2\)"):
+        ranker.predict(rows[:3, :2])
+
+
 def test_too_few_validation_lists_refuse_the_ranker() -> None:
     assert check_ranker(
         {"lists": 12, "ranker_ndcg@10": 0.9, "retrieval_ndcg@10": 0.1}, min_lists=50
