@@ -158,7 +158,7 @@ class ProgramTable:
     def rows_of(self, program_ids: Iterable[str]) -> Ints:
         """The rows of ``program_ids`` (:data:`NONE` for a program the table does not hold)."""
         get = self.index.get
-        return np.fromiter((get(p, NONE) for p in program_ids), np.int64)
+        return np.array([get(p, NONE) for p in program_ids], np.int64)
 
     def window_at(self, rows: Ints, now: float) -> Ints:
         """:meth:`window_rows` (with the default ``window_days``), remembered: a row's window
@@ -241,6 +241,11 @@ class ProgramTable:
         return out
 
 
+_WATCH_DEFAULTS = np.array([0.0, 1.0, 0.0, 0.0])
+"""A watch's seconds, completion, first and last event when the graph has none (a WATCHED
+without a completion, as in MovieLens, counts as complete)."""
+
+
 @dataclass
 class UserFacts:
     """What the graph knows of one user: every watch, whatever its date (arrays, one entry
@@ -268,18 +273,13 @@ class UserFacts:
         seen: dict[str, list[float]] = {}
         for program_id, at in shown or ():
             seen.setdefault(str(program_id), []).append(float(at))
-        return cls(
-            user_id,
-            [str(r[0]) for r in rows],
-            np.fromiter((float(r[1] or 0) for r in rows), np.float64, len(rows)),
-            np.fromiter(
-                (1.0 if r[2] is None else float(r[2]) for r in rows), np.float64, len(rows)
-            ),
-            np.fromiter((float(r[3] or 0) for r in rows), np.float64, len(rows)),
-            np.fromiter((float(r[4] or 0) for r in rows), np.float64, len(rows)),
-            [r[5] for r in rows],
-            seen,
-        )
+        # seconds, completion, first and last event: one conversion (a null is NaN), then
+        # a missing value is 0, or 1 for the completion.
+        numbers = np.array([r[1:5] for r in rows], np.float64).reshape(len(rows), 4)
+        np.copyto(numbers, _WATCH_DEFAULTS, where=np.isnan(numbers))
+        seconds, completion, first_ts, last_ts = np.ascontiguousarray(numbers.T)
+        return cls(user_id, [str(r[0]) for r in rows], seconds, completion, first_ts, last_ts,
+                   [r[5] for r in rows], seen)  # fmt: skip
 
     def bind(self, programs: ProgramTable) -> tuple[Ints, Ints]:
         """The table rows of the watched programs (:data:`NONE`: not in ``programs``) and

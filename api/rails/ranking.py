@@ -95,10 +95,10 @@ class RankingStage:
         if ranker is None or not offers:
             return Ranked({} if ranker is not None else None)
         retrieval = [scores.get(o.candidate_id) for o in offers]
-        if any(s is None for s in retrieval):
+        if None in retrieval:
             return Ranked(None, MISSING_FEATURES)
         programs = await self.programs()
-        rows = programs.rows_of(o.program_id for o in offers)
+        rows = programs.rows_of([o.program_id for o in offers])
         if (rows == NONE).any():
             return Ranked(None, MISSING_FEATURES)
         if user is None:

@@ -122,6 +122,18 @@ def test_the_window_a_viewer_can_best_use_is_the_rails_choice() -> None:
     assert start(t + 8 * 86_400) == [None, None]
 
 
+def test_a_watch_without_seconds_completion_or_times_reads_as_their_defaults() -> None:
+    # MovieLens ratings are WATCHED without seconds or completion (counted complete).
+    user = UserFacts.from_row("u", [["m1", None, None, None, None, None],
+                                    ["p2", 1200, 0.4, 100, 160.5, "c1"]],
+                              [["p2", 150], ["p2", 170.0]])  # fmt: skip
+    assert user.program_ids == ["m1", "p2"] and user.channel_ids == [None, "c1"]
+    assert user.seconds.tolist() == [0.0, 1200.0] and user.completion.tolist() == [1.0, 0.4]
+    assert user.first_ts.tolist() == [0.0, 100.0] and user.last_ts.tolist() == [0.0, 160.5]
+    assert user.shown == {"p2": [150.0, 170.0]}
+    assert UserFacts.from_row("u", None, None).seconds.shape == (0,)
+
+
 def test_scores_must_match_the_candidates() -> None:
     with pytest.raises(ValueError, match="2 scores for 1 candidates"):
         ranking_features(
