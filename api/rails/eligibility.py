@@ -163,17 +163,20 @@ def offers_from_rows(rows: list[list[Any]]) -> list[Offer]:
 
 
 def _offer(row: list[Any]) -> Offer:
-    """An offer from one row of eligible.cypher: the fields of :class:`Offer`, in order."""
+    """An offer from one row of eligible.cypher: the fields of :class:`Offer`, in order,
+    each time as its three numbers."""
     (rank, candidate_id, program_id, title, csa, genres, series_id, series_title, season,
-     episode, channel_id, channel_name, bundle_id, kind, start, end, follows) = row  # fmt: skip
+     episode, channel_id, channel_name, bundle_id, kind, start_s, start_ns, start_offset,
+     end_s, end_ns, end_offset, follows) = row  # fmt: skip
     return Offer(rank, candidate_id, program_id, title, csa, tuple(genres or ()), series_id,
                  series_title, season, episode, channel_id, channel_name, bundle_id, kind,
-                 _datetime(*start), _datetime(*end), bool(follows))  # fmt: skip
+                 _datetime(start_s, start_ns, start_offset), _datetime(end_s, end_ns, end_offset),
+                 bool(follows))  # fmt: skip
 
 
 @lru_cache(maxsize=8192)
 def _datetime(seconds: int | None, nanosecond: int | None, offset: int | None) -> datetime | None:
-    """``[epoch seconds, nanosecond, UTC offset seconds]`` (as eligible.cypher returns them)
+    """A time as eligible.cypher returns it (epoch seconds, nanosecond, UTC offset seconds)
     as an aware datetime at that offset, truncated to microseconds like the driver's
     ``to_native``; None when the offer has no availability window. Remembered: the
     airings of the popular programs come back in offer after offer, and a datetime is

@@ -162,9 +162,10 @@ WITH rank, candidate, series, last_done, p, c, a, b
 LIMIT $max_offers
 // One record holding every offer, each as a list in the order of the fields of
 // api.rails.types.Offer: the async driver pays a socket wait per record, and
-// map keys would be decoded again for every offer. Times travel as
-// [epoch seconds, nanosecond, UTC offset seconds]: the API builds the
-// datetimes itself, far cheaper than the driver's temporal types.
+// map keys would be decoded again for every offer. Times travel as three
+// numbers each, epoch seconds, nanosecond, UTC offset seconds, in the row
+// itself (not a list of their own, one object less to decode): the API builds
+// the datetimes itself, far cheaper than the driver's temporal types.
 RETURN collect([
   rank,
   candidate.id,
@@ -181,7 +182,7 @@ RETURN collect([
   c.name,
   b.id,
   a.kind,
-  [a.start.epochSeconds, a.start.nanosecond, a.start.offsetSeconds],
-  [a.end.epochSeconds, a.end.nanosecond, a.end.offsetSeconds],
+  a.start.epochSeconds, a.start.nanosecond, a.start.offsetSeconds,
+  a.end.epochSeconds, a.end.nanosecond, a.end.offsetSeconds,
   last_done >= 0
 ]) AS offers
