@@ -422,17 +422,20 @@ def ranking_features(
     out = np.empty((len(rows), len(FEATURES)))
     out[:, 0] = np.array(scores, np.float64)  # None becomes NaN
     watch_rows, watch_channels = user.bind(programs)
-    past = user.last_ts < now
-    n = int(np.count_nonzero(past))
+    before = user.last_ts < now
+    n = int(np.count_nonzero(before))
+    # At serving time every watch is before now: a view then, not a copy of each array.
+    past: slice | npt.NDArray[np.bool_] = slice(None) if n == len(before) else before
     seconds = user.seconds[past]
     total = float(seconds.sum())
     watch_rows = watch_rows[past]
     known = watch_rows >= 0
+    known_rows = watch_rows[known]
     window = programs.window_at(rows, now)
     channel = programs.window_channel_or_none[window]  # "no window" is the last entry, at NONE
     if total > 0:
         # A watch counts once for a candidate however many genres they share.
-        shares = programs.genres[rows] @ programs.genres[watch_rows[known]].T > 0
+        shares = programs.genres[rows] @ programs.genres[known_rows].T > 0
         out[:, 1] = shares @ seconds[known] / total
         by_channel = np.bincount(watch_channels[past], weights=seconds,
                                  minlength=len(programs.channel_ids) + 1)  # fmt: skip
@@ -440,7 +443,7 @@ def ranking_features(
         out[channel == len(programs.channel_ids), 2] = 0.0  # no channel, or not one of the table's
     else:
         out[:, 1:3] = 0.0
-    watched_series = programs.series[watch_rows[known]]
+    watched_series = programs.series[known_rows]
     done = np.sort(watched_series[(user.completion[past][known] >= completion_threshold)
                                   & (watched_series >= 0)])  # fmt: skip
     series = programs.series[rows]
@@ -455,17 +458,18 @@ def ranking_features(
 
     hour = int(now // 3600) % 24
     weekday = (int(now // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
-    started = user.first_ts[past]
-    h = np.floor_divide(started, 3600) % 24
-    near_hour = int(np.count_nonzero(np.minimum((h - hour) % 24, (hour - h) % 24) <= 1))
-    same_day = int(np.count_nonzero((np.floor_divide(started, DAY_S) + 3) % 7 == weekday))
+    hours = np.floor_divide(user.first_ts[past], 3600)  # since the epoch, a watch's start
+    # Within an hour of `hour` (of the day): the hour of the day is hour - 1, hour or
+    # hour + 1, modulo 24; on `weekday`: the day since the epoch is weekday - 3 modulo 7.
+    near_hour = int(np.count_nonzero((hours - (hour - 1)) % 24 <= 2))
+    same_day = int(np.count_nonzero((hours // 24 - (weekday - 3)) % 7 == 0))
     out[:, _USER_COLUMNS] = (near_hour / n if n else 0.0, same_day / n if n else 0.0,
                              float(hour), float(n))  # fmt: skip
 
     out[:, _TIMES_SHOWN] = 0.0
     if user.shown:
         last_watch: dict[str, float] = {}
-        for i in np.flatnonzero(past).tolist():
+        for i in np.flatnonzero(before).tolist():
             p = user.program_ids[i]
             if p in user.shown:
                 last_watch[p] = max(float(user.last_ts[i]), last_watch.get(p, -math.inf))

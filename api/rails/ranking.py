@@ -110,7 +110,8 @@ class RankingStage:
             completion_threshold=self.settings.completion_threshold,
         )  # fmt: skip
         probability = ranker.predict(features)
-        return Ranked({o.candidate_id: float(p) for o, p in zip(offers, probability, strict=True)})
+        ids = [o.candidate_id for o in offers]
+        return Ranked(dict(zip(ids, probability.tolist(), strict=True)))
 
     async def programs(self) -> ProgramTable:
         """Every program's facts, read again once ``ranker_programs_ttl_s`` old."""

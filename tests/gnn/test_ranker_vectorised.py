@@ -75,7 +75,8 @@ def test_the_vectorised_features_are_the_loops(seed: int) -> None:
     picked = rng.choice(len(candidates), size=40, replace=False)
     scores = [None if rng.random() < 0.1 else float(rng.normal()) for _ in picked]
     members = [candidates[i] for i in picked]
-    for at in (now, now - 3 * DAY_S, now + 0.5 * H):  # the same facts seen at other times
+    # The same facts seen at other times; the last: after every watch.
+    for at in (now, now - 3 * DAY_S, now + 0.5 * H, now + 30 * DAY_S):
         want = loop_features(loop_user, members, scores, audience, at, completion_threshold=0.9)
         got = ranking_features(user, table, table.rows_of(c.program_id for c in members), scores,
                                audience, at, completion_threshold=0.9)  # fmt: skip
