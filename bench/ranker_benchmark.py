@@ -190,9 +190,14 @@ def request_cost(
             ranked_service = service
             plain_service = RailsService(adriver, settings, plain)
             plain_service.cache, plain_service.explainer = service.cache, service.explainer
-            for s in (ranked_service, plain_service):  # warm: plans, caches, program table
-                for r in picked[:5]:
-                    await s.home(r["id"], now=now, limit=limit)
+            # Warm: plans, caches, the program table, and Neo4j's JIT (a server just started
+            # by --cost-only compiles on both cores for a while, and its compiler threads
+            # evict the API's caches: warmed by 5 users' rails, the ranker added 1.16-1.26
+            # ms at 20k users right after a start, 0.94-1.00 ms on a server warmed before).
+            for _ in range(2):
+                for s in (ranked_service, plain_service):
+                    for r in picked:
+                        await s.home(r["id"], now=now, limit=limit)
             if settle_gc:
                 settle_garbage_collector()  # as the API does once it has started
             times: dict[str, list[float]] = {"ranked": [], "plain": []}
