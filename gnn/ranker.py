@@ -420,7 +420,7 @@ def ranking_features(
     # Few, whole-array steps: at serving time this runs once per request, between the
     # driver's decoding and the model, where every numpy call starts from cold caches.
     out = np.empty((len(rows), len(FEATURES)))
-    out[:, 0] = np.array(scores, np.float64)  # None becomes NaN
+    out[:, _RETRIEVAL_SCORE] = np.array(scores, np.float64)  # None becomes NaN
     watch_rows, watch_channels = user.bind(programs)
     before = user.last_ts < now
     n = int(np.count_nonzero(before))
@@ -436,18 +436,19 @@ def ranking_features(
     if total > 0:
         # A watch counts once for a candidate however many genres they share.
         shares = programs.genres[rows] @ programs.genres[known_rows].T > 0
-        out[:, 1] = shares @ seconds[known] / total
+        out[:, _GENRE_SHARE] = shares @ seconds[known] / total
         by_channel = np.bincount(watch_channels[past], weights=seconds,
                                  minlength=len(programs.channel_ids) + 1)  # fmt: skip
-        out[:, 2] = by_channel[channel] / total
-        out[channel == len(programs.channel_ids), 2] = 0.0  # no channel, or not one of the table's
+        out[:, _CHANNEL_SHARE] = by_channel[channel] / total
+        out[channel == len(programs.channel_ids), _CHANNEL_SHARE] = 0.0  # no window open now
     else:
-        out[:, 1:3] = 0.0
+        out[:, [_GENRE_SHARE, _CHANNEL_SHARE]] = 0.0
     watched_series = programs.series[known_rows]
     done = np.sort(watched_series[(user.completion[past][known] >= completion_threshold)
                                   & (watched_series >= 0)])  # fmt: skip
     series = programs.series[rows]
-    out[:, 3] = np.searchsorted(done, series, "right") - np.searchsorted(done, series, "left")
+    out[:, _SERIES_COMPLETED] = (np.searchsorted(done, series, "right")
+                                 - np.searchsorted(done, series, "left"))  # fmt: skip
     program_columns, channel_columns = audience.columns(programs)
     own = program_columns[rows]
     out[:, _PROGRAM_WEEK] = own[:, :2]
@@ -483,6 +484,10 @@ def ranking_features(
     return out
 
 
+_RETRIEVAL_SCORE = FEATURES.index("retrieval_score")
+_GENRE_SHARE = FEATURES.index("genre_share")
+_CHANNEL_SHARE = FEATURES.index("channel_share")
+_SERIES_COMPLETED = FEATURES.index("series_completed")
 _PROGRAM_WEEK = [FEATURES.index("program_watchers_week"), FEATURES.index("program_completion_week")]
 _CHANNEL_WEEK = [FEATURES.index("channel_watchers_week"), FEATURES.index("channel_completion_week")]
 _HOURS_SINCE_FIRST = FEATURES.index("hours_since_first_airing")
