@@ -177,15 +177,11 @@ class ProgramTable:
         """For each of ``rows``, the open interval around ``now`` in which no window of the
         row changes the outcome of :meth:`window_rows`' tests (empty when ``now`` is
         within the margin of such a moment)."""
-        lo = self.window_ptr[rows]
-        counts = self.window_ptr[rows + 1] - lo
         since = np.full(len(rows), -np.inf)
         until = np.full(len(rows), np.inf)
-        total = int(counts.sum())
-        if total == 0:
+        owner, w = self._windows(rows)
+        if not len(w):
             return since, until
-        owner = np.repeat(np.arange(len(rows)), counts)
-        w = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)
         start, end = self.window_start[w], self.window_end[w]
         live = self.window_kind[w] == KINDS.index("live")
         moments = np.concatenate((start, end, np.where(live, start - WINDOW_DAYS * DAY_S, start),
@@ -200,6 +196,16 @@ class ProgramTable:
         until[near] = -np.inf  # chosen too close to a change to be reused
         return since, until
 
+    def _windows(self, rows: Ints) -> tuple[Ints, Ints]:
+        """Every window of ``rows`` (a :data:`NONE` row has none), row after row: for each,
+        the position in ``rows`` of its row and its index in the ``window_*`` arrays."""
+        known = rows >= 0
+        lo = np.where(known, self.window_ptr[np.maximum(rows, 0)], 0)
+        counts = np.where(known, self.window_ptr[np.maximum(rows, 0) + 1] - lo, 0)
+        owner = np.repeat(np.arange(len(rows)), counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)  # of the row's, in the output
+        return owner, np.arange(len(owner)) - first + np.repeat(lo, counts)
+
     def window_rows(self, rows: Ints, now: float, *, window_days: float = WINDOW_DAYS) -> Ints:
         """For each of ``rows``, the window (an index into the ``window_*`` arrays) a viewer
         can best use at ``now``, by the order of ``cypher/rails/offers.part.cypher``: live
@@ -208,16 +214,10 @@ class ProgramTable:
         soonest to watch from, replay or VOD before live, then the start and the channel
         id. :data:`NONE` when none is open (or the row is :data:`NONE`)."""
         rows = np.asarray(rows, np.int64)
-        known = rows >= 0
-        lo = np.where(known, self.window_ptr[np.maximum(rows, 0)], 0)
-        counts = np.where(known, self.window_ptr[np.maximum(rows, 0) + 1] - lo, 0)
         out = np.full(len(rows), NONE, np.int64)
-        total = int(counts.sum())
-        if total == 0:
+        owner, w = self._windows(rows)
+        if not len(w):
             return out
-        owner = np.repeat(np.arange(len(rows)), counts)
-        starts = np.cumsum(counts) - counts
-        w = np.arange(total) - np.repeat(starts, counts) + np.repeat(lo, counts)
         start, end = self.window_start[w], self.window_end[w]
         live = self.window_kind[w] == KINDS.index("live")
         horizon = now + window_days * DAY_S
