@@ -94,7 +94,8 @@ class RankingStage:
         ranker = model.ranker
         if ranker is None or not offers:
             return Ranked({} if ranker is not None else None)
-        retrieval = [scores.get(o.candidate_id) for o in offers]
+        ids = [o.candidate_id for o in offers]
+        retrieval = [scores.get(c) for c in ids]
         if None in retrieval:
             return Ranked(None, MISSING_FEATURES)
         programs = await self.programs()
@@ -110,7 +111,6 @@ class RankingStage:
             completion_threshold=self.settings.completion_threshold,
         )  # fmt: skip
         probability = ranker.predict(features)
-        ids = [o.candidate_id for o in offers]
         return Ranked(dict(zip(ids, probability.tolist(), strict=True)))
 
     async def programs(self) -> ProgramTable:
