@@ -135,20 +135,19 @@ def main() -> None:
 
 def request_cost(
     settings: Settings, version: ModelVersion, *, users: int = 40, reps: int = 5,
-    stages: bool = True, settle_gc: bool = True,
+    stages: bool = True,
 ) -> dict[str, float]:  # fmt: skip
     """The API CPU the ranker adds to a home rail: ``users`` users with a stored list of
     the version's 200 candidates, each asked for their home rail ``reps`` times with the
     version and with the same version without its ranker (alternately, in this one
     process: ``time.process_time`` around ``RailsService.home``); the median over users of
     the difference of their median times, with the garbage collector settled after the
-    warm-up as the API settles it once started (``settle_gc``: ``api.main
-    .settle_garbage_collector``; without it Python's default thresholds collect the young
-    generation every 700 allocations, and a ranked rail allocates more). Then
-    (``stages``), where it goes: ``read_home``
-    as the ranked rail reads it (eligibility of every candidate, the user's side), without
-    the user's side, and as the plain rail reads it (the first 40 offers); the features
-    and LightGBM's prediction."""
+    warm-up as the API settles it once started (``api.main.settle_garbage_collector``;
+    with Python's default thresholds the young generation is collected every 700
+    allocations, and a ranked rail allocates more). Then (``stages``), where it goes:
+    ``read_home`` as the ranked rail reads it (eligibility of every candidate, the user's
+    side), without the user's side, and as the plain rail reads it (the first 40 offers);
+    the features and LightGBM's prediction."""
     import asyncio
     import dataclasses
 
@@ -198,8 +197,7 @@ def request_cost(
                 for s in (ranked_service, plain_service):
                     for r in picked:
                         await s.home(r["id"], now=now, limit=limit)
-            if settle_gc:
-                settle_garbage_collector()  # as the API does once it has started
+            settle_garbage_collector()  # as the API does once it has started
             times: dict[str, list[float]] = {"ranked": [], "plain": []}
             diffs = []
             for r in picked:
