@@ -23,6 +23,7 @@ as the vectors are.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +35,10 @@ from neo4j import AsyncDriver, RoutingControl
 
 from gnn.artifacts import ArtifactError, ModelVersion, list_versions, load_version, read_gate
 from gnn.genre_channel import GenreChannel
-from gnn.ranker import Ranker
+from gnn.ranker import Ranker, RankerFeaturesError
 from graph.queries import query
+
+log = logging.getLogger(__name__)
 
 Floats = npt.NDArray[np.float32]
 
@@ -108,7 +111,7 @@ class ServingModel:
             program_rows={str(p): i for i, p in enumerate(ids["Program"])},
             trained_at=model.trained_at,
             program_bias=bias,
-            ranker=Ranker.from_text(model.ranker_text) if model.ranker_text else None,
+            ranker=_ranker(model),
             genre_channel=model.genre_channel,
         )
 
@@ -263,3 +266,16 @@ async def load_serving_model(
         except ArtifactError:
             continue  # a broken version never serves; the next one may
     return None
+
+
+def _ranker(model: ModelVersion) -> Ranker | None:
+    """The version's ranker; None without one, or (logged) when it was fitted on other
+    features than this code computes: the version then serves in retrieval order."""
+    if not model.ranker_text:
+        return None
+    try:
+        return Ranker.from_text(model.ranker_text)
+    except RankerFeaturesError as e:
+        log.warning("version %s serves in retrieval order: %s (a retrain fits a new ranker)",
+                    model.version, e)  # fmt: skip
+        return None

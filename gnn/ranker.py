@@ -42,6 +42,8 @@ import numpy.typing as npt
 FEATURES = (
     "retrieval_score",
     "genre_share",
+    "main_genre_share",
+    "main_genre_completion",
     "channel_share",
     "series_completed",
     "program_watchers_week",
@@ -109,6 +111,10 @@ class ProgramTable:
         """1 where the program (row) has the genre (column): a float matrix, for BLAS."""
         for row, gs in enumerate(genre_lists):
             self.genres[row, [genre_code[g] for g in gs]] = 1.0
+        self.main_genre: Ints = np.asarray(
+            [genre_code[gs[0]] if gs else len(genre_ids) for gs in genre_lists], np.int64
+        )
+        """Each program's main genre, the first of its genres (``len(genre_ids)``: none)."""
         series_ids = sorted({s for s in series if s is not None})
         series_code = {s: i for i, s in enumerate(series_ids)}
         self.series: Ints = np.asarray(
@@ -401,10 +407,13 @@ def ranking_features(
 
     Only the user's watches whose last event is before ``now`` count; shares are of
     their seconds (``genre_share``: of watches of a program sharing a genre with the
-    candidate; ``channel_share``: watched on the channel of the candidate's window at
-    ``now``, :meth:`ProgramTable.window_rows`); ``hour_share`` and ``weekday_share`` are
-    the shares of those watches that started within an hour of ``now``'s time of day
-    (UTC) and on its weekday; ``series_completed`` counts the episodes of the
+    candidate; ``main_genre_share``: of watches of a program whose main genre, the first
+    of its genres, is the candidate's; ``channel_share``: watched on the channel of the
+    candidate's window at ``now``, :meth:`ProgramTable.window_rows`);
+    ``main_genre_completion`` is the mean best completion of those same-main-genre
+    watches (NaN: none); ``hour_share`` and ``weekday_share`` are the shares of the
+    watches that started within an hour of ``now``'s time of day (UTC) and on its
+    weekday; ``series_completed`` counts the episodes of the
     candidate's series watched to ``completion_threshold``; ``times_shown`` counts the
     impressions before ``now`` with no watch of the program between them and ``now``.
     Audiences are of the week before ``now``'s day (:class:`AudienceTable`); a
@@ -443,6 +452,21 @@ def ranking_features(
         out[channel == len(programs.channel_ids), _CHANNEL_SHARE] = 0.0  # no window open now
     else:
         out[:, [_GENRE_SHARE, _CHANNEL_SHARE]] = 0.0
+    # By main genre: the watches' seconds, count and summed completion; the last entry,
+    # "no genre", counts nothing, so a candidate without a genre has a share of 0.
+    no_genre = programs.genres.shape[1]
+    watched_main = programs.main_genre[known_rows]
+    main_seconds, main_count, main_completion = (
+        np.bincount(watched_main, weights=w, minlength=no_genre + 1)
+        for w in (seconds[known], None, user.completion[past][known])
+    )
+    main = programs.main_genre[rows]
+    has_main = main < no_genre
+    out[:, _MAIN_GENRE_SHARE] = np.where(has_main, main_seconds[main] / (total or 1.0), 0.0)
+    with np.errstate(invalid="ignore"):
+        out[:, _MAIN_GENRE_COMPLETION] = np.where(  # no watch of the genre: 0 / 0, NaN
+            has_main, main_completion[main] / main_count[main], np.nan
+        )
     watched_series = programs.series[known_rows]
     done = np.sort(watched_series[(user.completion[past][known] >= completion_threshold)
                                   & (watched_series >= 0)])  # fmt: skip
@@ -486,6 +510,8 @@ def ranking_features(
 
 _RETRIEVAL_SCORE = FEATURES.index("retrieval_score")
 _GENRE_SHARE = FEATURES.index("genre_share")
+_MAIN_GENRE_SHARE = FEATURES.index("main_genre_share")
+_MAIN_GENRE_COMPLETION = FEATURES.index("main_genre_completion")
 _CHANNEL_SHARE = FEATURES.index("channel_share")
 _SERIES_COMPLETED = FEATURES.index("series_completed")
 _PROGRAM_WEEK = [FEATURES.index("program_watchers_week"), FEATURES.index("program_completion_week")]
@@ -496,6 +522,11 @@ _DURATION = FEATURES.index("duration_min")
 _TIMES_SHOWN = FEATURES.index("times_shown")
 _USER_COLUMNS = [FEATURES.index(f) for f in ("hour_share", "weekday_share", "hour_of_day",
                                              "user_watches")]  # fmt: skip
+
+
+class RankerFeaturesError(ValueError):
+    """A ranker fitted on other features than this code's :data:`FEATURES` (a version
+    trained before they changed): it cannot rank until a retrain fits a new one."""
 
 
 class Ranker:
@@ -509,7 +540,7 @@ class Ranker:
     def __init__(self, booster: Any, record: dict[str, Any] | None = None) -> None:
         names = list(booster.feature_name())
         if names != list(FEATURES):
-            raise ValueError(
+            raise RankerFeaturesError(
                 f"the ranker's features are {names}, not this version's {list(FEATURES)}"
             )
         self.booster = booster

@@ -58,3 +58,30 @@ def test_fold_in_with_a_bias_has_the_length_of_trained_users() -> None:
     vector, used = folded
     assert used == 1
     assert np.linalg.norm(vector) == pytest.approx(1.0)  # u1's taste vector has length 1
+
+
+def test_a_ranker_fitted_on_other_features_leaves_the_version_in_retrieval_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import lightgbm
+
+    from gnn.ranker import FEATURES
+
+    rng = np.random.default_rng(0)
+    older = [*FEATURES[:-1]]  # as a version trained before the last feature came
+    booster = lightgbm.train({"objective": "binary", "verbose": -1, "min_data_in_leaf": 5},
+                             lightgbm.Dataset(rng.normal(size=(200, len(older))),
+                                              rng.integers(0, 2, 200), feature_name=older),
+                             num_boost_round=2)  # fmt: skip
+    model = ModelVersion(
+        path=Path(), manifest={"version": "v-old-ranker"},
+        embeddings=np.array(ROWS, dtype=np.float32),
+        id_map=IdMap({"User": pd.Index(["u1"]), "Program": pd.Index(["p1", "p2", "p3"])}),
+        train_positives=np.empty((0, 2), np.int64), holdout=np.empty((0, 2), np.int64),
+        ranker_text=booster.model_to_string(),
+    )  # fmt: skip
+    with caplog.at_level("WARNING", logger="api.model"):
+        served = ServingModel.from_version(model)
+    assert served.ranker is None and served.version == "v-old-ranker"
+    assert "v-old-ranker serves in retrieval order" in caplog.text
+    assert "user_watches" in caplog.text  # the message names the features that differ

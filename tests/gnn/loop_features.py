@@ -26,6 +26,7 @@ class Watch:
     last_ts: float
     channel_id: str | None
     genres: frozenset[str]
+    main_genre: str | None
     series_id: str | None
 
 
@@ -56,6 +57,8 @@ class LoopCandidate:
     program_id: str
     duration_s: float | None
     genres: frozenset[str]
+    main_genre: str | None
+    """The first of its genres (None: it has none)."""
     series_id: str | None
     windows: tuple[Window, ...]
 
@@ -102,9 +105,11 @@ def loop_features(
 
     Only the user's watches whose last event is before ``now`` count; shares are of
     their seconds (``genre_share``: of watches of a program sharing a genre with the
-    candidate; ``channel_share``: watched on the channel of the candidate's window at
-    ``now``); ``hour_share`` and ``weekday_share`` are the shares of those watches that
-    started within an hour of ``now``'s time of day (UTC) and on its weekday;
+    candidate; ``main_genre_share``: of watches of a program with the candidate's main
+    genre, whose mean completion is ``main_genre_completion``; ``channel_share``:
+    watched on the channel of the candidate's window at ``now``); ``hour_share`` and
+    ``weekday_share`` are the shares of the watches that started within an hour of
+    ``now``'s time of day (UTC) and on its weekday;
     ``series_completed`` counts the episodes of the candidate's series watched to
     ``completion_threshold``; ``times_shown`` counts the impressions before ``now``
     with no watch of the program between them and ``now``. Audiences are of the week
@@ -116,6 +121,7 @@ def loop_features(
     total = sum(w.seconds for w in past)
     by_genre: dict[str, set[int]] = {}
     by_channel: dict[str, float] = {}
+    by_main_genre: dict[str, list[Watch]] = {}
     done_series: dict[str, int] = {}
     last_watch: dict[str, float] = {}
     hour = int(now // 3600) % 24
@@ -125,6 +131,8 @@ def loop_features(
         last_watch[w.program_id] = max(w.last_ts, last_watch.get(w.program_id, -math.inf))
         for g in w.genres:
             by_genre.setdefault(g, set()).add(i)
+        if w.main_genre is not None:
+            by_main_genre.setdefault(w.main_genre, []).append(w)
         if w.channel_id is not None:
             by_channel[w.channel_id] = by_channel.get(w.channel_id, 0.0) + w.seconds
         if w.series_id is not None and w.completion >= completion_threshold:
@@ -147,11 +155,14 @@ def loop_features(
             genre_share[c.genres] = share
         p_n, p_sum = audience.programs.get(c.program_id, (0, 0.0))
         c_n, c_sum = audience.channels.get(channel, (0, 0.0)) if channel else (0, 0.0)
+        same_main = by_main_genre.get(c.main_genre, []) if c.main_genre is not None else []
         first = c.first_airing
         since = last_watch.get(c.program_id, -math.inf)
         rows.append((
             math.nan if score is None else score,
             share,
+            sum(w.seconds for w in same_main) / total if total > 0 else 0.0,
+            sum(w.completion for w in same_main) / len(same_main) if same_main else math.nan,
             by_channel.get(channel, 0.0) / total if channel and total > 0 else 0.0,
             done_series.get(c.series_id, 0) if c.series_id else 0,
             p_n,

@@ -57,21 +57,24 @@ def test_each_feature_is_the_one_computed_by_hand(
     # The week (06-03 to 06-09): a by the viewer (83%), w1 (50%), w2 (100%), not w3 (06-10);
     # e1 by the viewer (100%) and w1 (80%): c1 has 5 watches, 4.13 summed; old 1 on c2 (30%).
     expected = {
-        "a": [1.5, 4800 / 6000, 4800 / 6000, 0, 3, 2.33 / 3, 5, 4.13 / 5,
+        "a": [1.5, 4800 / 6000,
+              4800 / 6000, (0.83 + 1.0) / 2,  # drama first: a and e1
+              4800 / 6000, 0, 3, 2.33 / 3, 5, 4.13 / 5,
               (9 * 24 + 20.5), KINDS.index("replay"), 2 / 3, 1 / 3, 20, 60,
               1,  # shown 06-09 after its watch; the 06-08 impression came before it
               3],
-        "b": [0.5, 1200 / 6000, 1200 / 6000, 0, 0, NAN, 1, 0.3,
+        "b": [0.5, 1200 / 6000, 1200 / 6000, 0.3, 1200 / 6000, 0, 0, NAN, 1, 0.3,
               (7 * 24 + 0.5),  # first aired 06-03 20:00
               KINDS.index("live"),  # the 21:00 airing, on c2
               2 / 3, 1 / 3, 20, 90,
               2,  # shown 06-09 20:00 and 06-10 10:00; the 21:00 one is after now
               3],
-        "e3": [NAN, 4800 / 6000, 4800 / 6000,
+        "e3": [NAN, 4800 / 6000, 4800 / 6000, (0.83 + 1.0) / 2, 4800 / 6000,
                1,  # e1 done before now; e2 only after
                0, NAN, 5, 4.13 / 5, (40 * 24 + 20.5), KINDS.index("vod"), 2 / 3, 1 / 3, 20,
                30, 0, 3],
         "mix": [-0.2, 1.0,  # sport and drama: every watch
+                1200 / 6000, 0.3,  # sport first (HAS_GENRE.rank), though "drama" sorts first
                 0.0, 0, 0, NAN, 0, NAN,
                 -(20 * 24 + 3.5),  # first airs 07-01
                 NAN,  # no window open now
@@ -102,6 +105,7 @@ def test_a_user_the_graph_does_not_know_has_no_history(
                             completion_threshold=0.9)  # fmt: skip
     features = dict(zip(FEATURES, rows[0].tolist(), strict=True))
     assert features["genre_share"] == 0 and features["user_watches"] == 0
+    assert features["main_genre_share"] == 0 and math.isnan(features["main_genre_completion"])
     assert features["hour_share"] == 0 and features["times_shown"] == 0
 
 

@@ -33,9 +33,10 @@ def random_case(seed: int) -> tuple[LoopUser, list[LoopCandidate], ProgramTable,
             start = now + float(rng.integers(-48, 24 * 9)) * H * float(rng.choice([1, 0.5]))
             end = start + float(rng.choice([0.5, 1, 2, 30 * 24])) * H
             windows.append(Window(str(rng.choice(kinds)), start, end, str(rng.choice(channels))))
+        duration = None if rng.random() < 0.1 else float(rng.integers(10, 120)) * 60
+        chosen = rng.choice(genres, size=int(rng.integers(0, 3)), replace=False).tolist()
         candidates.append(LoopCandidate(
-            f"p{i}", None if rng.random() < 0.1 else float(rng.integers(10, 120)) * 60,
-            frozenset(rng.choice(genres, size=int(rng.integers(0, 3)), replace=False).tolist()),
+            f"p{i}", duration, frozenset(chosen), chosen[0] if chosen else None,
             str(rng.choice(series)) if rng.random() < 0.4 else None, tuple(windows),
         ))  # fmt: skip
     watches = []
@@ -45,7 +46,8 @@ def random_case(seed: int) -> tuple[LoopUser, list[LoopCandidate], ProgramTable,
         watches.append(Watch(
             c.program_id, float(rng.integers(0, 7200)), float(rng.uniform(0.2, 1.0)),
             first, first + float(rng.uniform(0, 3)) * H,
-            str(rng.choice(channels)) if rng.random() < 0.8 else None, c.genres, c.series_id,
+            str(rng.choice(channels)) if rng.random() < 0.8 else None, c.genres, c.main_genre,
+            c.series_id,
         ))  # fmt: skip
     shown: dict[str, list[float]] = {}
     for i in rng.choice(60, size=15).tolist():
@@ -56,7 +58,8 @@ def random_case(seed: int) -> tuple[LoopUser, list[LoopCandidate], ProgramTable,
          for c, n in zip(channels, rng.integers(0, 9, 5), strict=True) if n},
     )  # fmt: skip
     table = ProgramTable(
-        (c.program_id, c.duration_s, sorted(c.genres), c.series_id,
+        (c.program_id, c.duration_s, sorted(c.genres, key=lambda g: g != c.main_genre),
+         c.series_id,
          [[w.kind, w.start, w.end, w.channel_id] for w in c.windows])
         for c in candidates
     )  # fmt: skip
@@ -86,6 +89,7 @@ def test_the_vectorised_features_are_the_loops(seed: int) -> None:
     # The case is not degenerate: windows open now, shares and impressions vary.
     assert np.isfinite(want[:, FEATURES.index("kind")]).any()
     assert np.ptp(got[:, FEATURES.index("genre_share")]) > 0
+    assert np.ptp(got[:, FEATURES.index("main_genre_share")]) > 0
     assert (got[:, FEATURES.index("times_shown")] > 0).any()
 
 
