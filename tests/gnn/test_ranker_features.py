@@ -157,3 +157,26 @@ def test_the_audience_week_is_the_seven_whole_days_before_now() -> None:
     week = table.week_before(17 * day + 3600)
     assert week.programs == {"p": (3, 2.5)} and week.channels == {"c": (3, 2.5)}
     assert np.isclose(table.week_before(10 * day).programs["p"][0], 7)
+
+
+def test_a_watch_sharing_genres_in_two_words_of_bits_counts_once() -> None:
+    # 70 genres: a program's genres take two 64-bit words; x and y share g01 (the first
+    # word) and g66 (the second), z shares nothing with x.
+    every = [f"g{i:02d}" for i in range(70)]
+    table = ProgramTable([("x", 600.0, ["g01", "g66"], None, []),
+                          ("y", 600.0, ["g66", "g01"], None, []),
+                          ("z", 600.0, ["g02"], None, []),
+                          ("all", 600.0, every, None, [])])  # fmt: skip
+    assert table.genre_bits.shape == (4, 2)
+    user = UserFacts.from_row("u", [["y", 100, 1.0, 0, 1, None], ["z", 300, 0.5, 0, 1, None]],
+                              [])  # fmt: skip
+    rows = ranking_features(user, table, table.rows_of(["x", "all"]), [0.0, 0.0],
+                            AudienceTable([]).week_before(10.0), 10.0,
+                            completion_threshold=0.9)  # fmt: skip
+    features = [dict(zip(FEATURES, row.tolist(), strict=True)) for row in rows]
+    assert features[0]["genre_share"] == 100 / 400  # y once, not once per word
+    assert features[0]["main_genre_share"] == 0.0  # x's main genre is g01, y's g66
+    assert features[1]["genre_share"] == 1.0
+    assert features[1]["main_genre_share"] == 0.0 and math.isnan(
+        features[1]["main_genre_completion"]
+    )  # "all" is g00 first: no watch of it

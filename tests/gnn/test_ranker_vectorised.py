@@ -81,11 +81,12 @@ def test_the_vectorised_features_are_the_loops(seed: int) -> None:
     # The same facts seen at other times; the last: after every watch.
     for at in (now, now - 3 * DAY_S, now + 0.5 * H, now + 30 * DAY_S):
         want = loop_features(loop_user, members, scores, audience, at, completion_threshold=0.9)
-        got = ranking_features(user, table, table.rows_of(c.program_id for c in members), scores,
-                               audience, at, completion_threshold=0.9)  # fmt: skip
-        for j, name in enumerate(FEATURES):
-            np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-12, equal_nan=True,
-                                       err_msg=f"seed {seed}, {name}")  # fmt: skip
+        for again in (False, True):  # again: the windows that still hold, remembered
+            got = ranking_features(user, table, table.rows_of(c.program_id for c in members),
+                                   scores, audience, at, completion_threshold=0.9)  # fmt: skip
+            for j, name in enumerate(FEATURES):
+                np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-12, equal_nan=True,
+                                           err_msg=f"seed {seed}, {name}, {again=}")  # fmt: skip
     # The case is not degenerate: windows open now, shares and impressions vary.
     assert np.isfinite(want[:, FEATURES.index("kind")]).any()
     assert np.ptp(got[:, FEATURES.index("genre_share")]) > 0
