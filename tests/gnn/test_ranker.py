@@ -65,7 +65,7 @@ def test_a_ranker_that_beats_retrieval_order_is_kept() -> None:
 
 
 def test_the_ranker_predicts_what_lightgbm_predicts() -> None:
-    # Ranker.predict calls LightGBM's C library itself; Booster.predict is the reference.
+    # Ranker.predict walks the model's trees itself; Booster.predict is the reference.
     ranker, _ = fit_ranker(examples(informative="genre_share"), SMALL)
     assert ranker is not None
     rows = examples(informative="genre_share", lists=30, seed=1).features
@@ -78,6 +78,31 @@ def test_the_ranker_predicts_what_lightgbm_predicts() -> None:
     assert ranker.predict(rows[:0]).shape == (0,)
     with pytest.raises(ValueError, match=r"features of shape \(3, 2\)"):
         ranker.predict(rows[:3, :2])
+
+
+def test_the_trees_decide_categories_and_missing_values_as_lightgbm() -> None:
+    # Completion depends on the kind (a categorical feature: splits on sets of kinds) and
+    # on a feature that is often missing or zero; every decision must be LightGBM's.
+    rng = np.random.default_rng(3)
+    data = examples(informative="genre_share", seed=3)
+    n = len(data.label)
+    kind = rng.integers(0, 6, n).astype(float)
+    kind[rng.random(n) < 0.1] = np.nan
+    data.features[:, FEATURES.index("kind")] = kind
+    data.features[rng.random(n) < 0.2, FEATURES.index("genre_share")] = np.nan
+    data.features[rng.random(n) < 0.2, FEATURES.index("channel_share")] = 0.0
+    p = 0.05 + 0.5 * np.isin(kind, [1, 4]) + 0.1 * np.isnan(kind)
+    data.label[:] = rng.random(n) < p
+    ranker, _ = fit_ranker(data, SMALL)
+    assert ranker is not None
+    assert "num_cat=0" in ranker.to_text() and "num_cat=1" in ranker.to_text()
+    rows = rng.normal(size=(2_000, len(FEATURES)))
+    rows[:, FEATURES.index("kind")] = rng.choice(
+        [0, 1, 2, 3, 4, 5, 7, 40, -1, np.nan, 1.5, 1e10], 2_000
+    )  # unseen, negative, fractional, beyond LightGBM's int
+    rows[rng.random(2_000) < 0.2, FEATURES.index("genre_share")] = np.nan
+    rows[rng.random(2_000) < 0.2, FEATURES.index("channel_share")] = 0.0
+    np.testing.assert_array_equal(ranker.predict(rows), ranker.booster.predict(rows))
 
 
 def test_too_few_validation_lists_refuse_the_ranker() -> None:
