@@ -35,7 +35,7 @@ from neo4j import AsyncDriver, RoutingControl
 
 from gnn.artifacts import ArtifactError, ModelVersion, list_versions, load_version, read_gate
 from gnn.genre_channel import GenreChannel
-from gnn.ranker import Ranker, RankerFeaturesError
+from gnn.ranker import Ranker, RankerFeaturesError, compile_kernels
 from graph.queries import query
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,9 @@ def _ranker(model: ModelVersion) -> Ranker | None:
     if not model.ranker_text:
         return None
     try:
-        return Ranker.from_text(model.ranker_text)
+        ranker = Ranker.from_text(model.ranker_text)
+        compile_kernels()  # not in the first ranked rail
+        return ranker
     except RankerFeaturesError as e:
         log.warning("version %s serves in retrieval order: %s (a retrain fits a new ranker)",
                     model.version, e)  # fmt: skip

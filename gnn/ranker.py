@@ -764,6 +764,19 @@ def _walk(
         out[r] = 1.0 / (1.0 + np.exp(-sigmoid * raw))
 
 
+def compile_kernels() -> None:
+    """Compile (or load from numba's cache) the features' and the trees' kernels on a
+    one-program case, so that the first ranked rail after a start does not wait for them
+    (seconds on a first install)."""
+    table = ProgramTable([("p", 60.0, ["g"], None, [("vod", 0.0, 1.0, "c")])])
+    user = UserFacts.from_row("u", [["p", 60.0, 1.0, 0.0, 0.0, "c"]], [])
+    features = ranking_features(user, table, [0], [0.0], Audience({}, {}), 0.5,
+                                completion_threshold=1.0)  # fmt: skip
+    _walk(features, np.array([-1]), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
+          np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(1), np.zeros(1, np.int64),
+          np.zeros(0, np.uint32), 1.0, np.empty(1))  # fmt: skip
+
+
 def user_from_record(record: Mapping[str, Any], *, user_id: str | None = None) -> UserFacts:
     """The user's facts in a record holding the columns of
     ``cypher/rails/ranking_user.part.cypher`` (``ranking_watches``, ``ranking_shown``)."""

@@ -155,3 +155,21 @@ def test_the_ranker_is_versioned_with_the_embeddings(tmp_path: Path) -> None:
         train_positives=pairs, holdout=pairs, manifest={}, version="v2",
     )  # fmt: skip
     assert load_version(plain).ranker_text is None
+
+
+def test_the_kernels_compiled_at_start_are_the_ones_serving_calls() -> None:
+    # compile_kernels runs when the API loads a version with a ranker: the first ranked
+    # rail must then find its kernels compiled for the very argument types it passes.
+    from gnn.ranker import _fill, _walk, compile_kernels, ranking_features
+    from tests.gnn.test_ranker_vectorised import random_case
+
+    compile_kernels()
+    compiled = (len(_fill.signatures), len(_walk.signatures))
+    ranker, _ = fit_ranker(examples(informative="genre_share"), SMALL)
+    assert ranker is not None
+    _, candidates, table, user, audience, now = random_case(0)
+    rows = table.rows_of(c.program_id for c in candidates)
+    features = ranking_features(user, table, rows, [0.5] * len(rows), audience, now,
+                                completion_threshold=0.9)  # fmt: skip
+    ranker.predict(features)
+    assert (len(_fill.signatures), len(_walk.signatures)) == compiled
