@@ -17,7 +17,7 @@ rows of the same statements:
   by :class:`AudienceTable` into "this week" = the seven whole UTC days before the day
   of ``now``.
 
-Everything that depends on ``now`` is decided here, in Python, from those rows (what
+Everything that depends on ``now`` is decided here, in this module, from those rows (what
 was watched before ``now``, the window open at ``now``...), so a training example
 dated in the past sees the graph as it was then, as far as the graph keeps it (a
 WATCHED holds its best completion and first and last event times).
