@@ -6,6 +6,9 @@ COPY graph ./graph
 COPY gnn ./gnn
 COPY api ./api
 COPY loaders ./loaders
+COPY experiments ./experiments
+COPY sim ./sim
+COPY cli ./cli
 COPY cypher ./cypher
 RUN pip install --no-cache-dir .
 EXPOSE 8000

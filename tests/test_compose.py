@@ -102,3 +102,17 @@ def test_scheduler_runs_the_api_image_on_the_shared_models_volume(compose: dict[
     assert scheduler["environment"]["GRAPHRAILS_RETRAIN_CRON"] == (
         f"${{GRAPHRAILS_RETRAIN_CRON:-{default}}}"
     )
+
+
+def test_the_api_image_holds_every_package_the_wheel_installs() -> None:
+    # The image installs the project from what the Dockerfile copied: a package left out
+    # (cli holds the `graphrails` entry point the image runs) breaks the install or the
+    # command, and no test here builds the image.
+    import tomllib
+
+    root = COMPOSE.parent
+    wheel = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    packages = set(wheel["targets"]["wheel"]["packages"]) | {"cypher"}
+    lines = (root / "Dockerfile").read_text().splitlines()
+    copied = {line.split()[1] for line in lines if line.startswith("COPY ")}
+    assert packages <= copied, f"the Dockerfile does not copy {sorted(packages - copied)}"
