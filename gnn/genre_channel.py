@@ -141,11 +141,17 @@ class GenreChannel:
             object.__setattr__(self, "_side_t_cache", cached)
         return cached
 
-    def scores(self, shares: sp.csr_matrix | Floats) -> Floats:
-        """The term (``[n, P]``) for users whose shares are the rows of ``shares``."""
+    def scores(
+        self, shares: sp.csr_matrix | Floats, programs: npt.NDArray[np.int64] | None = None
+    ) -> Floats:
+        """The term (``[n, P]``) for users whose shares are the rows of ``shares``; with
+        ``programs`` (rows of ``program_side``), for those programs only (``[n, len]``)."""
         dense = shares.toarray() if isinstance(shares, sp.spmatrix) else np.atleast_2d(shares)
-        share = np.asarray(dense, dtype=np.float32) @ self._side_t
-        out: Floats = self.beta * (np.log(share + np.float32(EPSILON)) + self.log_popularity)
+        side, popularity = self._side_t, self.log_popularity
+        if programs is not None:
+            side, popularity = side[:, programs], popularity[programs]
+        share = np.asarray(dense, dtype=np.float32) @ side
+        out: Floats = self.beta * (np.log(share + np.float32(EPSILON)) + popularity)
         return out
 
     def for_nodes(

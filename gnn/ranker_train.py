@@ -166,14 +166,17 @@ def build_examples(
     """The examples of the module docstring, read from Neo4j and scored with ``embeddings``
     (and ``genre_channel``'s term, as the version serves)."""
     u0, p0 = id_map.offsets["User"], id_map.offsets["Program"]
-    user_ids, program_ids = id_map.ids["User"], id_map.ids["Program"]
+    # The ids as arrays of str: indexing a pandas Index once per candidate (a million
+    # times at 100k users) took seconds of the ranker's training.
+    user_ids = np.asarray(id_map.ids["User"].astype(str), dtype=object)
+    program_ids = np.asarray(id_map.ids["Program"].astype(str), dtype=object)
     users = np.unique(holdout[0])
     if users.size > config.max_users:
         keys = pair_keys(user_ids[users - u0], np.full(users.size, ""), seed=config.seed).numpy()
         users = np.sort(users[np.argsort(keys, kind="stable")[: config.max_users]])
     held: dict[int, set[str]] = {}
-    for u, p in holdout.T:
-        held.setdefault(int(u), set()).add(str(program_ids[p - p0]))
+    for u, p in zip(holdout[0].tolist(), program_ids[holdout[1] - p0].tolist(), strict=True):
+        held.setdefault(u, set()).add(p)
     top, _ = recommend(
         torch.as_tensor(embeddings), users=torch.as_tensor(users),
         programs=torch.as_tensor(id_map.label_rows("Program")),
@@ -184,7 +187,7 @@ def build_examples(
     program_vectors = embeddings[p0 : p0 + len(program_ids)].astype(np.float64)
     programs = read_programs(driver, database=database)
     # The table's row of each of the version's programs, and back (NONE: not in the graph).
-    table_row = programs.rows_of(str(p) for p in program_ids)
+    table_row = programs.rows_of(program_ids)
     version_row = np.full(len(programs), NONE, np.int64)
     version_row[table_row[table_row >= 0]] = np.flatnonzero(table_row >= 0)
 
@@ -198,14 +201,16 @@ def build_examples(
         asked: list[tuple[str, list[str]]] = []
         pools: list[list[str]] = []
         for i, u in enumerate(rows, start=a):
-            listed = [str(program_ids[p - p0]) for p in top_np[i] if p >= 0]
+            listed: list[str] = program_ids[top_np[i][top_np[i] >= 0] - p0].tolist()
             # Negatives are drawn uniformly from the candidates, as serving ranks them all;
             # a pool three times as large leaves room for the watched and the unavailable.
             size = min(3 * config.negatives, len(listed))
             pools.append([str(x) for x in rng.choice(listed, size=size, replace=False)])
             # The impressions of every candidate: those of a list's members are among them.
-            asked.append((str(user_ids[u - u0]), listed))
+            asked.append((user_ids[u - u0], listed))
         facts = read_users(driver, database=database, users=asked)
+        abandoned = _abandoned(list(facts.values()), min_completion, holdout_fraction,
+                               config.seed)  # fmt: skip
         for (user_id, listed), pool_ids, u in zip(asked, pools, rows, strict=True):
             user = facts[user_id]
             vectors[user_id] = embeddings[u].astype(np.float64)
@@ -216,7 +221,7 @@ def build_examples(
             candidates = set(listed)
             targets = held.get(int(u), set())
             chosen = [i for i, p in enumerate(user.program_ids) if p in targets]
-            chosen += _abandoned(user, min_completion, holdout_fraction, config.seed)
+            chosen += abandoned[user_id]
             for i in chosen:
                 # Only a watch of one of the user's candidates: the lists serving ranks.
                 row = programs.index.get(user.program_ids[i], NONE)
@@ -242,16 +247,13 @@ def build_examples(
         negatives = s.pool[programs.window_rows(s.pool, s.at) != NONE][: config.negatives]
         members = np.concatenate([[s.target], negatives]).astype(np.int64)
         in_version = version_row[members]
-        vector = vectors[s.user.user_id]
-        term = None
-        if genre_channel is not None:
+        known = in_version[in_version != NONE]
+        score = program_vectors[known] @ vectors[s.user.user_id]
+        if genre_channel is not None:  # the term of these programs only
             shares = genre_channel.user_shares[user_rows[s.user.user_id]]
-            term = genre_channel.scores(shares)[0]
-        scores: list[float | None] = [
-            float(program_vectors[r] @ vector + (0.0 if term is None else term[r]))
-            if r != NONE else None
-            for r in in_version.tolist()
-        ]  # fmt: skip
+            score = score + genre_channel.scores(shares, known)[0]
+        scored = iter(score.tolist())
+        scores = [next(scored) if r != NONE else None for r in in_version.tolist()]
         blocks.append(
             ranking_features(
                 s.user,
@@ -272,16 +274,22 @@ def build_examples(
     )  # fmt: skip
 
 
-def _abandoned(user: UserFacts, min_completion: float, fraction: float, seed: int) -> list[int]:
-    """The indices of the user's watches below ``min_completion`` whose pair key falls in
-    the holdout's share."""
-    low = np.flatnonzero(user.completion < min_completion).tolist()
-    if not low:
-        return []
-    keys = pair_keys([user.user_id] * len(low), [user.program_ids[i] for i in low],
-                     seed=seed).numpy()  # fmt: skip
-    share = (keys.astype(np.float64) - np.iinfo(np.int64).min) / 2.0**64
-    return [i for i, s in zip(low, share, strict=True) if s < fraction]
+def _abandoned(
+    users: Sequence[UserFacts], min_completion: float, fraction: float, seed: int
+) -> dict[str, list[int]]:
+    """By user, the indices of their watches below ``min_completion`` whose pair key
+    falls in the holdout's share (the keys of a batch of users hashed in one call)."""
+    low = [(user, i) for user in users
+           for i in np.flatnonzero(user.completion < min_completion).tolist()]  # fmt: skip
+    out: dict[str, list[int]] = {user.user_id: [] for user in users}
+    if low:
+        keys = pair_keys([user.user_id for user, _ in low],
+                         [user.program_ids[i] for user, i in low], seed=seed).numpy()  # fmt: skip
+        share = (keys.astype(np.float64) - np.iinfo(np.int64).min) / 2.0**64
+        for (user, i), s in zip(low, share.tolist(), strict=True):
+            if s < fraction:
+                out[user.user_id].append(i)
+    return out
 
 
 def split_by_time(examples: Examples, *, validation_days: float) -> npt.NDArray[np.bool_]:

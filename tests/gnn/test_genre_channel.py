@@ -80,6 +80,11 @@ def test_shares_and_scores_by_hand() -> None:
     share_p0 = GENRE_WEIGHT * 0.75 + (1 - GENRE_WEIGHT) * 0.5
     expected = 0.5 * (math.log(share_p0 + EPSILON) + math.log(1 + 3.0))
     assert t.scores(t.user_shares[[0]])[0, 0] == pytest.approx(expected, rel=1e-5)
+    # The ranker's training asks for a few programs only: the same numbers.
+    some = np.array([2, 0])
+    assert t.scores(t.user_shares[[0]], some)[0] == pytest.approx(
+        t.scores(t.user_shares[[0]])[0, some], rel=1e-6
+    )
 
 
 def test_recommend_adds_the_extra_scores() -> None:
