@@ -147,7 +147,7 @@ def request_cost(
     allocations, and a ranked rail allocates more). Then (``stages``), where it goes:
     ``read_home`` as the ranked rail reads it (eligibility of every candidate, the user's
     side), without the user's side, and as the plain rail reads it (the first 40 offers);
-    the features and LightGBM's prediction."""
+    the features and the model's prediction."""
     import asyncio
     import dataclasses
 

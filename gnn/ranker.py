@@ -632,11 +632,7 @@ class Ranker:
         x = np.asarray(features, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != len(FEATURES):
             raise ValueError(f"features of shape {x.shape}, not (rows, {len(FEATURES)})")
-        t = self._trees
-        out = np.empty(len(x))
-        _walk(x, t.roots, t.feature, t.threshold, t.decision, t.left, t.right, t.leaf_value,
-              t.categories, t.category_bits, t.sigmoid, out)  # fmt: skip
-        return out
+        return self._trees.predict(x)
 
     def to_text(self) -> str:
         return str(self.booster.model_to_string())
@@ -725,6 +721,14 @@ class _Trees:
             np.array(category_bits, np.uint32), sigmoid,
         )  # fmt: skip
 
+    def predict(self, x: Floats) -> Floats:
+        """P(complete) of each row of ``x`` (float64, two dimensions), by :func:`_walk`."""
+        out = np.empty(len(x))
+        _walk(x, self.roots, self.feature, self.threshold, self.decision, self.left,
+              self.right, self.leaf_value, self.categories, self.category_bits, self.sigmoid,
+              out)  # fmt: skip
+        return out
+
 
 @numba.njit(cache=True, nogil=True)
 def _walk(
@@ -772,9 +776,12 @@ def compile_kernels() -> None:
     user = UserFacts.from_row("u", [["p", 60.0, 1.0, 0.0, 0.0, "c"]], [])
     features = ranking_features(user, table, [0], [0.0], Audience({}, {}), 0.5,
                                 completion_threshold=1.0)  # fmt: skip
-    _walk(features, np.array([-1]), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
-          np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(1), np.zeros(1, np.int64),
-          np.zeros(0, np.uint32), 1.0, np.empty(1))  # fmt: skip
+    no_node = np.zeros(0, np.int64)
+    one_leaf = _Trees(roots=np.array([~0]), feature=no_node, threshold=np.zeros(0),
+                      decision=no_node, left=no_node, right=no_node, leaf_value=np.zeros(1),
+                      categories=np.zeros(1, np.int64), category_bits=np.zeros(0, np.uint32),
+                      sigmoid=1.0)  # fmt: skip
+    one_leaf.predict(features)
 
 
 def user_from_record(record: Mapping[str, Any], *, user_id: str | None = None) -> UserFacts:
