@@ -20,10 +20,13 @@ past that it is answered 503 while the rail computes on in the background, so th
 caller is left waiting on a Neo4j that plans for seconds.
 
 The rail admitted first plans its statements one after the other (the home rail: home.cypher,
-then eligible.cypher for the rest of its list, 9-24 s and about 4 s on two cores). Given
-``warm_up``, the first rail admitted during a slow start also starts it in the background,
-once per outage: it asks Neo4j to plan the other statements meanwhile (see
-:mod:`api.rails.warm_up`), so that the rail finds them planned.
+then eligible.cypher for the rest of its list, 6-24 s and about 4 s on two cores). Given
+``warm_up``, the first rail that succeeds during a slow start also starts it in the
+background, once per outage: it asks Neo4j to plan the other rail statements (see
+:mod:`api.rails.warm_up`), so that Neo4j plans each early, once. Not before
+that success: on two cores a warm-up beside the first rail's plan of home.cypher slowed
+that plan, and the first 200 with it, by 1.6-2.6 s (docs/benchmarks.md, "Neo4j stopped
+under load").
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ from api.unavailable import UNAVAILABLE, WarmingUpError
 log = logging.getLogger("graphrails.api.admission")
 
 WARM_UP_RETRY_S = 0.5
-"""A warm-up that found Neo4j still away is tried again with a rail admitted this many seconds
-later, not with every rail turned away meanwhile."""
+"""A warm-up that found Neo4j away again is tried again with a rail that succeeds this many
+seconds later, not with every rail meanwhile."""
 SLOW_START_WAIT_S = 0.5
 """During a slow start, how long a caller waits for its rail (:meth:`Admission.run`) before
 it is answered 503 while the rail goes on computing: within the second the API promises,
@@ -107,8 +110,6 @@ class Admission:
             raise
         epoch = self._epoch
         self.in_flight += 1
-        if self.starting:
-            self._start_warm_up()
         try:
             yield
         except UNAVAILABLE:
@@ -117,6 +118,8 @@ class Admission:
             raise
         else:
             if epoch == self._epoch:
+                if self.starting:  # Neo4j answers again: plan the other rail statements
+                    self._start_warm_up()
                 self.allowed = min(self.limit, self.allowed + 1)
         finally:
             self.in_flight -= 1

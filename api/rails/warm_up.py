@@ -6,10 +6,10 @@ each count apart). A Neo4j just started has an empty plan cache and a cold JVM: 
 first home rail plans ``cypher/rails/home.cypher`` (9-24 s on two cores, by their load),
 then, for the rest of its list once the caps per genre and channel have dropped some
 offers, ``cypher/rails/eligible.cypher`` (about 4 s more). :func:`plan_rail_statements`
-asks Neo4j to plan them (``EXPLAIN``: nothing runs) one at a time, beside that first rail
-(:mod:`api.rails.admission` starts it): measured on a Neo4j just started, planning home and
-eligible at once took 13 s where one after the other took 17 s (docs/benchmarks.md,
-"Neo4j stopped under load"). Each is planned with parameters of the types its callers pass.
+asks Neo4j to plan them (``EXPLAIN``: nothing runs) one at a time, once the first rail has
+succeeded (:mod:`api.rails.admission` starts it then), so that Neo4j plans each early, once,
+rather than for whichever rail needs it first. Each is planned with parameters of the types
+its callers pass.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def rail_statements(
     """The statements to plan, in order, each with parameters of the types a home rail
     passes: the eligibility of the rest of its list first (the series already offered
     given, a user whose country the graph knows), then without series, then home.cypher
-    itself (which the first rail is planning already: by then a cached plan)."""
+    itself (a cached plan already when the first rail to succeed was a home rail)."""
     now = datetime.now(UTC)
     rest = eligible_parameters(
         settings, fatigue, user_id=PLACEHOLDER, program_ids=[PLACEHOLDER], now=now,

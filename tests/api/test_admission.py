@@ -170,7 +170,7 @@ def test_a_success_that_began_before_a_failure_does_not_reopen_the_turns() -> No
     asyncio.run(scenario())
 
 
-def test_after_neo4j_failed_the_first_rail_admitted_starts_the_warm_up_once() -> None:
+def test_after_neo4j_failed_the_first_rail_to_succeed_starts_the_warm_up_once() -> None:
     calls = 0
 
     async def warm_up() -> None:
@@ -188,7 +188,7 @@ def test_after_neo4j_failed_the_first_rail_admitted_starts_the_warm_up_once() ->
         with contextlib.suppress(ServiceUnavailable):
             async with admission.turn():
                 raise ServiceUnavailable("connection refused")
-        for _ in range(3):  # the slow start: the first rail admitted starts it, once
+        for _ in range(3):  # the slow start: the first rail to succeed starts it, once
             async with admission.turn():
                 await asyncio.sleep(0)
             await asyncio.sleep(0)
@@ -197,6 +197,48 @@ def test_after_neo4j_failed_the_first_rail_admitted_starts_the_warm_up_once() ->
         return seen
 
     assert asyncio.run(scenario()) == [0, 1, 1, 1]
+
+
+def test_the_warm_up_waits_for_the_first_rail_to_succeed() -> None:
+    """While the first rail admitted after an outage plans its statement on a cold Neo4j,
+    nothing else asks Neo4j to plan: on two cores a warm-up beside it delayed the first 200
+    (issue 18). A rail that fails starts nothing."""
+    calls = 0
+
+    async def warm_up() -> None:
+        nonlocal calls
+        calls += 1
+
+    admission = Admission(4, warm_up=warm_up)
+
+    async def fail() -> None:
+        with contextlib.suppress(ServiceUnavailable):
+            async with admission.turn():
+                raise ServiceUnavailable("connection refused")
+
+    async def scenario() -> list[int]:
+        await fail()
+        await fail()  # Neo4j still away: the rail admitted failed
+        await asyncio.sleep(0)
+        seen = [calls]
+        release = asyncio.Event()
+
+        async def first_rail() -> None:
+            async with admission.turn():
+                await release.wait()  # planning home.cypher on a cold JVM
+
+        rail = asyncio.create_task(first_rail())
+        for _ in range(3):
+            await asyncio.sleep(0)
+        seen.append(calls)
+        release.set()
+        await rail
+        await asyncio.sleep(0)
+        seen.append(calls)
+        await admission.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [0, 0, 1]
 
 
 def test_a_warm_up_that_found_neo4j_away_is_tried_again_later(
