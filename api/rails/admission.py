@@ -23,7 +23,7 @@ The rail admitted first plans its statements one after the other (the home rail:
 then eligible.cypher for the rest of its list, 6-24 s and about 4 s on two cores). Given
 ``warm_up``, the first rail that succeeds during a slow start also starts it in the
 background, once per outage: it asks Neo4j to plan the other rail statements (see
-:mod:`api.rails.warm_up`), so that Neo4j plans each early, once. Not before
+:mod:`api.rails.warm_up`), so that Neo4j plans each early. Not before
 that success: on two cores a warm-up beside the first rail's plan of home.cypher slowed
 that plan, and the first 200 with it, by 1.6-2.6 s (docs/benchmarks.md, "Neo4j stopped
 under load").

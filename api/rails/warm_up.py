@@ -3,11 +3,11 @@
 Neo4j plans a statement when a transaction first runs it, and keeps the plan by the
 statement's text and the types of its parameters (null, a string, a list and an empty list
 each count apart). A Neo4j just started has an empty plan cache and a cold JVM: there the
-first home rail plans ``cypher/rails/home.cypher`` (9-24 s on two cores, by their load),
+first home rail plans ``cypher/rails/home.cypher`` (6-24 s on two cores, by their load),
 then, for the rest of its list once the caps per genre and channel have dropped some
 offers, ``cypher/rails/eligible.cypher`` (about 4 s more). :func:`plan_rail_statements`
 asks Neo4j to plan them (``EXPLAIN``: nothing runs) one at a time, once the first rail has
-succeeded (:mod:`api.rails.admission` starts it then), so that Neo4j plans each early, once,
+succeeded (:mod:`api.rails.admission` starts it then), so that Neo4j plans each early
 rather than for whichever rail needs it first. Each is planned with parameters of the types
 its callers pass.
 """
