@@ -96,19 +96,20 @@ WITH u, program_ids, check_availability, country, subscribed, blocked_programs,
 // One candidate per series, its best ranked: every episode of a series offers the
 // same program (the user's next episode), so the later ones could only repeat that
 // offer. Series in $skip_series (offered earlier for the same rail, which keeps at
-// most one episode per series) are left out too.
+// most one episode per series) are left out too. Each kept candidate comes out with its
+// rank and series, [rank, candidate, series], so that it is not looked up again.
 WITH *, COLLECT {
   UNWIND range(0, size(program_ids) - 1) AS rank
   MATCH (candidate:Program {id: program_ids[rank]})
   OPTIONAL MATCH (candidate)-[:EPISODE_OF]->(series:Series)
   WITH rank, candidate, series WHERE series IS NULL OR NOT series.id IN $skip_series
-  WITH coalesce(series, candidate) AS key, min(rank) AS rank
-  RETURN rank ORDER BY rank
-} AS ranks
-UNWIND ranks AS rank
-MATCH (candidate:Program {id: program_ids[rank]})
-OPTIONAL MATCH (candidate)-[:EPISODE_OF]->(series:Series)
-WITH * WHERE series IS NULL OR NOT series IN tired_series
+  WITH coalesce(series, candidate) AS key, min(rank) AS best,
+       collect([rank, candidate, series]) AS ranked
+  RETURN [x IN ranked WHERE x[0] = best][0] AS kept ORDER BY best
+} AS kept
+UNWIND kept AS k
+WITH *, k[0] AS rank, k[1] AS candidate, k[2] AS series
+WHERE series IS NULL OR NOT series IN tired_series
 WITH u, check_availability, country, subscribed, blocked_programs, blocked_channels,
      blocked_genres, done, rank, candidate, series,
      reduce(last = -1, x IN done_episodes |
