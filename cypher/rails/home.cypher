@@ -15,31 +15,7 @@
 // With $ranker, it also returns what the ranker needs of the user (the watches, and the
 // impressions of the offered programs), so ranking costs no round trip of its own.
 OPTIONAL MATCH (u:User {id: $user_id})
-CALL (u) {
-  MATCH (b:Bundle)
-  WHERE b.is_free OR EXISTS {
-    (u)-[s:SUBSCRIBES_TO]->(b) WHERE s.since <= $now AND (s.until IS NULL OR s.until > $now) }
-  RETURN collect(b.id) AS bundles, collect(CASE WHEN b.is_free THEN b.id END) AS free_bundles
-}
-CALL (u) {
-  OPTIONAL MATCH (u)-[w:WATCHED]->(p:Program)
-  WITH w, p ORDER BY w.last_ts DESC
-  RETURN count(w) AS watched,
-         sum(CASE WHEN w IS NOT NULL THEN coalesce(w.seconds, 1) END) AS watched_seconds,
-         collect(CASE WHEN w IS NOT NULL AND coalesce(w.completion, 1.0) >= $anchor_completion
-                 THEN {id: p.id, title: p.title} END)[..$anchors] AS anchors,
-         collect(CASE WHEN w IS NOT NULL
-                 THEN [p.id, w.completion, w.last_ts.epochSeconds] END)[..$recent] AS recent
-}
-CALL (u) {
-  OPTIONAL MATCH (u)-[w:WATCHED]->(:Program)-[:HAS_GENRE]->(g:Genre)
-  WITH g, sum(coalesce(w.seconds, 1)) AS seconds WHERE g IS NOT NULL
-  RETURN collect({genre_id: g.id, genre: g.name, seconds: seconds}) AS genre_time
-}
-CALL () {
-  OPTIONAL MATCH (d:DataSource)
-  RETURN [x IN collect(d.not_applicable) | x] AS not_applicable
-}
+// @include rails/context.part
 WITH u, bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
      reduce(all = [], x IN not_applicable |
        all + [rule IN x WHERE NOT rule IN all]) AS not_applicable
