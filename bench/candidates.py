@@ -1,4 +1,5 @@
-"""Benchmark: compute and store every user's candidate list (what a publish adds).
+"""Benchmark: compute and store every user's and every program's candidate list (what a
+publish adds).
 
     .venv/bin/python bench/candidates.py                      # the bench graph's serving version
     .venv/bin/python bench/candidates.py --synthetic 1000000 --programs 20000   # compute only
@@ -6,9 +7,11 @@
 With no option, reads the version ``bench/train_tv.py`` published (instance ``bench``),
 times the scoring of every user it knows (``gnn.candidates.user_candidates``) apart, then
 the whole ``write_user_candidates`` (scoring and the batched ``UNWIND`` writes), as a
-publish runs it. ``--synthetic N`` times the scoring alone for N users with random
-embeddings (no Neo4j): the compute part at a scale the bench graph does not hold. Prints
-one Markdown row, with the load averages.
+publish runs it; then the same for every program's list of similar programs
+(``program_candidates``, ``write_program_candidates``). ``--synthetic N`` times the
+scoring alone for N users (and ``--programs`` programs) with random embeddings (no
+Neo4j): the compute part at a scale the bench graph does not hold. Prints one Markdown
+row per kind of list, with the load averages.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ import pandas as pd
 from load_api import bench_settings  # bench/ is on sys.path
 
 from gnn.artifacts import ModelVersion, load_version
-from gnn.candidates import PER_USER, user_candidates, write_user_candidates
+from gnn.candidates import (
+    PER_USER,
+    program_candidates,
+    user_candidates,
+    write_program_candidates,
+    write_user_candidates,
+)
 from gnn.idmap import IdMap
 from graph.driver import open_driver
 from graph.queries import query
@@ -54,14 +63,18 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     args = parser.parse_args()
 
-    print("| users | programs | k | score s | score + write s | load avg 1/5/15 |")
-    print("|---|---|---|---|---|---|")
+    print("| lists of | users | programs | k | score s | score + write s | load avg 1/5/15 |")
+    print("|---|---|---|---|---|---|---|")
+    kinds = {"users": (user_candidates, write_user_candidates),
+             "programs": (program_candidates, write_program_candidates)}  # fmt: skip
     if args.synthetic:
         model = synthetic(args.synthetic, args.programs, args.dim)
-        t0 = time.perf_counter()
-        n = sum(len(block) for block in user_candidates(model, k=args.k))
-        print(f"| {n:,} | {args.programs:,} | {args.k} | {time.perf_counter() - t0:.1f} | "
-              f"not written (no graph of that size) | {load_averages()} |")  # fmt: skip
+        for kind, (score, _) in kinds.items():
+            t0 = time.perf_counter()
+            n = sum(len(block) for block in score(model, k=args.k))
+            print(f"| {kind} ({n:,}) | {args.synthetic:,} | {args.programs:,} | {args.k} | "
+                  f"{time.perf_counter() - t0:.1f} | not written (no graph of that size) | "
+                  f"{load_averages()} |")  # fmt: skip
         return
     settings = bench_settings()
     with LocalServer(settings).running(), open_driver(settings) as driver:
@@ -72,15 +85,16 @@ def main() -> None:
         if path is None:
             raise SystemExit("no serving version on the bench graph: run bench/train_tv.py")
         model = load_version(path)
-        t0 = time.perf_counter()
-        n = sum(len(block) for block in user_candidates(model, k=args.k))
-        scored = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        write_user_candidates(driver, model, database=settings.neo4j_database, k=args.k)
-        total = time.perf_counter() - t0
-    programs = len(model.id_map.ids["Program"])
-    print(f"| {n:,} | {programs:,} | {args.k} | {scored:.1f} | {total:.1f} | "
-          f"{load_averages()} |")  # fmt: skip
+        users, programs = (len(model.id_map.ids[label]) for label in ("User", "Program"))
+        for kind, (score, write) in kinds.items():
+            t0 = time.perf_counter()
+            n = sum(len(block) for block in score(model, k=args.k))
+            scored = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            write(driver, model, database=settings.neo4j_database, k=args.k)
+            total = time.perf_counter() - t0
+            print(f"| {kind} ({n:,}) | {users:,} | {programs:,} | {args.k} | {scored:.1f} | "
+                  f"{total:.1f} | {load_averages()} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Per-user candidate lists, computed offline from a model version and stored on the graph.
+"""Candidate lists, computed offline from a model version and stored on the graph: per
+user (the home rail) and per program (the rails about a program: similar,
+because-you-watched).
 
 A home rail's first source is the user's best ``k`` programs by score (the dot product,
 as in training). Computing them is a product with the whole program matrix; doing it
@@ -10,12 +12,19 @@ never is (``cypher/rails/home.cypher``).
 The lists are written for the users the version knows, with their trained vectors.
 A user it does not know (folded in from their recent watches), or one whose watches
 since moved their vector, gets a fresh list from the API on their next home request
-(see ``api/rails/refresh.py``); until then the API computes their candidates itself.
+(see ``api/rails/precomputed.py``); until then the API computes their candidates itself.
+
+Each program's list is its ``k`` most similar programs (cosine of the embeddings, itself
+left out), as the API's ``ServingModel.similar`` ranks them, so that a rail about a
+program, or one for each of the user's anchors, reads its candidates in the statement that
+tests them (``cypher/rails/similar.cypher``). A program the version does not know has no
+current list; its rail has no similar candidates either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -85,12 +94,38 @@ def user_candidates(model: ModelVersion, *, k: int = PER_USER) -> Iterator[list[
     for a in range(0, len(user_ids), BLOCK):
         extra = None if term is None else term.scores(term.user_shares[a : a + BLOCK])
         rows, scores = top_k(users[a : a + BLOCK], programs, k, bias=bias, extra=extra)
-        out = []
-        for user, r, s in zip(user_ids[a : a + BLOCK], rows, scores, strict=True):
-            finite = np.isfinite(s)
-            out.append({"id": str(user), "program_ids": [str(p) for p in program_ids[r[finite]]],
-                        "scores": s[finite].astype(float).tolist()})  # fmt: skip
-        yield out
+        yield _rows(user_ids[a : a + BLOCK], rows, scores, program_ids)
+
+
+def program_candidates(
+    model: ModelVersion, *, k: int = PER_USER
+) -> Iterator[list[dict[str, object]]]:
+    """Rows for ``cypher/candidates/programs.cypher`` (``id``, ``program_ids``, ``scores``),
+    :data:`BLOCK` programs at a time: each program's ``k`` most similar, best first."""
+    ids = model.id_map.ids["Program"]
+    p0 = model.id_map.offsets["Program"]
+    programs = model.embeddings[p0 : p0 + len(ids)]
+    if model.bias_column:
+        programs = programs[:, :-1]
+    unit = programs / np.maximum(np.linalg.norm(programs, axis=1, keepdims=True), 1e-12)
+    program_ids = np.asarray(ids, dtype=object)
+    for a in range(0, len(ids), BLOCK):
+        b = min(a + BLOCK, len(ids))
+        itself = np.zeros((b - a, len(ids)), dtype=np.float32)
+        itself[np.arange(b - a), np.arange(a, b)] = -np.inf
+        rows, scores = top_k(unit[a:b], unit, k, extra=itself)
+        yield _rows(program_ids[a:b], rows, scores, program_ids)
+
+
+def _rows(
+    owners: Iterable[object], rows: npt.NDArray[np.int64], scores: Floats, program_ids: Any
+) -> list[dict[str, object]]:
+    out = []
+    for owner, r, s in zip(owners, rows, scores, strict=True):
+        finite = np.isfinite(s)
+        out.append({"id": str(owner), "program_ids": [str(p) for p in program_ids[r[finite]]],
+                    "scores": s[finite].astype(float).tolist()})  # fmt: skip
+    return out
 
 
 def write_user_candidates(
@@ -100,13 +135,37 @@ def write_user_candidates(
     """Write every known user's best ``k`` programs (``User.candidates``, their scores in
     ``User.candidate_scores``, ``User.candidates_version``), ``WRITE_BATCH`` users per
     transaction; how many users were written."""
-    statement = query("candidates/users")
+    return _write(driver, model, "User", user_candidates(model, k=k), database=database,
+                  progress=progress)  # fmt: skip
+
+
+def write_program_candidates(
+    driver: Driver, model: ModelVersion, *, database: str, k: int = PER_USER,
+    progress: bool = True,
+) -> int:  # fmt: skip
+    """Write every known program's ``k`` most similar programs (``Program.similar``,
+    their cosines in ``Program.similar_scores``, ``Program.similar_version``),
+    ``WRITE_BATCH`` programs per transaction; how many programs were written."""
+    return _write(driver, model, "Program", program_candidates(model, k=k), database=database,
+                  progress=progress)  # fmt: skip
+
+
+def _write(
+    driver: Driver,
+    model: ModelVersion,
+    label: str,
+    blocks: Iterator[list[dict[str, object]]],
+    *,
+    database: str,
+    progress: bool,
+) -> int:
+    statement = query(f"candidates/{label.lower()}s")
     at = model.trained_at
-    total = len(model.id_map.ids["User"])
     batch: list[dict[str, object]] = []
     written = 0
-    with tqdm(total=total, desc="candidates User", disable=not progress) as bar:
-        for rows in user_candidates(model, k=k):
+    total = len(model.id_map.ids[label])
+    with tqdm(total=total, desc=f"candidates {label}", disable=not progress) as bar:
+        for rows in blocks:
             batch += rows
             if len(batch) >= WRITE_BATCH:
                 driver.execute_query(statement, rows=batch, version=model.version, at=at,

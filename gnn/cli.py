@@ -190,8 +190,11 @@ def published_text(written: dict[str, int]) -> str:
     returns it."""
     nodes = " and ".join(f"{written[k]:,} {k}" for k in ("Program", "User") if k in written)
     parts = [f"embeddings of {nodes} nodes"]
-    if (lists := written.get("User candidate lists")) is not None:
-        parts.append(f"candidate lists of {lists:,} users")
+    lists = [f"{written[f'{label} candidate lists']:,} {noun}"
+             for label, noun in (("User", "users"), ("Program", "programs"))
+             if f"{label} candidate lists" in written]  # fmt: skip
+    if lists:
+        parts.append(f"candidate lists of {' and '.join(lists)}")
     return ", ".join([*parts, "the vector index program_embedding"])
 
 

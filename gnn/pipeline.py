@@ -21,7 +21,7 @@ from neo4j import Driver
 from tqdm import tqdm
 
 from gnn.artifacts import ModelVersion, list_versions, load_version, read_gate, save_version
-from gnn.candidates import PER_USER, write_user_candidates
+from gnn.candidates import PER_USER, write_program_candidates, write_user_candidates
 from gnn.export import ExportConfig, export_graph
 from gnn.genre_channel import GenreChannel
 from gnn.idmap import IdMap
@@ -272,8 +272,9 @@ def write_embeddings(
     progress: bool = True,
     candidates: int = PER_USER,
 ) -> dict[str, int]:
-    """Write program and user embeddings (tagged with the version), the vector index, and
-    each known user's best ``candidates`` programs (:mod:`gnn.candidates`).
+    """Write program and user embeddings (tagged with the version), the vector index,
+    each known user's best ``candidates`` programs and each known program's ``candidates``
+    most similar ones (:mod:`gnn.candidates`).
 
     Batch by batch: until :func:`mark_serving` flips the serving flag, nodes may
     carry either version's vectors (``embedding_version`` says which). The API
@@ -305,6 +306,9 @@ def write_embeddings(
     # Before the flip, like the embeddings: the API takes a list only while its version
     # serves, so lists of the next version written early are simply not used yet.
     written["User candidate lists"] = write_user_candidates(
+        driver, model, database=database, k=candidates, progress=progress
+    )
+    written["Program candidate lists"] = write_program_candidates(
         driver, model, database=database, k=candidates, progress=progress
     )
     driver.execute_query(query("publish/await_indexes"), database_=database)

@@ -95,8 +95,12 @@ def test_holdout_flag_reaches_the_training_config() -> None:
 def test_the_publish_is_reported_in_plain_words() -> None:
     from gnn.cli import published_text
 
-    written = {"Program": 50_000, "User": 1_000_000, "User candidate lists": 999_990}
+    written = {"Program": 50_000, "User": 1_000_000, "User candidate lists": 999_990,
+               "Program candidate lists": 49_999}  # fmt: skip
     assert published_text(written) == (
         "embeddings of 50,000 Program and 1,000,000 User nodes, candidate lists of 999,990 "
-        "users, the vector index program_embedding"
+        "users and 49,999 programs, the vector index program_embedding"
+    )
+    assert published_text({"Program": 2, "User": 3}) == (
+        "embeddings of 2 Program and 3 User nodes, the vector index program_embedding"
     )
