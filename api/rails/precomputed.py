@@ -1,5 +1,6 @@
-"""The home rail in one round trip: the user's context, their precomputed candidates and
-the live eligibility of those candidates, read by one Cypher statement.
+"""Rails in one round trip: the user's context, the precomputed candidates and the live
+eligibility of those candidates, read by one Cypher statement (the home rail; and the rails
+about a program, similar and because-you-watched, further down).
 
 ``cypher/rails/home.cypher`` returns what ``user_context.cypher`` returns, the user's
 stored candidate list when it is current for the serving version (see that file), and
@@ -31,7 +32,7 @@ from api.rails.context import ANCHORS, context_from_record
 from api.rails.eligibility import Fatigue, offers_from_rows, rule_parameters
 from api.rails.popularity import Audience
 from api.rails.ranking import Ranked
-from api.rails.reasons import Explainer
+from api.rails.reasons import CO_WATCH_SAMPLE, Explainer
 from api.rails.types import Candidates, EligibilityCount, Offer, UserContext
 from api.tasks import cancel
 from gnn.ranker import UserFacts, user_from_record
@@ -60,6 +61,7 @@ class HomeRead:
     ranking_user: UserFacts | None = None
     """The user's side of the ranker's features (their watches, the impressions of the
     programs of ``offers``), read when the version has a ranker."""
+    rail: str = "home"
 
 
 def home_parameters(
@@ -133,18 +135,22 @@ async def read_home(
 
 
 class Prefetched:
-    """The rails service, for one home rail whose first eligibility call was answered in
-    the same round trip as its context: that call (all the stored candidates, the first
-    ``max_offers`` offers, no series to skip) is served from ``read``; every other is
-    the service's."""
+    """The rails service, for one rail whose first eligibility call was answered in the
+    same round trip as its context (``read``: a :class:`HomeRead` or an
+    :class:`AnchorRead`): that call (all the read's candidates, its first ``max_offers``
+    offers, no series to skip) is served from ``read``, and so are the co-watch counts of
+    its offers when the read brought them; every other call is the service's."""
 
-    def __init__(self, backend: Backend, read: HomeRead) -> None:
+    def __init__(self, backend: Backend, read: HomeRead | AnchorRead) -> None:
         self._backend = backend
         self._read = read
         self._used = False
         self.settings: Settings = backend.settings
         self.fatigue: Fatigue = backend.fatigue
-        self.explainer: Explainer = backend.explainer
+        self.explainer: Explainer = (
+            CountedExplainer(backend.explainer, read) if isinstance(read, AnchorRead)
+            else backend.explainer
+        )  # fmt: skip
 
     async def offers(
         self,
@@ -161,7 +167,7 @@ class Prefetched:
         listed = self._read.candidates
         if (
             not self._used
-            and rail == "home"
+            and rail == self._read.rail
             and kinds is None
             and listed is not None
             and max_offers == self._read.max_offers
@@ -194,12 +200,119 @@ class Prefetched:
         user: UserFacts | None = None,
     ) -> Ranked:
         read = self._read
-        if user is None and read.ranking_user is not None:
+        if user is None and isinstance(read, HomeRead) and read.ranking_user is not None:
             # The read's impressions are those of its own offers: enough for these only.
             prefetched = {o.program_id for o in read.offers}
             if all(o.program_id in prefetched for o in offers):
                 user = read.ranking_user
         return await self._backend.rank(ctx, offers, scores, now=now, model=model, user=user)
+
+
+@dataclass
+class AnchorRead:
+    """One anchor of ``cypher/rails/similar.cypher``: the program a rail is about, its
+    candidates and their first offers, and the co-watch counts of those offers."""
+
+    anchor: dict[str, str]
+    """``id`` and ``title``."""
+    watched: bool
+    """Whether the user has a watch of it (at any completion)."""
+    candidates: Candidates | None
+    """Its stored list of similar programs with their cosines; None when not current."""
+    offers: list[Offer]
+    """The first offers of ``candidates`` for the user (empty when there are none)."""
+    max_offers: int
+    rail: str
+    co_watchers: dict[str, int]
+    """Offered program -> how many of the anchor's first ``viewers`` watchers watched it
+    (programs none of them watched are absent)."""
+    viewers: int
+    """The anchor's watchers read for those counts (at most ``CO_WATCH_SAMPLE``)."""
+
+    @property
+    def counted(self) -> set[str]:
+        """The programs whose co-watch counts the read holds (zero or not)."""
+        return {o.program_id for o in self.offers}
+
+
+@dataclass
+class AboutRead:
+    """What ``cypher/rails/similar.cypher`` returned for one request."""
+
+    ctx: UserContext
+    anchors: list[AnchorRead]
+
+
+async def read_about(
+    driver: AsyncDriver,
+    settings: Settings,
+    fatigue: Fatigue,
+    user_id: str | None,
+    now: datetime,
+    *,
+    rail: str,
+    program_id: str | None,
+    rails: int,
+    version: str | None,
+    candidates: int,
+    max_offers: int,
+    country: str | None = None,
+) -> AboutRead:
+    """The user's context and, for the program ``program_id`` (None: each of the user's
+    first ``rails`` anchors), its current list of similar programs (its first
+    ``candidates``, which ``version`` must have written; None: none is current), their
+    first ``max_offers`` offers in ``rail`` and those offers' co-watch counts. A
+    ``program_id`` the graph does not hold gives no anchor."""
+    params = {
+        **rule_parameters(
+            settings, fatigue, now, rail=rail, country=country, max_offers=max_offers
+        ),
+        "user_id": user_id,
+        "program_id": program_id,
+        "rails": rails,
+        "anchors": ANCHORS,
+        "recent": settings.fold_in_watches,
+        "anchor_completion": settings.completion_threshold,
+        "version": version,
+        "candidates": candidates,
+        "sample": CO_WATCH_SAMPLE,
+    }
+    records, _, _ = await driver.execute_query(
+        query("rails/similar"), params,
+        database_=settings.neo4j_database, routing_=RoutingControl.READ,
+    )  # fmt: skip
+    r = records[0]
+    about = []
+    for a in r["about"]:
+        ids, scores = a["candidates"], a["candidate_scores"]
+        listed = None if ids is None else list(zip(ids, scores, strict=True))
+        about.append(AnchorRead(
+            anchor={"id": a["id"], "title": a["title"]}, watched=a["watched"],
+            candidates=listed, offers=offers_from_rows(a["offers"]), max_offers=max_offers,
+            rail=rail, co_watchers={p: int(n) for p, n in a["co_watchers"]},
+            viewers=min(int(a["viewers"]), CO_WATCH_SAMPLE),
+        ))  # fmt: skip
+    ctx = context_from_record(user_id, r, country or settings.default_country)
+    return AboutRead(ctx=ctx, anchors=about)
+
+
+class CountedExplainer(Explainer):
+    """The explainer, for one rail about an anchor whose offers' co-watch counts came with
+    the read: those are not counted again; any other program's are (the service's)."""
+
+    def __init__(self, explainer: Explainer, read: AnchorRead) -> None:
+        self.driver = explainer.driver
+        self.db = explainer.db
+        self._read = read
+
+    async def co_watchers(
+        self, anchor_id: str, program_ids: list[str]
+    ) -> tuple[dict[str, int], int]:
+        read = self._read
+        if anchor_id != read.anchor["id"] or not set(program_ids) <= read.counted:
+            return await super().co_watchers(anchor_id, program_ids)
+        known = read.co_watchers
+        return {p: known[p] for p in program_ids if p in known}, read.viewers
 
 
 class Refresher:

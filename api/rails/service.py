@@ -20,9 +20,9 @@ from api.rails.assembly import OFFERS_PER_ITEM, assemble, bundle_empty_reason, n
 from api.rails.context import load_user_context
 from api.rails.eligibility import Fatigue, eligible_offers
 from api.rails.popularity import Audience, PopularityCache
-from api.rails.precomputed import Prefetched, Refresher, read_home
+from api.rails.precomputed import AboutRead, Prefetched, Refresher, read_about, read_home
 from api.rails.ranking import Ranked, RankingStage
-from api.rails.reasons import Explainer
+from api.rails.reasons import Explainer, UnknownProgramError
 from api.rails.sources import chain
 from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
 from api.rails.warm_up import plan_rail_statements, rail_statements
@@ -137,23 +137,25 @@ class RailsService:
         self, user_id: str, *, program_id: str | None, now: datetime, limit: int, rails: int = 3,
         country: str | None = None,
     ) -> tuple[list[Rail], str | None]:  # fmt: skip
-        """The rails, and why there are none when there are none."""
-        model = self.model  # one version for every rail of the request (see swap_model)
-        ctx = await self.context(user_id, now, country)
-        # The user's anchors are their well-completed watches. A program the caller names
-        # may never have been watched: its rail then says "similar to", not "you watched".
-        anchors = [(a, True) for a in ctx.anchors[:rails]]
-        if program_id:
-            program = await self.explainer.program(program_id, user_id=user_id)
-            anchors = [({"id": program_id, "title": str(program["title"])}, program["watched"])]
+        """The rails, and why there are none when there are none. In the common case one
+        round trip reads the user's context and, for each anchor, its stored candidates,
+        their first offers and those offers' co-watch counts (:meth:`about`)."""
+        name = "because_you_watched"
+        model, read = await self.about(name, user_id, program_id=program_id, now=now,
+                                       limit=limit, rails=rails, country=country)  # fmt: skip
+        ctx = read.ctx
         out = []
-        for anchor, watched in anchors:
-            name = "because_you_watched"
-            sources = chain(self, name, ctx, now, model=model, program_id=anchor["id"])
-            title = f"{'Because you watched' if watched else 'Similar to'} {anchor['title']}"
+        for a in read.anchors:
+            # The user's anchors are their well-completed watches. A program the caller
+            # names may never have been watched: its rail then says "similar to", not
+            # "you watched".
+            watched = a.watched if program_id else True
+            sources = chain(self, name, ctx, now, model=model, program_id=a.anchor["id"],
+                            listed=a.candidates)  # fmt: skip
+            title = f"{'Because you watched' if watched else 'Similar to'} {a.anchor['title']}"
             rail = await assemble(
-                self, name, title, ctx, sources, now=now, limit=limit, anchor=anchor,
-                watched_anchor=watched, model=model,
+                Prefetched(self, a), name, title, ctx, sources, now=now, limit=limit,
+                anchor=a.anchor, watched_anchor=watched, model=model,
             )  # fmt: skip
             out.append(rail)
         return out, None if out else no_anchor_reason(ctx, self.settings)
@@ -162,14 +164,39 @@ class RailsService:
         self, program_id: str, *, user_id: str | None, now: datetime, limit: int,
         country: str | None = None,
     ) -> Rail:  # fmt: skip
-        model = self.model
-        ctx = await self.context(user_id, now, country)
-        anchor = {"id": program_id, "title": await self.explainer.title(program_id)}
-        sources = chain(self, "similar", ctx, now, model=model, program_id=program_id)
+        """Programs similar to ``program_id`` for the user (None: anonymous), in one round
+        trip in the common case (:meth:`about`)."""
+        model, read = await self.about("similar", user_id, program_id=program_id, now=now,
+                                       limit=limit, rails=1, country=country)  # fmt: skip
+        (a,) = read.anchors
+        sources = chain(self, "similar", read.ctx, now, model=model, program_id=program_id,
+                        listed=a.candidates)  # fmt: skip
         return await assemble(
-            self, "similar", f"Similar to {anchor['title']}", ctx, sources, now=now,
-            limit=limit, anchor=anchor, model=model,
+            Prefetched(self, a), "similar", f"Similar to {a.anchor['title']}", read.ctx,
+            sources, now=now, limit=limit, anchor=a.anchor, model=model,
         )  # fmt: skip
+
+    async def about(
+        self, rail: str, user_id: str | None, *, program_id: str | None, now: datetime,
+        limit: int, rails: int, country: str | None,
+    ) -> tuple[ServingModel | None, AboutRead]:  # fmt: skip
+        """The serving model (one version for the whole request, even if swapped
+        meanwhile) and the read of ``cypher/rails/similar.cypher`` for ``rail``: the
+        anchor ``program_id`` (None: the user's first ``rails`` anchors), each with its
+        stored similar programs while they are current, their first offers and their
+        co-watch counts. :class:`UnknownProgramError` for a ``program_id`` the graph
+        does not hold."""
+        model = self.model
+        s = self.settings
+        candidates = min(s.candidates, len(model.program_ids) - 1) if model else s.candidates
+        read = await read_about(
+            self.driver, s, self.fatigue, user_id, now, rail=rail, program_id=program_id,
+            rails=rails, version=model.version if model is not None else None,
+            candidates=candidates, max_offers=OFFERS_PER_ITEM * limit, country=country,
+        )  # fmt: skip
+        if program_id is not None and not read.anchors:
+            raise UnknownProgramError(f"program '{program_id}' does not exist")
+        return model, read
 
     async def popular(
         self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool,

@@ -59,11 +59,11 @@ def chain(
     listed: Candidates | None = None,
 ) -> list[Source]:
     """The sources of ``rail`` for ``ctx``'s user, in the order of :data:`FALLBACK_CHAINS`,
-    leaving out those that do not apply. ``listed``: the user's personalised candidates,
-    already scored (stored, :mod:`api.rails.precomputed`), else ``vector``: the user's,
-    to score them with;
-    ``program_id``: the anchor (similar); ``bundle_id``: the one bundle a popular rail is
-    about (no fallback then)."""
+    leaving out those that do not apply. ``listed``: the candidates of the rail's first
+    source already scored (stored, :mod:`api.rails.precomputed`): the user's personalised
+    ones, else ``vector``: the user's, to score them with; or the anchor's similar ones,
+    else ``program_id``: the anchor, whose similar programs ``model`` ranks;
+    ``bundle_id``: the one bundle a popular rail is about (no fallback then)."""
     names = FALLBACK_CHAINS[rail]
     if bundle_id is not None:
         names = names[:1]
@@ -77,7 +77,7 @@ def chain(
             elif model is not None and vector is not None:
                 run = _personal(pool, model, vector, ctx, now)
         elif name == "similar":
-            run = _similar(pool, str(program_id), model)
+            run = _listed(listed) if listed is not None else _similar(pool, str(program_id), model)
         elif name in ("popular_in_bundle", "best_of_bundle"):
             best = name == "best_of_bundle"
             if index == 0:  # the rail's own list: the bundle asked for, else all the user's
