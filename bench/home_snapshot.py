@@ -1,12 +1,15 @@
-"""Snapshot the home rail of many users, to check that an optimisation changes no response.
+"""Snapshot the rails of many users, to check that an optimisation changes no response.
 
     .venv/bin/python bench/home_snapshot.py OUT.jsonl [--users 400] [--compare BEFORE.jsonl]
+                                            [--rails home,because,similar]
 
 Serves the API in-process on the ``bench`` instance (started here if it is
-stopped) with the model versions of ``<home>/bench-models``, requests
-``/v1/users/{user}/rails/home`` for a fixed random sample of the graph's
-users plus a few unknown ones, and writes one JSON line per user. With
-``--compare``, exits 1 and names the first users whose rail differs.
+stopped) with the model versions of ``<home>/bench-models``, requests, for a fixed random
+sample of the graph's users plus a few unknown ones, each of ``--rails`` (default: home):
+``/v1/users/{user}/rails/home``, ``/v1/users/{user}/rails/because-you-watched`` and
+``/v1/programs/{program}/similar?user_id={user}`` (a program drawn for the user, with a
+fixed seed), and writes one JSON line per user and rail. With ``--compare``, exits 1 and
+names the first users whose rails differ.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from load_api import NOW, bench_settings, known_users  # bench/ is on sys.path as a script
+from load_api import (  # bench/ is on sys.path as a script
+    NOW,
+    bench_settings,
+    known_programs,
+    known_users,
+)
 
 from api.main import create_app
 from graph.server import LocalServer
@@ -32,6 +40,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--compare", type=Path, default=None)
+    parser.add_argument("--rails", default="home", help="comma-separated: home,because,similar")
     args = parser.parse_args()
 
     settings = bench_settings()
@@ -42,17 +51,28 @@ def main() -> int:
     with server.running():
         rng = random.Random(args.seed)
         users = [*rng.sample(known_users(settings), args.users), "bench-unknown-1", "nobody"]
+        programs = known_programs(settings)
+        paths = {"home": "/v1/users/{user}/rails/home",
+                 "because": "/v1/users/{user}/rails/because-you-watched",
+                 "similar": "/v1/programs/{program}/similar"}  # fmt: skip
+        rails = args.rails.split(",")
         with TestClient(create_app(settings)) as client, args.out.open("w") as out:
             for user in users:
-                r = client.get(f"/v1/users/{user}/rails/home",
-                               params={"limit": args.limit, "now": NOW})  # fmt: skip
-                out.write(json.dumps({"user": user, "status": r.status_code, "body": r.json()},
-                                     sort_keys=True) + "\n")  # fmt: skip
+                program = rng.choice(programs)
+                for rail in rails:
+                    path = paths[rail].format(user=user, program=program)
+                    params = {"limit": args.limit, "now": NOW}
+                    if rail == "similar":
+                        params["user_id"] = user
+                    r = client.get(path, params=params)
+                    out.write(json.dumps({"user": user, "rail": rail, "status": r.status_code,
+                                          "body": r.json()}, sort_keys=True) + "\n")  # fmt: skip
     if args.compare is None:
         return 0
     before = args.compare.read_text().splitlines()
     after = args.out.read_text().splitlines()
-    differ = [json.loads(a)["user"] for a, b in zip(after, before, strict=True) if a != b]
+    differ = [(json.loads(a)["user"], json.loads(a).get("rail", "home"))
+              for a, b in zip(after, before, strict=True) if a != b]  # fmt: skip
     print(
         f"{len(after)} rails compared, {len(differ)} differ"
         + (f": {differ[:10]}" if differ else "")
