@@ -62,6 +62,7 @@ class HomeRead:
     """The user's side of the ranker's features (their watches, the impressions of the
     programs of ``offers``), read when the version has a ranker."""
     rail: str = "home"
+    """The rail whose eligibility ``offers`` answer (the rules depend on it)."""
 
 
 def home_parameters(
@@ -222,7 +223,9 @@ class AnchorRead:
     offers: list[Offer]
     """The first offers of ``candidates`` for the user (empty when there are none)."""
     max_offers: int
+    """How many offers were asked for (fewer came back: every candidate was tested)."""
     rail: str
+    """The rail whose eligibility ``offers`` answer (the rules depend on it)."""
     co_watchers: dict[str, int]
     """Offered program -> how many of the anchor's first ``viewers`` watchers watched it
     (programs none of them watched are absent)."""
