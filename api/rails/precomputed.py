@@ -246,6 +246,38 @@ class AboutRead:
     anchors: list[AnchorRead]
 
 
+def about_parameters(
+    settings: Settings,
+    fatigue: Fatigue,
+    user_id: str | None,
+    now: datetime,
+    *,
+    rail: str,
+    program_id: str | None,
+    rails: int,
+    version: str | None,
+    candidates: int,
+    max_offers: int,
+    country: str | None,
+) -> dict[str, Any]:
+    """Every parameter of cypher/rails/similar.cypher for one call of :func:`read_about`
+    (which says what each means)."""
+    return {
+        **rule_parameters(
+            settings, fatigue, now, rail=rail, country=country, max_offers=max_offers
+        ),
+        "user_id": user_id,
+        "program_id": program_id,
+        "rails": rails,
+        "anchors": ANCHORS,
+        "recent": settings.fold_in_watches,
+        "anchor_completion": settings.completion_threshold,
+        "version": version,
+        "candidates": candidates,
+        "sample": CO_WATCH_SAMPLE,
+    }
+
+
 async def read_about(
     driver: AsyncDriver,
     settings: Settings,
@@ -266,20 +298,10 @@ async def read_about(
     ``candidates``, which ``version`` must have written; None: none is current), their
     first ``max_offers`` offers in ``rail`` and those offers' co-watch counts. A
     ``program_id`` the graph does not hold gives no anchor."""
-    params = {
-        **rule_parameters(
-            settings, fatigue, now, rail=rail, country=country, max_offers=max_offers
-        ),
-        "user_id": user_id,
-        "program_id": program_id,
-        "rails": rails,
-        "anchors": ANCHORS,
-        "recent": settings.fold_in_watches,
-        "anchor_completion": settings.completion_threshold,
-        "version": version,
-        "candidates": candidates,
-        "sample": CO_WATCH_SAMPLE,
-    }
+    params = about_parameters(
+        settings, fatigue, user_id, now, rail=rail, program_id=program_id, rails=rails,
+        version=version, candidates=candidates, max_offers=max_offers, country=country,
+    )  # fmt: skip
     records, _, _ = await driver.execute_query(
         query("rails/similar"), params,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
