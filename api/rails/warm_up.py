@@ -22,7 +22,7 @@ from neo4j import AsyncDriver, RoutingControl
 from api.model import ServingModel
 from api.rails.assembly import OFFERS_PER_ITEM
 from api.rails.eligibility import Fatigue, eligible_parameters
-from api.rails.precomputed import about_parameters, home_parameters
+from api.rails.precomputed import home_parameters
 from graph.queries import query
 from graph.settings import Settings
 
@@ -36,9 +36,7 @@ def rail_statements(
     """The statements to plan, in order, each with parameters of the types a home rail
     passes: the eligibility of the rest of its list first (the series already offered
     given, a user whose country the graph knows), then without series, then home.cypher
-    itself (a cached plan already when the first rail to succeed was a home rail); last,
-    similar.cypher for a user's because-you-watched rails (no program named), then for a
-    similar rail (one named)."""
+    itself (a cached plan already when the first rail to succeed was a home rail)."""
     now = datetime.now(UTC)
     rest = eligible_parameters(
         settings, fatigue, user_id=PLACEHOLDER, program_ids=[PLACEHOLDER], now=now,
@@ -52,18 +50,10 @@ def rail_statements(
         max_offers=OFFERS_PER_ITEM * settings.rail_size, country=None,
         ranker=model is not None and model.ranker is not None,
     )  # fmt: skip
-    because = about_parameters(
-        settings, fatigue, PLACEHOLDER, now, rail="because_you_watched", program_id=None,
-        rails=3, version=model.version if model else None,
-        candidates=candidates, max_offers=OFFERS_PER_ITEM * settings.rail_size,
-        country=None,
-    )  # fmt: skip
     return [
         ("rails/eligible", rest),
         ("rails/eligible", {**rest, "skip_series": []}),
         ("rails/home", home),
-        ("rails/similar", because),
-        ("rails/similar", {**because, "program_id": PLACEHOLDER}),
     ]
 
 
