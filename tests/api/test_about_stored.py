@@ -16,8 +16,13 @@ from api.model import ServingModel
 from gnn.artifacts import ModelVersion
 from gnn.candidates import write_program_candidates
 from graph.settings import Settings
-from tests.api.test_events import KEY, NOW, PREFIX, client_for, post, watch
-from tests.api.test_home_stored import RoundTrips, rails, version_of
+from tests.api.test_events import KEY, NOW, PREFIX, client_for
+from tests.api.test_home_stored import (
+    RoundTrips,
+    rails,
+    rules_apply_on_the_next_call,
+    version_of,
+)
 from tests.loaders.neo4j_data import active_users, generated_and_loaded
 
 pytestmark = pytest.mark.neo4j
@@ -77,10 +82,6 @@ def shown(rail: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             for i in rail["items"]]  # fmt: skip
 
 
-def ids(rail: dict[str, Any]) -> list[str]:
-    return [i["program_id"] for i in rail["items"]]
-
-
 def test_publish_stores_each_programs_most_similar(
     published: ModelVersion, driver: Driver, neo4j_settings: Settings
 ) -> None:
@@ -135,51 +136,19 @@ def test_stored_lists_are_one_round_trip_and_the_rails_the_api_would_rank(
 def test_rules_apply_on_the_very_next_call_with_a_stored_list(
     client: TestClient, tv: Path, driver: Driver, neo4j_settings: Settings
 ) -> None:
-    db = neo4j_settings.neo4j_database
     user, anchor = next(
         (u, r["anchor_program_id"]) for u in active_users(tv, 30) for r in because(client, u)
         if len([i for i in r["items"] if i["series_id"] is None]) >= 3
     )  # fmt: skip
 
     def next_call() -> dict[str, Any]:
-        return similar(client, anchor, user_id=user)
+        """The similar rail of the anchor and the user's because-you-watched rails, as one."""
+        rails = [similar(client, anchor, user_id=user), *because(client, user)]
+        return {"items": [item for rail in rails for item in rail["items"]]}
 
-    items = next_call()["items"]
-    films = [i for i in items if i["series_id"] is None]
-    blacklisted, completed, skipped = films[0], films[1], films[2]
-    event = {"type": "blacklist", "event_id": PREFIX + "ab-1", "user_id": user,
-             "target_type": "program", "target_id": blacklisted["program_id"],
-             "ts": "2025-01-09T13:00:00+00:00"}  # fmt: skip
-    assert post(client, [event]).json()["applied"] == 1
-    assert blacklisted["program_id"] not in ids(next_call())
-    done = watch(PREFIX + "ab-2", user, completed, completion=1.0)
-    assert post(client, [done]).json()["applied"] == 1
-    assert completed["program_id"] not in ids(next_call())
-    skip = {"type": "skip", "event_id": PREFIX + "ab-3", "user_id": user,
-            "program_id": skipped["program_id"], "channel_id": skipped["channel_id"],
-            "ts": "2025-01-13T00:00:00+00:00"}  # fmt: skip
-    assert post(client, [skip]).json()["applied"] == 1
-    rail = next_call()
-    assert skipped["program_id"] not in ids(rail)
-    assert skipped["channel_id"] not in {i["channel_id"] for i in rail["items"]}
-    records, _, _ = driver.execute_query(
-        "MATCH (:User {id: $u})-[s:SUBSCRIBES_TO]->(b:Bundle) "
-        "SET s.until_before = s.until, s.until = datetime('2025-01-09T00:00:00Z') "
-        "RETURN collect(CASE WHEN NOT b.is_free THEN b.id END) AS bundles",
-        u=user, database_=db,
-    )  # fmt: skip
-    lapsed = set(records[0]["bundles"])
-    try:
-        after = next_call()
-        assert not {i["bundle_id"] for i in after["items"]} & lapsed
-        assert all(not {i["bundle_id"] for i in r["items"]} & lapsed
-                   for r in because(client, user))  # fmt: skip
-    finally:
-        driver.execute_query(
-            "MATCH (:User {id: $u})-[s:SUBSCRIBES_TO]->() "
-            "SET s.until = s.until_before REMOVE s.until_before",
-            u=user, database_=db,
-        )  # fmt: skip
+    films = [i for i in similar(client, anchor, user_id=user)["items"] if i["series_id"] is None]
+    rules_apply_on_the_next_call(client, driver, neo4j_settings.neo4j_database, user=user,
+                                 films=films, next_call=next_call, tag="ab")  # fmt: skip
 
 
 def test_a_program_the_graph_does_not_hold_is_404_with_its_name(client: TestClient) -> None:

@@ -3,7 +3,7 @@ scores the user itself, and every rule still applied live on the very next call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,6 @@ def test_rules_apply_on_the_very_next_call_with_a_stored_list(
     client: TestClient, tv: Path, driver: Driver, neo4j_settings: Settings
 ) -> None:
     service = rails(client)
-    db = neo4j_settings.neo4j_database
     user = next(
         u for u in active_users(tv, 30)
         if service.model and service.model.knows_user(u) and len(home(client, u)["items"]) >= 8
@@ -174,22 +173,36 @@ def test_rules_apply_on_the_very_next_call_with_a_stored_list(
         assert service.home_reads["stored"] == before + 1  # still the stored list
         return rail
 
-    items = home(client, user)["items"]
-    films = [i for i in items if i["series_id"] is None]
+    films = [i for i in home(client, user)["items"] if i["series_id"] is None]
+    rules_apply_on_the_next_call(client, driver, neo4j_settings.neo4j_database, user=user,
+                                 films=films, next_call=next_call, tag="st")  # fmt: skip
+
+
+def rules_apply_on_the_next_call(
+    client: TestClient,
+    driver: Driver,
+    db: str,
+    *,
+    user: str,
+    films: list[dict[str, Any]],
+    next_call: Callable[[], dict[str, Any]],
+    tag: str,
+) -> None:
+    """A blacklist of ``films[0]``, a completed watch of ``films[1]``, a skip of
+    ``films[2]`` (which tires its channel too) and then the lapse of every subscription of
+    ``user`` each leave ``next_call()``'s rail at once (the subscriptions are restored)."""
     blacklisted, completed, skipped = films[0], films[1], films[2]
-    # A blacklist.
-    event = {"type": "blacklist", "event_id": PREFIX + "st-1", "user_id": user,
+    event = {"type": "blacklist", "event_id": f"{PREFIX}{tag}-1", "user_id": user,
              "target_type": "program", "target_id": blacklisted["program_id"],
              "ts": "2025-01-09T13:00:00+00:00"}  # fmt: skip
     assert post(client, [event]).json()["applied"] == 1
     assert blacklisted["program_id"] not in ids(next_call())
-    # A watch to completion.
-    done = watch(PREFIX + "st-2", user, completed, completion=1.0)
+    done = watch(f"{PREFIX}{tag}-2", user, completed, completion=1.0)
     assert post(client, [done]).json()["applied"] == 1
     assert completed["program_id"] not in ids(next_call())
     # Fatigue: a skip keeps the program and its channel out. It is the user's latest
     # event (the generated watches run to 2025-01-12), so its channel is the one tired.
-    skip = {"type": "skip", "event_id": PREFIX + "st-3", "user_id": user,
+    skip = {"type": "skip", "event_id": f"{PREFIX}{tag}-3", "user_id": user,
             "program_id": skipped["program_id"], "channel_id": skipped["channel_id"],
             "ts": "2025-01-13T00:00:00+00:00"}  # fmt: skip
     assert post(client, [skip]).json()["applied"] == 1
