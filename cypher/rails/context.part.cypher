@@ -1,9 +1,9 @@
 // The user's context (what cypher/rails/user_context.cypher says it returns), shared by
 // user_context.cypher and the rails' one-round-trip statements (home.cypher,
 // similar.cypher), which include this part where it stands (graph/queries.py): it starts
-// from the user node `u` (null: a user the graph does not know) and adds, in one row,
-// bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time and
-// not_applicable (one list per DataSource: the statement merges them).
+// from the user node `u` (null: a user the graph does not know) and keeps, in one row,
+// `u` with bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time
+// and not_applicable (the rules of every DataSource, each once).
 CALL (u) {
   MATCH (b:Bundle)
   WHERE b.is_free OR EXISTS {
@@ -29,3 +29,6 @@ CALL () {
   OPTIONAL MATCH (d:DataSource)
   RETURN [x IN collect(d.not_applicable) | x] AS not_applicable
 }
+WITH u, bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
+     reduce(all = [], x IN not_applicable |
+       all + [rule IN x WHERE NOT rule IN all]) AS not_applicable

@@ -16,9 +16,6 @@
 // impressions of the offered programs), so ranking costs no round trip of its own.
 OPTIONAL MATCH (u:User {id: $user_id})
 // @include rails/context.part
-WITH u, bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
-     reduce(all = [], x IN not_applicable |
-       all + [rule IN x WHERE NOT rule IN all]) AS not_applicable
 WITH *, CASE
        WHEN u.candidates_version = $version AND watched >= $min_history
             AND size(u.candidates) >= $candidates

@@ -20,9 +20,6 @@
 // A $program_id the graph does not hold gives no anchor.
 OPTIONAL MATCH (u:User {id: $user_id})
 // @include rails/context.part
-WITH u, bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
-     reduce(all = [], x IN not_applicable |
-       all + [rule IN x WHERE NOT rule IN all]) AS not_applicable
 WITH *, NOT 'availability' IN not_applicable AS check_availability,
      CASE WHEN $program_id IS NULL THEN [a IN anchors[..$rails] | a.id]
           ELSE [$program_id] END AS anchor_ids

@@ -14,5 +14,4 @@ OPTIONAL MATCH (u:User {id: $user_id})
 RETURN u IS NOT NULL AS known, u.csa_ceiling AS csa_ceiling,
        u.csa_ceiling_level AS csa_ceiling_level, u.profile AS profile, u.country AS country,
        bundles, free_bundles, watched, watched_seconds, anchors, recent, genre_time,
-       reduce(all = [], x IN not_applicable |
-         all + [rule IN x WHERE NOT rule IN all]) AS not_applicable;
+       not_applicable;
