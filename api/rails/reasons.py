@@ -52,22 +52,6 @@ class Explainer:
         self.driver = driver
         self.db = settings.neo4j_database
 
-    async def title(self, program_id: str) -> str:
-        """The program's title; :class:`UnknownProgramError` when it does not exist."""
-        program = await self.program(program_id)
-        return str(program["title"])
-
-    async def program(self, program_id: str, user_id: str | None = None) -> dict[str, Any]:
-        """The program's fields (``cypher/rails/program.cypher``), with whether ``user_id``
-        watched it; :class:`UnknownProgramError` when it does not exist."""
-        records, _, _ = await self.driver.execute_query(
-            query("rails/program"), program_id=program_id, user_id=user_id, database_=self.db,
-            routing_=RoutingControl.READ,
-        )  # fmt: skip
-        if not records:
-            raise UnknownProgramError(f"program '{program_id}' does not exist")
-        return records[0].data()
-
     async def reasons(
         self,
         ctx: UserContext,
