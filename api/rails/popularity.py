@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,6 +53,21 @@ class Audience:
         return self._ranked[best]
 
 
+@dataclass(frozen=True)
+class Rankings:
+    """The first programs of every bundle's popular (or best-of-bundle) ranking, as
+    ``cypher/rails/popular.cypher`` takes them: each bundle's ranking is the ranking of
+    all bundles together restricted to the bundle's programs, so its first programs are
+    given as positions in one list in that order."""
+
+    ranked: list[str]
+    """Every program among a bundle's first ones, in the order of the merged ranking."""
+    positions: dict[str, list[int]]
+    """Bundle id -> the positions in ``ranked`` of its first programs, ascending."""
+    audience: Audience
+    """The merged audience of every bundle it was read from (to tell when it is stale)."""
+
+
 class PopularityCache:
     """Audience lists and bundle ids, each kept ``popularity_ttl_s`` (a TTL cache)."""
 
@@ -62,6 +78,7 @@ class PopularityCache:
         self._popularity: dict[tuple[str | None, int], tuple[float, list[dict[str, Any]]]] = {}
         self._loading: dict[tuple[str | None, int], asyncio.Lock] = {}
         self._audiences: dict[tuple[str | None, ...], Audience] = {}
+        self._rankings: dict[tuple[bool, int], Rankings] = {}
         self._offered: tuple[float, dict[str, frozenset[str]] | None] = (0.0, None)
         self._offered_lock = asyncio.Lock()
 
@@ -93,6 +110,25 @@ class PopularityCache:
         merged = Audience(lists)
         self._audiences[key] = merged
         return merged
+
+    async def rankings(self, now: datetime, *, best: bool, first: int) -> Rankings:
+        """The first ``first`` programs of every bundle's ranking (best of bundle's with
+        ``best``), built again only when one of the bundles' cached lists is refreshed."""
+        bundles = sorted(await self.bundles())
+        lists = tuple([await self.popularity(b, now) for b in bundles])
+        everything = self.merged(bundles, lists)
+        key = (best, first)
+        cached = self._rankings.get(key)
+        if cached is not None and cached.audience is everything:
+            return cached
+        order = {p: i for i, (p, _) in enumerate(everything.ranked(best=best))}
+        tops = {b: [p for p, _ in self.merged([b], (rows,)).ranked(best=best)[:first]]
+                for b, rows in zip(bundles, lists, strict=True)}  # fmt: skip
+        ranked = sorted({p for top in tops.values() for p in top}, key=order.__getitem__)
+        index = {p: i for i, p in enumerate(ranked)}
+        positions = {b: [index[p] for p in top] for b, top in tops.items()}
+        self._rankings[key] = Rankings(ranked, positions, everything)
+        return self._rankings[key]
 
     async def popularity(self, bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
         """Audience of the programs of a bundle (None: the whole catalogue), cached.

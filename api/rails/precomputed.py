@@ -1,6 +1,7 @@
 """Rails in one round trip: the user's context, the precomputed candidates and the live
-eligibility of those candidates, read by one Cypher statement (the home rail; and the rails
-about a program, similar and because-you-watched, further down).
+eligibility of those candidates, read by one Cypher statement (the home rail; the rails
+about a program, similar and because-you-watched, further down; and the rails of the
+user's bundles, popular and best of bundle, at the end).
 
 ``cypher/rails/home.cypher`` returns what ``user_context.cypher`` returns, the user's
 stored candidate list when it is current for the serving version (see that file), and
@@ -30,7 +31,7 @@ from api.model import ServingModel, UserVector
 from api.rails.assembly import Backend
 from api.rails.context import ANCHORS, context_from_record
 from api.rails.eligibility import Fatigue, offers_from_rows, rule_parameters
-from api.rails.popularity import Audience
+from api.rails.popularity import Audience, Rankings
 from api.rails.ranking import Ranked
 from api.rails.reasons import CO_WATCH_SAMPLE, Explainer
 from api.rails.types import Candidates, EligibilityCount, Offer, UserContext
@@ -63,6 +64,11 @@ class HomeRead:
     programs of ``offers``), read when the version has a ranker."""
     rail: str = "home"
     """The rail whose eligibility ``offers`` answer (the rules depend on it)."""
+
+    @property
+    def program_ids(self) -> list[str] | None:
+        """The candidates ``offers`` were tested from, best first (None: none were)."""
+        return None if self.candidates is None else [p for p, _ in self.candidates]
 
 
 def home_parameters(
@@ -137,12 +143,12 @@ async def read_home(
 
 class Prefetched:
     """The rails service, for one rail whose first eligibility call was answered in the
-    same round trip as its context (``read``: a :class:`HomeRead` or an
-    :class:`AnchorRead`): that call (all the read's candidates, its first ``max_offers``
+    same round trip as its context (``read``: a :class:`HomeRead`, an :class:`AnchorRead`
+    or a :class:`BundleRead`): that call (all the read's candidates, its first ``max_offers``
     offers, no series to skip) is served from ``read``, and so are the co-watch counts of
     its offers when the read brought them; every other call is the service's."""
 
-    def __init__(self, backend: Backend, read: HomeRead | AnchorRead) -> None:
+    def __init__(self, backend: Backend, read: HomeRead | AnchorRead | BundleRead) -> None:
         self._backend = backend
         self._read = read
         self._used = False
@@ -165,20 +171,19 @@ class Prefetched:
         skip_series: Collection[str] = (),
         count: EligibilityCount | None = None,
     ) -> list[Offer]:
-        listed = self._read.candidates
+        read = self._read
         if (
             not self._used
-            and rail == self._read.rail
+            and rail == read.rail
             and kinds is None
-            and listed is not None
-            and max_offers == self._read.max_offers
+            and max_offers == read.max_offers
             and not skip_series
-            and program_ids == [p for p, _ in listed]
+            and program_ids == read.program_ids
         ):
             self._used = True
             if count is not None:
-                count.add(asked=len(program_ids), offered=len(self._read.offers))
-            return list(self._read.offers)
+                count.add(asked=len(program_ids), offered=len(read.offers))
+            return list(read.offers)
         return await self._backend.offers(
             ctx, program_ids, now=now, rail=rail, max_offers=max_offers, kinds=kinds,
             skip_series=skip_series, count=count,
@@ -231,6 +236,11 @@ class AnchorRead:
     (programs none of them watched are absent)."""
     viewers: int
     """The anchor's watchers read for those counts (at most ``CO_WATCH_SAMPLE``)."""
+
+    @property
+    def program_ids(self) -> list[str] | None:
+        """The candidates ``offers`` were tested from, best first (None: none were)."""
+        return None if self.candidates is None else [p for p, _ in self.candidates]
 
     @property
     def counted(self) -> set[str]:
@@ -338,6 +348,84 @@ class CountedExplainer(Explainer):
             return await super().co_watchers(anchor_id, program_ids)
         known = read.co_watchers
         return {p: known[p] for p in program_ids if p in known}, read.viewers
+
+
+@dataclass
+class BundleRead:
+    """What ``cypher/rails/popular.cypher`` returned for one request."""
+
+    ctx: UserContext
+    program_ids: list[str]
+    """The rail's first candidates: the first of its bundles' merged ranking."""
+    offers: list[Offer]
+    """Their first offers for the user (fewer than ``max_offers``: every one was tested)."""
+    max_offers: int
+    rail: str
+    """``popular_in_bundle`` or ``best_of_bundle`` (the rules depend on the rail)."""
+
+
+def bundle_parameters(
+    settings: Settings,
+    fatigue: Fatigue,
+    user_id: str | None,
+    now: datetime,
+    *,
+    rail: str,
+    bundle_id: str | None,
+    rankings: Rankings,
+    candidates: int,
+    max_offers: int,
+    country: str | None,
+) -> dict[str, Any]:
+    """Every parameter of cypher/rails/popular.cypher for one call of :func:`read_bundle`
+    (which says what each means)."""
+    return {
+        **rule_parameters(
+            settings, fatigue, now, rail=rail, country=country, max_offers=max_offers
+        ),
+        "user_id": user_id,
+        "bundle_id": bundle_id,
+        "ranked": rankings.ranked,
+        "rankings": rankings.positions,
+        "anchors": ANCHORS,
+        "recent": settings.fold_in_watches,
+        "anchor_completion": settings.completion_threshold,
+        "candidates": candidates,
+    }
+
+
+async def read_bundle(
+    driver: AsyncDriver,
+    settings: Settings,
+    fatigue: Fatigue,
+    user_id: str | None,
+    now: datetime,
+    *,
+    rail: str,
+    bundle_id: str | None,
+    rankings: Rankings,
+    candidates: int,
+    max_offers: int,
+    country: str | None = None,
+) -> BundleRead:
+    """The user's context, the first ``candidates`` of ``rankings`` for ``bundle_id``
+    (None: for all the user's bundles together) and their first ``max_offers`` offers in
+    ``rail``. ``rankings`` must hold at least ``candidates`` programs of each bundle that
+    has as many."""
+    params = bundle_parameters(
+        settings, fatigue, user_id, now, rail=rail, bundle_id=bundle_id, rankings=rankings,
+        candidates=candidates, max_offers=max_offers, country=country,
+    )  # fmt: skip
+    records, _, _ = await driver.execute_query(
+        query("rails/popular"), params,
+        database_=settings.neo4j_database, routing_=RoutingControl.READ,
+    )  # fmt: skip
+    r = records[0]
+    return BundleRead(
+        ctx=context_from_record(user_id, r, country or settings.default_country),
+        program_ids=list(r["candidates"]), offers=offers_from_rows(r["offers"]),
+        max_offers=max_offers, rail=rail,
+    )  # fmt: skip
 
 
 class Refresher:

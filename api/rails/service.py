@@ -20,7 +20,14 @@ from api.rails.assembly import OFFERS_PER_ITEM, assemble, bundle_empty_reason, n
 from api.rails.context import load_user_context
 from api.rails.eligibility import Fatigue, eligible_offers
 from api.rails.popularity import Audience, PopularityCache
-from api.rails.precomputed import AboutRead, Prefetched, Refresher, read_about, read_home
+from api.rails.precomputed import (
+    AboutRead,
+    Prefetched,
+    Refresher,
+    read_about,
+    read_bundle,
+    read_home,
+)
 from api.rails.ranking import Ranked, RankingStage
 from api.rails.reasons import Explainer, UnknownProgramError
 from api.rails.sources import chain
@@ -202,12 +209,23 @@ class RailsService:
         self, *, user_id: str | None, bundle_id: str | None, now: datetime, limit: int, best: bool,
         country: str | None = None,
     ) -> Rail:  # fmt: skip
+        """The most watched (``best``: the most completed) programs of ``bundle_id`` (None:
+        of all the user's bundles) this week. In the common case one round trip reads the
+        user's context and the live eligibility of the first programs of the bundles'
+        cached rankings (:func:`api.rails.precomputed.read_bundle`)."""
         model = self.model
-        ctx = await self.context(user_id, now, country)
+        s = self.settings
         name = "best_of_bundle" if best else "popular_in_bundle"
+        read = await read_bundle(
+            self.driver, s, self.fatigue, user_id, now, rail=name, bundle_id=bundle_id,
+            rankings=await self.cache.rankings(now, best=best, first=s.candidates),
+            candidates=s.candidates, max_offers=OFFERS_PER_ITEM * limit, country=country,
+        )  # fmt: skip
+        ctx = read.ctx
         sources = chain(self, name, ctx, now, model=model, bundle_id=bundle_id)
         title = "Best of your bundle" if best else "Popular in your bundle this week"
-        rail = await assemble(self, name, title, ctx, sources, now=now, limit=limit, model=model)
+        rail = await assemble(Prefetched(self, read), name, title, ctx, sources, now=now,
+                              limit=limit, model=model)  # fmt: skip
         if not rail.items and bundle_id:
             rail.empty_reason = await bundle_empty_reason(self, ctx, bundle_id, now=now, best=best)
         return rail

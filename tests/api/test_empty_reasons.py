@@ -6,11 +6,13 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
+from unittest.mock import patch
 
 from neo4j import AsyncDriver
 
 from api.rails.assembly import empty_reason
-from api.rails.popularity import BEST_OF_MIN_WATCHERS
+from api.rails.popularity import BEST_OF_MIN_WATCHERS, Audience, Rankings
+from api.rails.precomputed import BundleRead
 from api.rails.service import RailsService
 from api.rails.types import Offer, Rail, UserContext
 from graph.settings import Settings
@@ -50,12 +52,22 @@ def bundle_rail(
     async def offers(ctx: UserContext, program_ids: list[str], **_: object) -> list[Offer]:
         return []
 
+    async def rankings(now: datetime, **_: object) -> Rankings:
+        return Rankings([], {}, Audience(()))
+
+    async def read(*_: object, rail: str, country: str | None, **__: object) -> BundleRead:
+        """The rail's one round trip: the context, and no candidate tested."""
+        return BundleRead(ctx=await context("u1", NOW, country), program_ids=[], offers=[],
+                          max_offers=0, rail=rail)  # fmt: skip
+
     service.context = context  # type: ignore[method-assign]
     service.popularity = popularity  # type: ignore[method-assign]
     service.offers = offers  # type: ignore[method-assign]
-    return asyncio.run(
-        service.popular(user_id="u1", bundle_id=bundle_id, now=NOW, limit=5, best=best)
-    )
+    service.cache.rankings = rankings  # type: ignore[method-assign]
+    with patch("api.rails.service.read_bundle", read):
+        return asyncio.run(
+            service.popular(user_id="u1", bundle_id=bundle_id, now=NOW, limit=5, best=best)
+        )
 
 
 LISTS = {
