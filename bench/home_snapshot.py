@@ -1,15 +1,16 @@
 """Snapshot the rails of many users, to check that an optimisation changes no response.
 
     .venv/bin/python bench/home_snapshot.py OUT.jsonl [--users 400] [--compare BEFORE.jsonl]
-                                            [--rails home,because,similar]
+                                            [--rails home,because,similar,popular,best]
 
 Serves the API in-process on the ``bench`` instance (started here if it is
 stopped) with the model versions of ``<home>/bench-models``, requests, for a fixed random
 sample of the graph's users plus a few unknown ones, each of ``--rails`` (default: home):
 ``/v1/users/{user}/rails/home``, ``/v1/users/{user}/rails/because-you-watched`` and
 ``/v1/programs/{program}/similar?user_id={user}`` (a program drawn for the user, with a
-fixed seed), and writes one JSON line per user and rail. With ``--compare``, exits 1 and
-names the first users whose rails differ.
+fixed seed), ``/v1/rails/popular?user_id={user}`` and
+``/v1/rails/best-of-bundle?user_id={user}``, and writes one JSON line per user and rail.
+With ``--compare``, exits 1 and names the first users whose rails differ.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--compare", type=Path, default=None)
-    parser.add_argument("--rails", default="home", help="comma-separated: home,because,similar")
+    parser.add_argument(
+        "--rails", default="home", help="comma-separated: home,because,similar,popular,best"
+    )
     args = parser.parse_args()
 
     settings = bench_settings()
@@ -54,7 +57,8 @@ def main() -> int:
         programs = known_programs(settings)
         paths = {"home": "/v1/users/{user}/rails/home",
                  "because": "/v1/users/{user}/rails/because-you-watched",
-                 "similar": "/v1/programs/{program}/similar"}  # fmt: skip
+                 "similar": "/v1/programs/{program}/similar",
+                 "popular": "/v1/rails/popular", "best": "/v1/rails/best-of-bundle"}  # fmt: skip
         rails = args.rails.split(",")
         with TestClient(create_app(settings)) as client, args.out.open("w") as out:
             for user in users:
@@ -62,7 +66,7 @@ def main() -> int:
                 for rail in rails:
                     path = paths[rail].format(user=user, program=program)
                     params = {"limit": args.limit, "now": NOW}
-                    if rail == "similar":
+                    if rail in ("similar", "popular", "best"):
                         params["user_id"] = user
                     r = client.get(path, params=params)
                     out.write(json.dumps({"user": user, "rail": rail, "status": r.status_code,
