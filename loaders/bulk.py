@@ -205,7 +205,11 @@ def _write(
     work: Path, name: str, frame: pd.DataFrame, id_column: str, space: str, props: dict[str, str]
 ) -> Path:
     header = [f"{id_column}:ID({space})", *(f"{c}:{t}" for c, t in props.items())]
-    return _to_csv(work / f"{name}.csv", frame[[id_column, *props]], header)
+    frame = frame[[id_column, *props]].copy()
+    for column in (c for c, t in props.items() if t == "boolean"):
+        # The import tool reads only "true" as true: pandas' "True" would load as false.
+        frame[column] = frame[column].map({True: "true", False: "false"})
+    return _to_csv(work / f"{name}.csv", frame, header)
 
 
 def _write_rel(

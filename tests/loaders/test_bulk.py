@@ -129,3 +129,11 @@ def test_country_rights_are_string_arrays_and_genres_carry_their_rank(
     assert [tuple(row) for row in genres.itertuples(index=False)] == [
         ("p1", "film", "0"), ("p2", "serie", "0"), ("p2", "film", "1")]  # fmt: skip
     assert list(genres.columns) == [":START_ID(Program)", ":END_ID(Genre)", "rank:int"]
+
+
+def test_booleans_are_written_as_the_import_tool_reads_them(
+    bulk: FakeServer, tmp_path: Path
+) -> None:
+    run(bulk, write(tmp_path / "data", BASE))
+    bundles = bulk.files["nodes:bundles"]
+    assert list(bundles["is_free:boolean"]) == ["true", "false"]  # "True" would load false

@@ -17,6 +17,7 @@ from cli.main import main
 from graph.queries import query
 from graph.settings import Settings
 from loaders.generate import generate_tv
+from loaders.generate.world import BUNDLES
 from loaders.tv import graph_counts, load_events, load_tv
 from tests.loaders.neo4j_data import dataset_ids, delete_ids
 
@@ -472,12 +473,15 @@ def test_bulk_import_builds_the_same_graph_as_the_unwind_path(
                 bulk_load_tv(server, tiny_tv, database="neo4j", progress=False)
             bulk = _watched_sample(bulk_driver, "neo4j")
             bulk_rights = _rights_and_ranks(bulk_driver, "neo4j")
+            bulk_bundles = _bundles(bulk_driver, "neo4j")
         db = neo4j_settings.neo4j_database
         cleanup.append(tiny_tv)
         load_tv(driver, tiny_tv, database=db, progress=False)
         assert _watched_sample(driver, db) == bulk
         assert any(w["last_channel"] for w in bulk)  # the fatigue rules read it
         assert _rights_and_ranks(driver, db) == bulk_rights
+        assert _bundles(driver, db) == bulk_bundles
+        assert True in bulk_bundles.values() and False in bulk_bundles.values()
         windows, genres = bulk_rights
         assert None in windows.values() and ["FR"] in windows.values()  # absent when empty
         assert {rank for ranks in genres.values() for rank, _ in ranks} == {0, 1}
@@ -503,6 +507,15 @@ def _rights_and_ranks(
         database_=database,
     )
     return windows, {r["p"]: sorted((rank, g) for rank, g in r["ranks"]) for r in records}
+
+
+def _bundles(driver: Driver, database: str) -> dict[str, Any]:
+    """``Bundle.is_free`` of every bundle of a generated data set."""
+    records, _, _ = driver.execute_query(
+        "MATCH (b:Bundle) WHERE b.id IN $ids RETURN b.id AS id, b.is_free AS free",
+        ids=[b.id for b in BUNDLES], database_=database,
+    )  # fmt: skip
+    return {r["id"]: r["free"] for r in records}
 
 
 def _watched_sample(driver: Driver, database: str) -> list[dict[str, Any]]:
