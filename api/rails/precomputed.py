@@ -144,8 +144,9 @@ async def read_home(
 class Prefetched:
     """The rails service, for one rail whose first eligibility call was answered in the
     same round trip as its context (``read``: a :class:`HomeRead`, an :class:`AnchorRead`
-    or a :class:`BundleRead`): that call (all the read's candidates, its first ``max_offers``
-    offers, no series to skip) is served from ``read``, and so are the co-watch counts of
+    or a :class:`BundleRead`): that call (the read's candidates, or a longer list starting
+    with them when the read found its ``max_offers`` offers; no series to skip) is served
+    from ``read``, and so are the co-watch counts of
     its offers when the read brought them; every other call is the service's."""
 
     def __init__(self, backend: Backend, read: HomeRead | AnchorRead | BundleRead) -> None:
@@ -172,13 +173,18 @@ class Prefetched:
         count: EligibilityCount | None = None,
     ) -> list[Offer]:
         read = self._read
+        tested = read.program_ids
         if (
             not self._used
             and rail == read.rail
             and kinds is None
             and max_offers == read.max_offers
             and not skip_series
-            and program_ids == read.program_ids
+            and tested is not None
+            and program_ids[: len(tested)] == tested
+            # Offers come in rank order: the first max_offers among the first candidates
+            # are the first among all of them.
+            and (len(tested) == len(program_ids) or len(read.offers) == max_offers)
         ):
             self._used = True
             if count is not None:
@@ -356,7 +362,7 @@ class BundleRead:
 
     ctx: UserContext
     program_ids: list[str]
-    """The rail's first candidates: the first of its bundles' merged ranking."""
+    """The candidates tested: the first of the rail's bundles' merged ranking."""
     offers: list[Offer]
     """Their first offers for the user (fewer than ``max_offers``: every one was tested)."""
     max_offers: int
