@@ -40,8 +40,8 @@ T = TypeVar("T")
 
 READ_PER_OFFER = 3
 """A bundle rail's one round trip tests this many candidates an offer asked for, at most
-(the first 40 offers of a rail of 20 took 59 candidates, 92 at most, for 40 users of the
-100k bench graph)."""
+(the first 40 offers of a rail of 20 took 59 candidates, 80 at most, for 40 users of the
+100k bench graph; best of bundle's 58, 92 at most)."""
 
 MIN_HISTORY = 3
 """Users with fewer watches get the non-personalised rail of their bundle (for a user the
