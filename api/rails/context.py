@@ -17,6 +17,13 @@ ANCHORS = 5
 """Recent well-completed watches used as "because you watched" anchors."""
 
 
+def context_parameters(settings: Settings) -> dict[str, Any]:
+    """The parameters of ``cypher/rails/context.part.cypher`` but ``$now`` (which every
+    statement including it takes for its own rules too)."""
+    return {"anchors": ANCHORS, "recent": settings.fold_in_watches,
+            "anchor_completion": settings.completion_threshold}  # fmt: skip
+
+
 async def load_user_context(
     driver: AsyncDriver,
     settings: Settings,
@@ -28,9 +35,7 @@ async def load_user_context(
     unknown or anonymous user gets an empty one with ``known`` false. ``country``: the
     request's, for a user the graph gives none."""
     records, _, _ = await driver.execute_query(
-        query("rails/user_context"),
-        user_id=user_id, now=now, anchors=ANCHORS, recent=settings.fold_in_watches,
-        anchor_completion=settings.completion_threshold,
+        query("rails/user_context"), context_parameters(settings), user_id=user_id, now=now,
         database_=settings.neo4j_database, routing_=RoutingControl.READ,
     )  # fmt: skip
     return context_from_record(user_id, records[0], country or settings.default_country)

@@ -29,7 +29,7 @@ from neo4j import AsyncDriver, RoutingControl
 
 from api.model import ServingModel, UserVector
 from api.rails.assembly import Backend
-from api.rails.context import ANCHORS, context_from_record
+from api.rails.context import context_from_record, context_parameters
 from api.rails.eligibility import Fatigue, offers_from_rows, rule_parameters
 from api.rails.popularity import Audience, Rankings
 from api.rails.ranking import Ranked
@@ -91,9 +91,7 @@ def home_parameters(
             settings, fatigue, now, rail="home", country=country, max_offers=max_offers
         ),
         "user_id": user_id,
-        "anchors": ANCHORS,
-        "recent": settings.fold_in_watches,
-        "anchor_completion": settings.completion_threshold,
+        **context_parameters(settings),
         "version": version,
         "min_history": min_history,
         "candidates": candidates,
@@ -285,9 +283,7 @@ def about_parameters(
         "user_id": user_id,
         "program_id": program_id,
         "rails": rails,
-        "anchors": ANCHORS,
-        "recent": settings.fold_in_watches,
-        "anchor_completion": settings.completion_threshold,
+        **context_parameters(settings),
         "version": version,
         "candidates": candidates,
         "sample": CO_WATCH_SAMPLE,
@@ -393,9 +389,7 @@ def bundle_parameters(
         "bundle_id": bundle_id,
         "ranked": rankings.ranked,
         "rankings": rankings.positions,
-        "anchors": ANCHORS,
-        "recent": settings.fold_in_watches,
-        "anchor_completion": settings.completion_threshold,
+        **context_parameters(settings),
         "candidates": candidates,
     }
 
