@@ -144,8 +144,8 @@ class Prefetched:
     same round trip as its context (``read``: a :class:`HomeRead`, an :class:`AnchorRead`
     or a :class:`BundleRead`): that call (the read's candidates, or a longer list starting
     with them when the read found its ``max_offers`` offers; no series to skip) is served
-    from ``read``, and so are the co-watch counts of
-    its offers when the read brought them; every other call is the service's."""
+    from ``read``, and so are the co-watch counts of its offers when the read brought
+    them; every other call is the service's."""
 
     def __init__(self, backend: Backend, read: HomeRead | AnchorRead | BundleRead) -> None:
         self._backend = backend

@@ -6,8 +6,8 @@
 // The rankings come from the API's audience cache (api/rails/popularity.py: this week's
 // watchers, or completion for best of bundle, of the programs of each bundle; nothing about
 // the user). $ranked holds the first $candidates programs of every bundle's ranking, in the
-// order of the whole catalogue's ranking (each bundle's is that order, restricted to the
-// bundle's programs); $rankings maps each bundle id to the positions in $ranked of its
+// order of the ranking of all bundles together (each bundle's is that order, restricted to
+// the bundle's programs); $rankings maps each bundle id to the positions in $ranked of its
 // programs. The rail searches $bundle_id (a rail about one bundle) or else every bundle of
 // the user, so its first $candidates are the first $candidates positions of those
 // bundles together: the first $candidates of their merged ranking, as each bundle's list
