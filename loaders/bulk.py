@@ -205,11 +205,7 @@ def _write(
     work: Path, name: str, frame: pd.DataFrame, id_column: str, space: str, props: dict[str, str]
 ) -> Path:
     header = [f"{id_column}:ID({space})", *(f"{c}:{t}" for c, t in props.items())]
-    frame = frame[[id_column, *props]].copy()
-    for column in (c for c, t in props.items() if t == "boolean"):
-        # The import tool reads only "true" as true: pandas' "True" would load as false.
-        frame[column] = frame[column].map({True: "true", False: "false"})
-    return _to_csv(work / f"{name}.csv", frame, header)
+    return _to_csv(work / f"{name}.csv", frame[[id_column, *props]], header)
 
 
 def _write_rel(
@@ -222,10 +218,13 @@ def _write_rel(
 
 def _to_csv(path: Path, frame: pd.DataFrame, header: list[str]) -> Path:
     out = frame.copy()
-    for column in out.columns:
+    for column, title in zip(out.columns, header, strict=True):
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
             # With the microseconds validation keeps: the UNWIND path stores them, and
             # since / start / end are merge keys of a later load of the same folder.
             out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        elif title.endswith(":boolean"):
+            # The import tool reads only "true" as true: pandas' "True" would load as false.
+            out[column] = out[column].map({True: "true", False: "false"})
     out.to_csv(path, index=False, header=header)
     return path
