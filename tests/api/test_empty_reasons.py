@@ -37,15 +37,6 @@ def bundle_rail(
     for whom nothing is eligible; ``lists`` is each bundle's popularity list."""
     service = RailsService(cast(AsyncDriver, None), settings or Settings(), None)
 
-    async def context(
-        user_id: str | None, now: datetime, country: str | None = None
-    ) -> UserContext:
-        return UserContext(
-            user_id=user_id, known=True, csa_ceiling="-12", csa_ceiling_level=12,
-            bundles=["free", "premium"], free_bundles=["free"], watched=0, anchors=[],
-            recent=[], genre_share={}, not_applicable=[], country=country,
-        )  # fmt: skip
-
     async def popularity(bundle_id: str | None, now: datetime) -> list[dict[str, Any]]:
         return lists.get(str(bundle_id), [])
 
@@ -57,10 +48,13 @@ def bundle_rail(
 
     async def read(*_: object, rail: str, country: str | None, **__: object) -> BundleRead:
         """The rail's one round trip: the context, and no candidate tested."""
-        return BundleRead(ctx=await context("u1", NOW, country), program_ids=[], offers=[],
-                          max_offers=0, rail=rail)  # fmt: skip
+        ctx = UserContext(
+            user_id="u1", known=True, csa_ceiling="-12", csa_ceiling_level=12,
+            bundles=["free", "premium"], free_bundles=["free"], watched=0, anchors=[],
+            recent=[], genre_share={}, not_applicable=[], country=country,
+        )  # fmt: skip
+        return BundleRead(ctx=ctx, program_ids=[], offers=[], max_offers=0, rail=rail)
 
-    service.context = context  # type: ignore[method-assign]
     service.popularity = popularity  # type: ignore[method-assign]
     service.offers = offers  # type: ignore[method-assign]
     service.cache.rankings = rankings  # type: ignore[method-assign]
