@@ -64,15 +64,21 @@ it closes the Bolt connections; requests on them hang meanwhile. docker-compose.
 the same."""
 
 
-PLAN_CACHE_SETTINGS = {"internal.cypher.use_parameter_size": "false"}
-"""One cached plan per statement, whatever the sizes of its list and string parameters.
-By default Neo4j 5 keys its plan cache on a size bucket of each list and string parameter
-(up to 10 items, up to 100, ...) and plans a statement again for every new bucket: each
-eligibility call whose candidate list or user id falls in a new bucket paid a full plan
-of cypher/rails/eligible.cypher (about 1 s of CPU warm, several seconds on a Neo4j just
-started), which is what the first requests after a restart met (issue 18,
-docs/benchmarks.md "Neo4j stopped under load"). The rail statements' plans are the same
-with or without the sizes. docker-compose.yml sets the same."""
+PLAN_CACHE_SETTINGS = {
+    "internal.cypher.use_parameter_size": "false",
+    "internal.cypher.expression_engine": "COMPILED",
+}
+"""One plan per statement, made once. By default Neo4j 5 keys its plan cache on a size
+bucket of each list and string parameter (up to 10 items, up to 100, ...) and plans a
+statement again for every new bucket: each eligibility call whose candidate list or user id
+fell in a new bucket paid a full plan of cypher/rails/eligible.cypher (about 1 s of CPU
+warm, several seconds on a Neo4j just started). And by default it first plans a statement
+with interpreted expressions, then plans it all again, with compiled ones, on its 11th run:
+on a Neo4j just started that second plan of cypher/rails/home.cypher took 1.8 s, in the
+middle of the first rails after an outage, while compiling the expressions with the first
+plan costs it nothing measurable (issue 18, docs/benchmarks.md "Neo4j stopped under
+load"). The rail statements' plans are the same either way, and so is their speed once
+planned. docker-compose.yml sets the same."""
 
 
 class ServerError(RuntimeError):
@@ -252,7 +258,7 @@ client.allow_telemetry=false
 """
         conf += "# A stop ends what is under way at once (graph.server.STOP_SETTINGS).\n"
         conf += _settings(STOP_SETTINGS)
-        conf += "# One plan per statement, not one per parameter size (PLAN_CACHE_SETTINGS).\n"
+        conf += "# One plan per statement, made once (PLAN_CACHE_SETTINGS).\n"
         conf += _settings(PLAN_CACHE_SETTINGS)
         (self.conf_dir / "neo4j.conf").write_text(conf)
 

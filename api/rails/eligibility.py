@@ -37,6 +37,17 @@ class Fatigue:
 
 NO_FATIGUE = Fatigue(completion=0.0, programs=0, series=0, channels=0)
 
+NO_COUNTRY = ""
+"""The ``country`` of the rules when neither the user, the request nor the setting gives
+one: only airings with no list of countries are offered, as with null (no country code is
+empty). A string, as a country is, so that every call of a statement passes the same
+parameter types: Neo4j plans a statement once per set of types (a null, or an empty list,
+counts as a type of its own), and a plan on a Neo4j just started costs seconds (issue 18)."""
+
+NO_SERIES = ""
+"""A series id no series has (ids are non-empty), which the series to skip always hold:
+never an empty list, for the same reason as :data:`NO_COUNTRY`."""
+
 
 PERSONALISED_RAILS = frozenset({"home", "because_you_watched", "similar"})
 """The rails drawn for one user's taste: impression fatigue applies to them only (the rails
@@ -69,11 +80,11 @@ def rule_parameters(
         "fatigue_series": fatigue.series,
         "fatigue_channels": fatigue.channels,
         "banned_genres": list(settings.banned_genres),
-        "country": country or settings.default_country,
+        "country": country or settings.default_country or NO_COUNTRY,
         "impression_rails": settings.impression_rails if rail in PERSONALISED_RAILS else 0,
         "impression_days": settings.impression_days,
         "kinds": None if kinds is None else sorted(kinds),
-        "skip_series": sorted(skip_series),
+        "skip_series": [NO_SERIES, *sorted(skip_series)],
         "max_offers": max_offers,
     }
 
