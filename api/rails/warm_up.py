@@ -6,10 +6,13 @@ each count apart). A Neo4j just started has an empty plan cache and a cold JVM: 
 first home rail plans ``cypher/rails/home.cypher`` (6-24 s on two cores, by their load),
 then, for the rest of its list once the caps per genre and channel have dropped some
 offers, ``cypher/rails/eligible.cypher`` (about 4 s more). :func:`plan_rail_statements`
-asks Neo4j to plan them (``EXPLAIN``: nothing runs) one at a time, once the first rail has
-succeeded (:mod:`api.rails.admission` starts it then), so that Neo4j plans each early
-rather than for whichever rail needs it first. Each is planned with parameters of the types
-its callers pass.
+runs them one at a time, once the first rail has succeeded (:mod:`api.rails.admission`
+starts it then), so that Neo4j plans each early rather than for whichever rail needs it
+first. Each runs with parameters of the types its callers pass, and reads nothing: its ids
+are no node's. It runs them rather than ``EXPLAIN`` them because Neo4j caches the plan of
+an ``EXPLAIN`` apart from the plan of the statement run: an ``EXPLAIN`` left the rails to
+plan their statements again (measured: 0.9 s on a warm Neo4j, docs/benchmarks.md "Neo4j
+stopped under load").
 """
 
 from __future__ import annotations
@@ -27,16 +30,17 @@ from graph.queries import query
 from graph.settings import Settings
 
 PLACEHOLDER = "warm-up"
-"""The user, program, series and country of the parameters: any string (nothing runs)."""
+"""The user, program, series and country of the parameters: a string no id is expected to
+be (had a user this id, the warm-up would only read its rails)."""
 
 
 def rail_statements(
     settings: Settings, fatigue: Fatigue, model: ServingModel | None, *, min_history: int
 ) -> list[tuple[str, dict[str, Any]]]:
     """The statements to plan, in order, each with parameters of the types a home rail
-    passes: the eligibility of the rest of its list first (the series already offered
-    given, a user whose country the graph knows), then without series, then home.cypher
-    itself (a cached plan already when the first rail to succeed was a home rail)."""
+    passes (the same types for every call: see :data:`api.rails.eligibility.NO_COUNTRY`):
+    the eligibility of the rest of its list first, then home.cypher itself (a cached plan
+    already when the first rail to succeed was a home rail)."""
     now = datetime.now(UTC)
     rest = eligible_parameters(
         settings, fatigue, user_id=PLACEHOLDER, program_ids=[PLACEHOLDER], now=now,
@@ -50,19 +54,15 @@ def rail_statements(
         max_offers=OFFERS_PER_ITEM * settings.rail_size, country=None,
         ranker=model is not None and model.ranker is not None,
     )  # fmt: skip
-    return [
-        ("rails/eligible", rest),
-        ("rails/eligible", {**rest, "skip_series": []}),
-        ("rails/home", home),
-    ]
+    return [("rails/eligible", rest), ("rails/home", home)]
 
 
 async def plan_rail_statements(
     driver: AsyncDriver, settings: Settings, statements: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    """``EXPLAIN`` each of ``statements`` (see :func:`rail_statements`), one at a time."""
+    """Run each of ``statements`` (see :func:`rail_statements`), one at a time: reads whose
+    rows are dropped."""
     for name, params in statements:
         await driver.execute_query(
-            "EXPLAIN " + query(name), params,
-            database_=settings.neo4j_database, routing_=RoutingControl.READ,
-        )  # fmt: skip
+            query(name), params, database_=settings.neo4j_database, routing_=RoutingControl.READ
+        )
