@@ -19,14 +19,14 @@ During a slow start a caller waits for its rail under a second (:meth:`Admission
 past that it is answered 503 while the rail computes on in the background, so that no
 caller is left waiting on a Neo4j that plans for seconds.
 
-The rail admitted first plans its statements one after the other (the home rail: home.cypher,
-then eligible.cypher for the rest of its list, 6-24 s and about 4 s on two cores). Given
-``warm_up``, the first rail that succeeds during a slow start also starts it in the
-background, once per outage: it asks Neo4j to plan the other rail statements (see
-:mod:`api.rails.warm_up`), so that Neo4j plans each early. Not before
-that success: on two cores a warm-up beside the first rail's plan of home.cypher slowed
-that plan, and the first 200 with it, by 1.6-2.6 s (docs/benchmarks.md, "Neo4j stopped
-under load").
+The rail admitted first plans its statements one after the other. Given ``warm_up``, the
+first rail that succeeds after an outage also starts it in the background, once per
+outage: it has Neo4j plan the rail statements (see :mod:`api.rails.warm_up`), so that Neo4j
+plans each early. Not before that success: on two cores a warm-up beside the first rail's
+plans slowed them, and the first 200 with them, by 1.6-2.6 s. Until the warm-up has run
+(:attr:`Admission.planned`) the home rail takes smaller statements than its one round trip,
+and until the first success (:attr:`Admission.recovering`) the API's background work waits
+(docs/benchmarks.md, "Neo4j stopped under load").
 """
 
 from __future__ import annotations
@@ -85,6 +85,23 @@ class Admission:
         """True while fewer turns than the limit are open."""
         return self.allowed < self.limit
 
+    @property
+    def planned(self) -> bool:
+        """False from an error saying Neo4j cannot answer until the warm-up has run for the
+        Neo4j that answers since: its plan cache may be empty, and the home rail then takes
+        smaller statements than its one round trip (:meth:`RailsService.home`)."""
+        return self._warm_up is None or self._warmed_epoch == self._epoch
+
+    @property
+    def recovering(self) -> bool:
+        """True from an error saying Neo4j cannot answer until a rail succeeds again: Neo4j is
+        away, or has just started and plans the first rail's statements on a cold JVM. The
+        API's background work (the served log's writes, the polls of the serving model and
+        of the running experiment) skips its rounds meanwhile, leaving Neo4j's cores to that
+        rail: on two cores their own first plans, beside it, delayed the first 200 after an
+        outage (docs/benchmarks.md, "Neo4j stopped under load")."""
+        return self.starting and self.allowed == 1
+
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Hold one turn while the block runs: wait for it at full speed, or raise
@@ -118,8 +135,7 @@ class Admission:
             raise
         else:
             if epoch == self._epoch:
-                if self.starting:  # Neo4j answers again: plan the other rail statements
-                    self._start_warm_up()
+                self._start_warm_up()  # Neo4j answers again: plan the rail statements
                 self.allowed = min(self.limit, self.allowed + 1)
         finally:
             self.in_flight -= 1

@@ -107,12 +107,23 @@ class RailsService:
     ) -> Rail:
         """The home rail: in the common case one round trip, which reads the user's context,
         their stored candidates and those candidates' live eligibility together
-        (:mod:`api.rails.precomputed`)."""
+        (:mod:`api.rails.precomputed`).
+
+        After a Neo4j outage, until the warm-up has run (:attr:`Admission.planned`), it reads
+        the context alone and scores the user here instead, as for a user with no current
+        list: on a Neo4j just started, planning the one round trip's statement and then the
+        eligibility of the rest of the list took 9-11 s, the smaller statements of this way
+        6-9 s (docs/benchmarks.md, "Neo4j stopped under load")."""
         model = self.model  # one version for the whole request, even if swapped meanwhile
         s = self.settings
         # A blend re-ranks the candidates by this week's audience at request time: stored
         # lists hold the model's order only, so they are not used then.
         stored = model is not None and s.popularity_blend == 0 and s.freshness_blend == 0
+        if not self.admission.planned:
+            ctx = await self.context(user_id, now, country)
+            return await self._home_scored(
+                ctx, now=now, limit=limit, model=model, stored=stored, refresh=False
+            )
         candidates = min(s.candidates, len(model.program_ids)) if model else s.candidates
         # With a ranker, assembly asks for every offer of the list (it orders them all):
         # the same question as this round trip then, which answers it.
@@ -130,16 +141,28 @@ class RailsService:
             sources = chain(self, "home", ctx, now, model=model, listed=read.candidates)
             return await assemble(Prefetched(self, read), "home", "For you", ctx, sources,
                                   now=now, limit=limit, model=model)  # fmt: skip
+        return await self._home_scored(
+            ctx, now=now, limit=limit, model=model, stored=stored, refresh=stored
+        )
+
+    async def _home_scored(
+        self, ctx: UserContext, *, now: datetime, limit: int, model: ServingModel | None,
+        stored: bool, refresh: bool,
+    ) -> Rail:  # fmt: skip
+        """The home rail of a user whose candidates the API scores itself: ``stored``, as a
+        stored list would hold them; ``refresh``, and stored for the next request (the
+        stored list being out of date)."""
+        s = self.settings
         vector = (
-            model.user_vector(user_id, ctx.recent, min_watches=MIN_HISTORY)
+            model.user_vector(ctx.user_id or "", ctx.recent, min_watches=MIN_HISTORY)
             if self.personalised_home and model is not None and ctx.watched >= MIN_HISTORY
             else None
         )
         listed: Candidates | None = None
         if model is not None and vector is not None and stored:
-            # Scored here, as the stored list would have been; stored for the next request.
             listed = list(model.for_vector(vector.vector, s.candidates, shares=vector.shares))
-            self.refresher.record(ctx, vector, listed, version=model.version)
+            if refresh:
+                self.refresher.record(ctx, vector, listed, version=model.version)
         self.home_reads["scored" if vector is not None else "none"] += 1
         sources = chain(self, "home", ctx, now, model=model, vector=vector, listed=listed)
         title = "For you" if model is not None and vector is not None else "Popular in your bundle"

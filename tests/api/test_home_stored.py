@@ -3,6 +3,8 @@ scores the user itself, and every rule still applied live on the very next call.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,14 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
+from neo4j.exceptions import ServiceUnavailable
 
 from api.model import ServingModel
 from api.rails.service import RailsService
 from gnn.artifacts import ModelVersion
 from gnn.candidates import write_user_candidates
 from gnn.idmap import IdMap
+from graph.queries import query
 from graph.settings import Settings
 from tests.api.test_events import KEY, PREFIX, client_for, home, post, watch
 from tests.loaders.neo4j_data import active_users, delete_ids, generated_and_loaded
@@ -254,3 +258,46 @@ def test_a_user_the_version_does_not_know_is_scored_then_stored(
         assert service.home_reads["scored"] == before.get("scored", 0) + 2
     finally:
         delete_ids(driver, neo4j_settings.neo4j_database, {"User": [user]})
+
+
+def test_after_an_outage_the_home_rail_waits_for_the_warm_up_to_take_its_one_round_trip(
+    client: TestClient, tv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until the warm-up has run on the Neo4j that answers after an outage, the home rail reads
+    the user's context alone and scores the user itself (smaller statements to plan on a
+    Neo4j just started), and serves the same rail, storing nothing; then the one round trip
+    again."""
+    service = rails(client)
+    users = [u for u in active_users(tv, 30) if service.model and service.model.knows_user(u)]
+    users = users[:6]
+    before = {user: home(client, user) for user in users}
+
+    async def outage() -> None:
+        with contextlib.suppress(ServiceUnavailable):
+            async with service.admission.turn():
+                raise ServiceUnavailable("Neo4j stopped")
+
+    client.portal.call(outage)  # type: ignore[union-attr]
+    assert not service.admission.planned
+    sent: list[str] = []
+    real = service.driver.execute_query
+
+    async def recording(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(statement)
+        return await real(statement, *args, **kwargs)
+
+    monkeypatch.setattr(service.driver, "execute_query", recording)
+    first = home(client, users[0])
+    assert sent[0] == query("rails/user_context")  # not the one round trip's statement
+    assert shown(first) == shown(before[users[0]])
+    assert not service.refresher._pending  # the stored list was current: nothing to store
+    # That success started the warm-up, which plans the one round trip's statement.
+    for _ in range(200):
+        if service.admission.planned:
+            break
+        client.portal.call(asyncio.sleep, 0.05)  # type: ignore[union-attr]
+    assert service.admission.planned
+    stored = service.home_reads["stored"]
+    for user in users[1:]:
+        assert shown(home(client, user)) == shown(before[user]), user
+    assert service.home_reads["stored"] == stored + len(users) - 1
