@@ -14,7 +14,6 @@ import asyncio
 import copy
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -65,13 +64,9 @@ class Assignment:
 class ExperimentArms:
     """The running experiment (polled from Neo4j) and its users' arms; one per application."""
 
-    def __init__(
-        self, driver: AsyncDriver, settings: Settings, *, paused: Callable[[], bool] = lambda: False
-    ) -> None:
+    def __init__(self, driver: AsyncDriver, settings: Settings) -> None:
         self.driver = driver
         self.settings = settings
-        self.paused = paused
-        """True while the polls wait (Neo4j recovering from an outage)."""
         self.experiment: Experiment | None = None
         self._arms: dict[str, Assignment] = {}
         self._task: asyncio.Task[None] | None = None
@@ -140,19 +135,16 @@ class ExperimentArms:
             log.warning("could not read the running experiment", exc_info=True)
 
     async def run(self) -> None:
-        """Poll until cancelled, skipping the rounds that find :attr:`paused` true."""
+        """Poll until cancelled."""
         while True:
             await asyncio.sleep(self.settings.experiments_poll_s)
-            if not self.paused():
-                await self.poll()
+            await self.poll()
 
     @classmethod
-    async def started(
-        cls, driver: AsyncDriver, settings: Settings, *, paused: Callable[[], bool] = lambda: False
-    ) -> ExperimentArms:
+    async def started(cls, driver: AsyncDriver, settings: Settings) -> ExperimentArms:
         """Arms read once (the first request already sees the running experiment), then
-        polled in the background (except while ``paused()``)."""
-        arms = cls(driver, settings, paused=paused)
+        polled in the background."""
+        arms = cls(driver, settings)
         await arms.poll()
         arms._task = asyncio.create_task(arms.run(), name="graphrails-experiments")
         return arms

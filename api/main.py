@@ -100,15 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 log.warning("no model version found: rails are non-personalised until one exists")
             app.state.settings = s
             app.state.driver = driver
-            app.state.rails = rails = RailsService(driver, s, model)
-            app.state.reloader = ModelReloader.started(driver, rails, s)  # hot swap
-            # Background work waits while Neo4j recovers from an outage (Admission.recovering).
-            app.state.experiments = await ExperimentArms.started(
-                driver, s, paused=lambda: rails.admission.recovering
-            )
-            async with open_served_log(
-                driver, s, metrics=app.state.metrics, paused=lambda: rails.admission.recovering
-            ) as served_log:
+            app.state.rails = RailsService(driver, s, model)
+            app.state.reloader = ModelReloader.started(driver, app.state.rails, s)  # hot swap
+            app.state.experiments = await ExperimentArms.started(driver, s)
+            async with open_served_log(driver, s, metrics=app.state.metrics) as served_log:
                 app.state.served_log = served_log
                 settle_garbage_collector()
                 yield

@@ -92,12 +92,10 @@ class ModelReloader:
             log.warning("could not check the serving model version", exc_info=True)
 
     async def run(self) -> None:
-        """Poll until cancelled; a failed poll is logged and the next one comes as usual. No
-        poll while Neo4j recovers from an outage (:attr:`Admission.recovering`)."""
+        """Poll until cancelled; a failed poll is logged and the next one comes as usual."""
         while True:
             await asyncio.sleep(self.interval_s)
-            if not self.rails.admission.recovering:
-                await self.poll()
+            await self.poll()
 
     @classmethod
     def started(cls, driver: AsyncDriver, rails: RailsService, settings: Settings) -> ModelReloader:

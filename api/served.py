@@ -22,7 +22,7 @@ import math
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -88,22 +88,14 @@ class ServedLog:
         settings (Settings): ``served_queue_size``, ``served_flush_s``,
             ``served_retention_days``, ``neo4j_database``.
         metrics (Metrics, optional): where to count writes, drops and errors.
-        paused (Callable[[], bool], optional): True while the background writes wait
-            (Neo4j recovering from an outage); the rails stay queued.
     """
 
     def __init__(
-        self,
-        driver: AsyncDriver,
-        settings: Settings,
-        *,
-        metrics: Metrics | None = None,
-        paused: Callable[[], bool] = lambda: False,
+        self, driver: AsyncDriver, settings: Settings, *, metrics: Metrics | None = None
     ) -> None:
         self.driver = driver
         self.settings = settings
         self.metrics = metrics
-        self.paused = paused
         self._queue: deque[dict[str, Any]] = deque()
         self._task: asyncio.Task[None] | None = None
 
@@ -135,8 +127,6 @@ class ServedLog:
         last_prune = -math.inf
         while True:
             await asyncio.sleep(self.settings.served_flush_s)
-            if self.paused():
-                continue
             await self.flush()
             if time.monotonic() - last_prune >= PRUNE_EVERY_S:
                 last_prune = time.monotonic()
@@ -207,18 +197,14 @@ class ServedLog:
 
 @contextlib.asynccontextmanager
 async def open_served_log(
-    driver: AsyncDriver,
-    settings: Settings,
-    *,
-    metrics: Metrics | None = None,
-    paused: Callable[[], bool] = lambda: False,
+    driver: AsyncDriver, settings: Settings, *, metrics: Metrics | None = None
 ) -> AsyncIterator[ServedLog | None]:
     """The running served log for the API's lifespan (None when ``served_log`` is off);
     what is still queued is written on the way out."""
     if not settings.served_log:
         yield None
         return
-    served = ServedLog(driver, settings, metrics=metrics, paused=paused)
+    served = ServedLog(driver, settings, metrics=metrics)
     served.start()
     try:
         yield served

@@ -24,8 +24,7 @@ first rail that succeeds after an outage also starts it in the background, once 
 outage: it has Neo4j plan the rail statements (see :mod:`api.rails.warm_up`), so that Neo4j
 plans each early. Not before that success: on two cores a warm-up beside the first rail's
 plans slowed them, and the first 200 with them, by 1.6-2.6 s. Until the warm-up has run
-(:attr:`Admission.planned`) the home rail takes smaller statements than its one round trip,
-and until the first success (:attr:`Admission.recovering`) the API's background work waits
+(:attr:`Admission.planned`) the home rail takes smaller statements than its one round trip
 (docs/benchmarks.md, "Neo4j stopped under load").
 """
 
@@ -91,16 +90,6 @@ class Admission:
         Neo4j that answers since: its plan cache may be empty, and the home rail then takes
         smaller statements than its one round trip (:meth:`RailsService.home`)."""
         return self._warm_up is None or self._warmed_epoch == self._epoch
-
-    @property
-    def recovering(self) -> bool:
-        """True from an error saying Neo4j cannot answer until a rail succeeds again: Neo4j is
-        away, or has just started and plans the first rail's statements on a cold JVM. The
-        API's background work (the served log's writes, the polls of the serving model and
-        of the running experiment) skips its rounds meanwhile, leaving Neo4j's cores to that
-        rail: on two cores their own first plans, beside it, delayed the first 200 after an
-        outage (docs/benchmarks.md, "Neo4j stopped under load")."""
-        return self.starting and self.allowed == 1
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
