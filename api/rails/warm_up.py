@@ -2,17 +2,17 @@
 
 Neo4j plans a statement when a transaction first runs it, and keeps the plan by the
 statement's text and the types of its parameters (null, a string, a list and an empty list
-each count apart). A Neo4j just started has an empty plan cache and a cold JVM: there the
-first home rail plans ``cypher/rails/home.cypher`` (6-24 s on two cores, by their load),
-then, for the rest of its list once the caps per genre and channel have dropped some
-offers, ``cypher/rails/eligible.cypher`` (about 4 s more). :func:`plan_rail_statements`
-runs them one at a time, once the first rail has succeeded (:mod:`api.rails.admission`
-starts it then), so that Neo4j plans each early rather than for whichever rail needs it
-first. Each runs with parameters of the types its callers pass, and reads nothing: its ids
-are no node's. It runs them rather than ``EXPLAIN`` them because Neo4j caches the plan of
-an ``EXPLAIN`` apart from the plan of the statement run: an ``EXPLAIN`` left the rails to
-plan their statements again (measured: 0.9 s on a warm Neo4j, docs/benchmarks.md "Neo4j
-stopped under load").
+each count apart). A Neo4j just started has an empty plan cache and a cold JVM: there a
+home rail's one round trip, ``cypher/rails/home.cypher``, took 7-10 s to plan on two cores,
+so until this warm-up has run the home rail takes smaller statements
+(:meth:`api.rails.service.RailsService.home`). :func:`plan_rail_statements` runs
+``cypher/rails/eligible.cypher`` and ``home.cypher`` one at a time, once the first rail has
+succeeded (:mod:`api.rails.admission` starts it then), so that Neo4j plans each early
+rather than for whichever rail needs it first. Each runs with parameters of the types its
+callers pass, and reads nothing: its ids are no node's. It runs them rather than
+``EXPLAIN`` them because Neo4j caches the plan of an ``EXPLAIN`` apart from the plan of the
+statement run: an ``EXPLAIN`` left the rails to plan their statements again (measured:
+0.9 s on a warm Neo4j, docs/benchmarks.md "Neo4j stopped under load").
 """
 
 from __future__ import annotations
