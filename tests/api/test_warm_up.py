@@ -11,12 +11,14 @@ from neo4j import Driver
 
 from api.rails.eligibility import NO_FATIGUE, eligible_offers
 from api.rails.service import MIN_HISTORY
-from api.rails.warm_up import plan_rail_statements, rail_statements
+from api.rails.warm_up import PLACEHOLDER, plan_rail_statements, rail_statements
 from graph.driver import open_async_driver
 from graph.queries import query
 from graph.settings import Settings
 
 pytestmark = pytest.mark.neo4j
+
+USER = "warm-up-test-user"
 
 
 def test_every_rail_statement_plans_with_the_warm_up_parameters(
@@ -32,18 +34,20 @@ def test_every_rail_statement_plans_with_the_warm_up_parameters(
         assert summary.plan is not None, name
 
 
-def compile_times(driver: Driver, settings: Settings, statement: str) -> list[int]:
-    """Neo4j's compile time (microseconds) of each run of ``statement`` it collected."""
+def compile_times(driver: Driver, settings: Settings, statement: str) -> dict[str, list[int]]:
+    """Neo4j's compile time (microseconds) of each run of ``statement`` it collected, by the
+    run's ``user_id`` (other tests' apps may run the statement meanwhile)."""
     records, _, _ = driver.execute_query(
         "CALL db.stats.retrieve('QUERIES') YIELD data RETURN data",
         database_=settings.neo4j_database,
     )
-    return [
-        run["elapsedCompileTimeInUs"]
-        for r in records
-        if r["data"]["query"] == statement
-        for run in r["data"]["invocations"]
-    ]
+    times: dict[str, list[int]] = {}
+    for r in records:
+        if r["data"]["query"] == statement:
+            for run in r["data"]["invocations"]:
+                user = str((run.get("params") or {}).get("user_id"))
+                times.setdefault(user, []).append(run["elapsedCompileTimeInUs"])
+    return times
 
 
 def test_a_rail_after_the_warm_up_finds_its_statement_planned(
@@ -59,7 +63,7 @@ def test_a_rail_after_the_warm_up_finds_its_statement_planned(
         async with open_async_driver(neo4j_settings) as adriver:
             await plan_rail_statements(adriver, neo4j_settings, statements)
             await eligible_offers(
-                adriver, neo4j_settings, user_id="warm-up-test-user", program_ids=["p1", "p2"],
+                adriver, neo4j_settings, user_id=USER, program_ids=["p1", "p2"],
                 now=datetime.now(UTC), rail="home",
             )  # fmt: skip
 
@@ -72,7 +76,9 @@ def test_a_rail_after_the_warm_up_finds_its_statement_planned(
         driver.execute_query("CALL db.stats.stop('QUERIES')", database_=db)
     times = compile_times(driver, neo4j_settings, query("rails/eligible"))
     # The warm-up's run, then the rail's (Neo4j collects no run of an EXPLAIN).
-    assert len(times) == 2, times
-    warm_up, rail = times
+    assert len(times.get(PLACEHOLDER, [])) == 1 and len(times.get(USER, [])) == 1, times
+    [rail] = times[USER]
     # A plan of eligible.cypher takes hundreds of milliseconds; finding it cached, about one.
-    assert rail * 10 < warm_up, times
+    # The plan is the warm-up's, unless another test's app ran the statement first.
+    planned = max(t for runs in times.values() for t in runs)
+    assert rail * 10 < planned, times
