@@ -75,8 +75,9 @@ def test_a_rail_after_the_warm_up_finds_its_statement_planned(
     finally:
         driver.execute_query("CALL db.stats.stop('QUERIES')", database_=db)
     times = compile_times(driver, neo4j_settings, query("rails/eligible"))
-    # The warm-up's run, then the rail's (Neo4j collects no run of an EXPLAIN).
-    assert len(times.get(PLACEHOLDER, [])) == 1 and len(times.get(USER, [])) == 1, times
+    # The warm-up's run (Neo4j collects no run of an EXPLAIN), then the rail's; another
+    # test's app still serving may add runs of its own, warm-ups included.
+    assert times.get(PLACEHOLDER) and len(times.get(USER, [])) == 1, times
     [rail] = times[USER]
     # A plan of eligible.cypher takes hundreds of milliseconds; finding it cached, about one.
     # The plan is the warm-up's, unless another test's app ran the statement first.
