@@ -73,12 +73,11 @@ bucket of each list and string parameter (up to 10 items, up to 100, ...) and pl
 statement again for every new bucket: each eligibility call whose candidate list or user id
 fell in a new bucket paid a full plan of cypher/rails/eligible.cypher (about 1 s of CPU
 warm, several seconds on a Neo4j just started). And by default it first plans a statement
-with interpreted expressions, then plans it all again, with compiled ones, on its 11th run:
-on a Neo4j just started that second plan of cypher/rails/home.cypher took 1.8 s, in the
-middle of the first rails after an outage, while compiling the expressions with the first
-plan costs it nothing measurable (issue 18, docs/benchmarks.md "Neo4j stopped under
-load"). The rail statements' plans are the same either way, and so is their speed once
-planned. docker-compose.yml sets the same."""
+with interpreted expressions, then again with compiled ones once it is hot: on a Neo4j just
+started the 11th EXPLAIN of cypher/rails/home.cypher took 1.8 s (runs of it showed no such
+spike), while compiling the expressions with the first plan made its first run no slower
+(issue 18, docs/benchmarks.md "Neo4j stopped under load"). The rail statements' plans are
+the same either way, and so is their speed once planned. docker-compose.yml sets the same."""
 
 
 class ServerError(RuntimeError):
