@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import re
@@ -18,7 +19,8 @@ from api.metrics import install_metrics
 from api.routes import demo, explain, health, rails
 from api.routes import events as events_routes
 from api.routes import metrics as metrics_routes
-from api.unavailable import install_unavailable_handler
+from api.tasks import cancel
+from api.unavailable import install_unavailable_handler, watch_stuck
 from graph.settings import Settings
 
 log = logging.getLogger("graphrails.api")
@@ -89,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.api_keys = api_keys(s)  # POST /v1/events; a key too short stops the start
         app.state.read_keys = read_keys(s)  # the rails, explain and demo routes
         driver = open_async_driver(s)
+        # GETs stuck on a Neo4j that is stopping are answered 503 (api/unavailable.py).
+        stuck_watch = asyncio.create_task(
+            watch_stuck(app.state.in_flight, driver.verify_connectivity)
+        )
         try:
             # A graph loaded by an older graphrails may lack a constraint added since (the
             # served log's `served_id`: without it each write scans every Served node).
@@ -115,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if service := getattr(app.state, "rails", None):
                 await service.admission.close()
                 await service.refresher.stop()  # the candidate lists scored meanwhile
+            await cancel(stuck_watch)
             await driver.close()
             gc.unfreeze()  # a process that goes on (tests, an embedding server) frees it all
 

@@ -10,7 +10,9 @@ will not answer. So the first request told that Neo4j is going away also cancels
 GETs that began before it and have not begun their answer (:class:`InFlight`), and they
 are answered 503 at once; so does every 503 of that outage (turned away while the stuck
 ones hold the turns, or failing), never a request that began after the outage did (those
-fail fast, or are the first ones to reach Neo4j again).
+fail fast, or are the first ones to reach Neo4j again). No other request may come to find
+it out (every turn held by a stuck one): so while a GET has been under way for
+:data:`STUCK_CHECK_S`, :func:`watch_stuck` asks Neo4j itself, as ``/ready`` does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -75,6 +78,11 @@ class InFlight:
         """``task`` began its answer: too late to cancel it."""
         self._since.pop(task, None)
 
+    def oldest(self) -> float:
+        """How long the GET under way the longest (not cancelled) has been: 0 if none."""
+        since = [s for task, s in self._since.items() if task not in self._cancelled]
+        return time.monotonic() - min(since) if since else 0.0
+
     def was_cancelled(self, task: asyncio.Task[Any]) -> bool:
         """Whether :meth:`cancel_stuck` cancelled ``task``."""
         return task in self._cancelled
@@ -108,6 +116,31 @@ class InFlight:
             self._cancelled.add(task)
             task.cancel()
         return len(stuck)
+
+
+STUCK_CHECK_S = 0.25
+"""While a GET has been under way this long, :func:`watch_stuck` asks Neo4j every as long
+whether it is there. A rail on a warm Neo4j takes tens of milliseconds; the stop of a Neo4j
+under load left requests waiting 1.0-1.1 s for another to find it going away (two runs of
+fifteen of bench/chaos.py), past the second the API promises."""
+
+
+async def watch_stuck(in_flight: InFlight, check: Callable[[], Awaitable[None]]) -> None:
+    """Forever: while a GET has been under way for :data:`STUCK_CHECK_S`, run ``check`` (a
+    round trip to Neo4j that does no work) every :data:`STUCK_CHECK_S`; if it finds Neo4j
+    going away, the GETs stuck on it are answered 503 (:meth:`InFlight.going_away`). A
+    check that fails otherwise, or gets no answer in time, proves nothing: a busy Neo4j
+    is not a Neo4j going away."""
+    while True:
+        await asyncio.sleep(STUCK_CHECK_S)
+        if in_flight.oldest() < STUCK_CHECK_S:
+            continue
+        try:
+            await asyncio.wait_for(check(), 4 * STUCK_CHECK_S)
+        except Exception as e:
+            if going_away(e) and (cancelled := in_flight.going_away()):
+                log.warning("%s: %d requests under way answered 503",
+                            unavailable_reason(e), cancelled)  # fmt: skip
 
 
 class CancelWhenUnavailable:

@@ -1,6 +1,7 @@
 """A GET under way when Neo4j goes away is cancelled and answered 503 as soon as another
-request finds Neo4j unavailable (issue 18's slowest 503s): the middleware's own logic,
-with routes standing in for rails; the chaos benchmark measures it on a real Neo4j."""
+request, or the API's own check, finds Neo4j unavailable (issue 18's slowest 503s): the
+middleware's own logic, with routes standing in for rails and a check standing in for a
+round trip to Neo4j; the chaos benchmark measures it on a real Neo4j."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from api.unavailable import (
     CANCELLED,
     RETRY_AFTER_S,
+    STUCK_CHECK_S,
     going_away,
     install_unavailable_handler,
+    watch_stuck,
 )
 
 
@@ -70,3 +73,46 @@ def test_requests_stuck_when_neo4j_goes_away_are_answered_503_at_once() -> None:
 def test_a_deadlock_cancels_nothing() -> None:
     assert not going_away(TransientError("deadlock"))
     assert going_away(SessionExpired("gone"))
+
+
+async def _watched(failure: Exception | None) -> tuple[int, bool, int]:
+    """A GET stuck, no other request, the API's check failing with ``failure`` (None: the
+    check never answers): the calls of the check with nothing under way, whether the GET
+    was answered within a second of the check's first round, and its status."""
+    app, release = stuck_app()
+    calls = 0
+
+    async def check() -> None:
+        nonlocal calls
+        calls += 1
+        if failure is None:
+            await asyncio.Event().wait()
+        raise failure
+
+    watch = asyncio.create_task(watch_stuck(app.state.in_flight, check))
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await asyncio.sleep(3 * STUCK_CHECK_S)
+            idle_calls = calls
+            stuck = asyncio.create_task(client.get("/waits"))
+            await asyncio.wait({stuck}, timeout=2 * STUCK_CHECK_S + 1.0)
+            answered = stuck.done()
+            release.set()
+            return idle_calls, answered, (await stuck).status_code
+    finally:
+        watch.cancel()
+
+
+def test_the_api_checks_neo4j_itself_when_a_request_is_stuck() -> None:
+    """No other request comes to find Neo4j going away (every turn may be held by a stuck
+    one): the API's own check does, and the stuck GET is answered 503 within a second."""
+    idle_calls, answered, status = asyncio.run(_watched(ServiceUnavailable("Connection refused")))
+    assert idle_calls == 0  # nothing under way: Neo4j is not asked
+    assert answered and status == 503
+
+
+def test_a_busy_or_silent_neo4j_cuts_no_request() -> None:
+    for failure in (TransientError("deadlock"), None):
+        idle_calls, answered, status = asyncio.run(_watched(failure))
+        assert (idle_calls, answered, status) == (0, False, 200), failure
