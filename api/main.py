@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import re
@@ -20,7 +21,7 @@ from api.routes import demo, explain, health, rails
 from api.routes import events as events_routes
 from api.routes import metrics as metrics_routes
 from api.tasks import cancel
-from api.unavailable import install_unavailable_handler, watch_stuck
+from api.unavailable import bolt_accepts, install_unavailable_handler, watch_stuck
 from graph.settings import Settings
 
 log = logging.getLogger("graphrails.api")
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         driver = open_async_driver(s)
         # GETs stuck on a Neo4j that is stopping are answered 503 (api/unavailable.py).
         stuck_watch = asyncio.create_task(
-            watch_stuck(app.state.in_flight, driver.verify_connectivity)
+            watch_stuck(app.state.in_flight, functools.partial(bolt_accepts, s.uri))
         )
         try:
             # A graph loaded by an older graphrails may lack a constraint added since (the

@@ -12,17 +12,19 @@ are answered 503 at once; so does every 503 of that outage (turned away while th
 ones hold the turns, or failing), never a request that began after the outage did (those
 fail fast, or are the first ones to reach Neo4j again). No other request may come to find
 it out (every turn held by a stuck one): so while a GET has been under way for
-:data:`STUCK_CHECK_S`, :func:`watch_stuck` asks Neo4j itself, as ``/ready`` does.
+:data:`STUCK_CHECK_S`, :func:`watch_stuck` checks Neo4j itself (:func:`bolt_accepts`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -119,18 +121,38 @@ class InFlight:
 
 
 STUCK_CHECK_S = 0.25
-"""While a GET has been under way this long, :func:`watch_stuck` asks Neo4j every as long
-whether it is there. A rail on a warm Neo4j takes tens of milliseconds; the stop of a Neo4j
-under load left requests waiting 1.0-1.1 s for another to find it going away (two runs of
-fifteen of bench/chaos.py), past the second the API promises."""
+"""While a GET has been under way this long, :func:`watch_stuck` checks Neo4j every as long.
+A rail on a warm Neo4j takes tens of milliseconds; the stop of a Neo4j under load left
+requests waiting 1.0-1.1 s for another to find it going away (bench/chaos.py), past the
+second the API promises."""
+BOLT_PORT = 7687
+"""Bolt's port when the URI names none."""
+
+
+async def bolt_accepts(uri: str) -> None:
+    """Open a TCP connection to the Bolt address of ``uri`` and close it; raise
+    :class:`ServiceUnavailable` if it is refused. A stopping Neo4j closes its Bolt listener
+    first, while the connections it has go on answering (a pooled round trip, as
+    ``verify_connectivity`` makes, kept succeeding for over a second of a stop in which new
+    connections were refused after 0.3 s): so a new connection, and no more than that (no
+    handshake, no credentials), is what tells a stop soonest."""
+    parts = urlsplit(uri)
+    host, port = parts.hostname or "localhost", parts.port or BOLT_PORT
+    try:
+        _, writer = await asyncio.open_connection(host, port)
+    except ConnectionRefusedError as e:
+        raise ServiceUnavailable(f"Neo4j refused a new connection to {host}:{port}") from e
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
 
 
 async def watch_stuck(in_flight: InFlight, check: Callable[[], Awaitable[None]]) -> None:
-    """Forever: while a GET has been under way for :data:`STUCK_CHECK_S`, run ``check`` (a
-    round trip to Neo4j that does no work) every :data:`STUCK_CHECK_S`; if it finds Neo4j
-    going away, the GETs stuck on it are answered 503 (:meth:`InFlight.going_away`). A
-    check that fails otherwise, or gets no answer in time, proves nothing: a busy Neo4j
-    is not a Neo4j going away."""
+    """Forever: while a GET has been under way for :data:`STUCK_CHECK_S`, run ``check``
+    (:func:`bolt_accepts`) every :data:`STUCK_CHECK_S`; if it finds Neo4j going away, the
+    GETs stuck on it are answered 503 (:meth:`InFlight.going_away`). A check that fails
+    otherwise, or gets no answer in time, proves nothing: a busy or unreachable network is
+    not a Neo4j going away, and the requests' own errors tell that."""
     while True:
         await asyncio.sleep(STUCK_CHECK_S)
         if in_flight.oldest() < STUCK_CHECK_S:

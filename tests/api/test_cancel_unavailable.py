@@ -6,8 +6,10 @@ round trip to Neo4j; the chaos benchmark measures it on a real Neo4j."""
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
@@ -15,6 +17,7 @@ from api.unavailable import (
     CANCELLED,
     RETRY_AFTER_S,
     STUCK_CHECK_S,
+    bolt_accepts,
     going_away,
     install_unavailable_handler,
     watch_stuck,
@@ -116,3 +119,19 @@ def test_a_busy_or_silent_neo4j_cuts_no_request() -> None:
     for failure in (TransientError("deadlock"), None):
         idle_calls, answered, status = asyncio.run(_watched(failure))
         assert (idle_calls, answered, status) == (0, False, 200), failure
+
+
+def test_the_check_is_a_new_connection_to_the_bolt_port() -> None:
+    """A listener that accepts passes the check; once it is closed (a stopping Neo4j closes
+    its Bolt listener first) a new connection is refused: Neo4j is going away."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    asyncio.run(bolt_accepts(f"bolt://127.0.0.1:{port}"))
+    listener.close()
+    with pytest.raises(ServiceUnavailable, match=f"refused a new connection to 127.0.0.1:{port}"):
+        asyncio.run(bolt_accepts(f"neo4j://127.0.0.1:{port}"))
+    with pytest.raises(ServiceUnavailable) as refused:
+        asyncio.run(bolt_accepts(f"bolt://127.0.0.1:{port}"))
+    assert going_away(refused.value)
