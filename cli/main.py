@@ -54,8 +54,17 @@ def cmd_neo4j(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     server = _server(settings)
     if args.action == "install":
+        from graph.server import ServerError
+
         server.install()
         print(f"Neo4j jars in {server.lib}")
+        try:
+            archive = server.save_class_archive()
+        except ServerError as e:
+            print(e, file=sys.stderr)
+        else:
+            if archive is not None:
+                print(f"Neo4j's class archive (faster starts) in {archive}")
     elif args.action == "start":
         print(server.start().describe())
     elif args.action == "stop":

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     )
     pagecache: str = Field(default="2g", validation_alias="GRAPHRAILS_NEO4J_PAGECACHE")
     start_timeout_s: float = Field(default=120.0, validation_alias="GRAPHRAILS_NEO4J_START_TIMEOUT")
+    class_archive: bool = Field(
+        default=True,
+        validation_alias="GRAPHRAILS_NEO4J_CLASS_ARCHIVE",
+        description="Save the local server JVM's class archive at install and map it at every "
+        "start (graph.server.LocalServer.save_class_archive).",
+    )
     neo4j_version: str = Field(default=NEO4J_VERSION, validation_alias="GRAPHRAILS_NEO4J_VERSION")
     browser_version: str = Field(
         default=BROWSER_VERSION, validation_alias="GRAPHRAILS_NEO4J_BROWSER_VERSION"

@@ -99,3 +99,22 @@ def test_an_error_quoting_escape_codes_prints_them_escaped(
     assert main(["cypher", "RETURN 1", "--param", "\x1b[2J"]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\\x1b[2J" in err
+
+
+def test_install_says_why_the_class_archive_was_not_saved_and_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from graph.server import LocalServer, ServerError
+
+    use(monkeypatch, home=tmp_path)
+    monkeypatch.setattr(LocalServer, "install", lambda self: None)
+
+    def refused(self: LocalServer) -> None:
+        raise ServerError("Could not save the JVM's class archive (no space left on device); "
+                          "Neo4j starts without it, only slower.")  # fmt: skip
+
+    monkeypatch.setattr(LocalServer, "save_class_archive", refused)
+    assert main(["neo4j", "install"]) == 0
+    out, err = capsys.readouterr()
+    assert "Neo4j jars in" in out
+    assert "class archive (no space left on device); Neo4j starts without it" in err

@@ -52,6 +52,70 @@ def test_diagnose_names_the_likely_cause(tmp_path: Path) -> None:
     assert "Could not reserve enough space" in text
 
 
+def test_a_start_maps_the_class_archive_unless_it_is_turned_off(tmp_path: Path) -> None:
+    on = LocalServer(Settings(_env_file=None, GRAPHRAILS_HOME=str(tmp_path)))
+    java = _java()
+    assert on._archive_flags(java) == []  # none saved yet: a start as before
+    archive = on.class_archive(java)
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"saved")
+    assert on._archive_flags(java) == [f"-XX:SharedArchiveFile={archive}"]
+    off = LocalServer(
+        Settings(_env_file=None, GRAPHRAILS_HOME=str(tmp_path), GRAPHRAILS_NEO4J_CLASS_ARCHIVE="0")
+    )
+    assert off._archive_flags(java) == []
+    assert off.save_class_archive() == archive  # kept, not made again, and nothing started
+
+
+@pytest.mark.neo4j
+def test_a_class_archive_that_cannot_be_saved_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = neo4j_test_settings(instance="lifecycle", bolt_port=17688, http_port=17475)
+    if not settings.managed:
+        pytest.skip("NEO4J_URI is set: no local server")
+    # Another Java path is another archive, not saved yet (the same JDK, linked).
+    real = Path(_java()).resolve().parent.parent
+    (tmp_path / "jdk").mkdir()
+    for entry in real.iterdir():
+        (tmp_path / "jdk" / entry.name).symlink_to(entry)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        monkeypatch.setattr("graph.server._free_ports", lambda n: [taken, taken + 1])
+        server = LocalServer(settings)
+        archive = server.class_archive()
+        with pytest.raises(ServerError, match=rf"class archive \(Port {taken} .*only slower"):
+            server.save_class_archive()
+    assert not archive.exists()
+    assert not list(archive.parent.glob(f"{archive.stem}.*"))
+    instances = settings.home / "neo4j" / "instances"
+    assert not list(instances.glob(f"class-archive-{os.getpid()}"))
+
+
+@pytest.mark.neo4j
+@pytest.mark.slow
+def test_every_start_maps_the_class_archive_saved_once() -> None:
+    """``graphrails neo4j install`` saves the JVM's class archive (issue 18: a Neo4j just
+    started answers its first statements sooner); every instance's start maps it."""
+    settings = neo4j_test_settings(
+        instance="lifecycle", bolt_port=17688, http_port=17475, heap="512m", pagecache="128m"
+    )
+    if not settings.managed:
+        pytest.skip("NEO4J_URI is set: no local server to start")
+    server = LocalServer(settings)
+    archive = server.save_class_archive()  # saved at install already; else saved now
+    assert archive is not None and archive.stat().st_size > 10_000_000
+    assert server.save_class_archive() == archive  # once
+    status = server.start()
+    try:
+        assert str(archive) in Path(f"/proc/{status.pid}/maps").read_text()
+    finally:
+        server.stop()
+
+
 @pytest.mark.neo4j
 @pytest.mark.slow
 def test_port_taken_fails_fast_with_a_clear_message() -> None:
