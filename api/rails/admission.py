@@ -8,8 +8,9 @@ times over on the same cores. Measured on two cores, the first 32 home rails aft
 took 20-28 s together, against 6 s for the first one alone, and clients that gave up at
 10 s left their requests running, so the API did not answer 200 for 17-30 s after Neo4j
 was back. Hence a slow start: after each error saying Neo4j cannot answer (it is
-stopping, down or starting), one rail at a time is admitted, and each success opens one
-more turn (the turns double with each round), up to the limit. Below the limit, a
+stopping, down or starting), one rail at a time is admitted, and each success doubles the
+turns, up to the limit (with one more turn per success, as before, callers were still
+turned away up to 1.4 s after the first 200). Below the limit, a
 request that finds no free turn is not queued behind the cold (or absent) Neo4j: it is
 answered 503 with a short ``Retry-After`` at once. The API starts with every turn open:
 a Neo4j that already serves is warm, and an API restarted beside it should not turn its
@@ -19,13 +20,14 @@ During a slow start a caller waits for its rail under a second (:meth:`Admission
 past that it is answered 503 while the rail computes on in the background, so that no
 caller is left waiting on a Neo4j that plans for seconds.
 
-The rail admitted first plans its statements one after the other. Given ``warm_up``, the
-first rail that succeeds after an outage also starts it in the background, once per
-outage: it has Neo4j plan the rail statements (see :mod:`api.rails.warm_up`), so that Neo4j
-plans each early. Not before that success: on two cores a warm-up beside the first rail's
-plans slowed them, and the first 200 with them, by 1.6-2.6 s. Until the warm-up has run
-(:attr:`Admission.planned`) the home rail takes smaller statements than its one round trip
-(docs/benchmarks.md, "Neo4j stopped under load").
+Until a rail has succeeded (:attr:`Admission.cold`) a home rail has Neo4j plan its
+eligibility statement beside its context, not after it. Given ``warm_up``, the first rail
+that succeeds after an outage also starts it in the background, once per outage: it has
+Neo4j plan the rail statements (see :mod:`api.rails.warm_up`), so that Neo4j plans each
+early. Not before that success: on two cores a warm-up beside the first rail's plans (the
+one round trip's statement among them) slowed them, and the first 200 with them, by 1.6-2.6
+s. Until the warm-up has run (:attr:`Admission.planned`) the home rail takes smaller
+statements than its one round trip (docs/benchmarks.md, "Neo4j stopped under load").
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ T = TypeVar("T")
 
 
 class Admission:
-    """``limit`` turns (0: no limit, and no slow start), opened one more per success
-    after a Neo4j error (see the module's docstring).
+    """``limit`` turns (0: no limit, and no slow start), doubled by each success after a
+    Neo4j error (see the module's docstring).
 
     ``waiting`` and ``in_flight`` count the requests at each stage (for the metrics);
     ``allowed`` is the number of turns open now.
@@ -83,6 +85,12 @@ class Admission:
     def starting(self) -> bool:
         """True while fewer turns than the limit are open."""
         return self.allowed < self.limit
+
+    @property
+    def cold(self) -> bool:
+        """True from an error saying Neo4j cannot answer until a rail succeeds: the Neo4j that
+        answers next may have just started, its plan cache empty (one rail at a time then)."""
+        return self.starting and self.allowed == 1
 
     @property
     def planned(self) -> bool:
@@ -125,7 +133,7 @@ class Admission:
         else:
             if epoch == self._epoch:
                 self._start_warm_up()  # Neo4j answers again: plan the rail statements
-                self.allowed = min(self.limit, self.allowed + 1)
+                self.allowed = min(self.limit, self.allowed * 2)
         finally:
             self.in_flight -= 1
             self._turns.release()

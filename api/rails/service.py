@@ -7,6 +7,7 @@ admission turns) and hands each rail to the pipeline: its context, its sources
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
@@ -120,7 +121,7 @@ class RailsService:
         # lists hold the model's order only, so they are not used then.
         stored = model is not None and s.popularity_blend == 0 and s.freshness_blend == 0
         if not self.admission.planned:
-            ctx = await self.context(user_id, now, country)
+            ctx = await self._context_beside_eligibility(user_id, now, country)
             return await self._home_scored(
                 ctx, now=now, limit=limit, model=model, stored=stored, refresh=False
             )
@@ -144,6 +145,24 @@ class RailsService:
         return await self._home_scored(
             ctx, now=now, limit=limit, model=model, stored=stored, refresh=stored
         )
+
+    async def _context_beside_eligibility(
+        self, user_id: str, now: datetime, country: str | None
+    ) -> UserContext:
+        """The user's context; until a rail has succeeded since Neo4j failed
+        (:attr:`Admission.cold`), with Neo4j planning the eligibility statement beside it, so
+        that the rail finds it planned. On a Neo4j just started both plans are seconds of
+        a cold JVM, made one after the other otherwise (5.5-6.7 s for the two on two idle
+        cores, 4.8-6.1 s side by side: docs/benchmarks.md, "Neo4j stopped under load")."""
+        if not self.admission.cold:
+            return await self.context(user_id, now, country)
+        eligibility = rail_statements(self.settings, self.fatigue, self.model,
+                                      min_history=MIN_HISTORY)[:1]  # fmt: skip
+        ctx, _ = await asyncio.gather(
+            self.context(user_id, now, country),
+            plan_rail_statements(self.driver, self.settings, eligibility),
+        )
+        return ctx
 
     async def _home_scored(
         self, ctx: UserContext, *, now: datetime, limit: int, model: ServingModel | None,

@@ -98,7 +98,7 @@ async def _fail(rails: RailsService) -> None:
             raise ServiceUnavailable("connection refused")
 
 
-def test_after_neo4j_failed_one_rail_at_a_time_then_twice_as_many_per_round() -> None:
+def test_after_neo4j_failed_one_rail_at_a_time_then_each_success_doubles_the_turns() -> None:
     rails = _service(8)
 
     async def scenario() -> list[int]:
@@ -123,8 +123,24 @@ def test_after_neo4j_failed_one_rail_at_a_time_then_twice_as_many_per_round() ->
             await asyncio.gather(*holders)
         return [*opened, rails.admission.allowed]
 
-    assert asyncio.run(scenario()) == [1, 2, 4, 8]
+    # One rail, then two; the first of those two successes opens four turns, the second eight.
+    assert asyncio.run(scenario()) == [1, 2, 8]
     assert rails.admission.allowed == 8 and not rails.admission.starting
+
+
+def test_neo4j_is_cold_from_a_failure_until_a_rail_succeeds() -> None:
+    rails = _service(8)
+
+    async def scenario() -> list[bool]:
+        seen = [rails.admission.cold]  # the API starts at full speed: Neo4j serves already
+        await _fail(rails)
+        seen.append(rails.admission.cold)
+        async with rails.admission.turn():
+            seen.append(rails.admission.cold)  # still: this rail has not succeeded yet
+        seen.append(rails.admission.cold)
+        return seen
+
+    assert asyncio.run(scenario()) == [False, True, True, False]
 
 
 def test_at_full_speed_requests_queue_as_before() -> None:

@@ -18,6 +18,7 @@ from neo4j.exceptions import ServiceUnavailable
 
 from api.model import ServingModel
 from api.rails.service import RailsService
+from api.rails.warm_up import PLACEHOLDER
 from gnn.artifacts import ModelVersion
 from gnn.candidates import write_user_candidates
 from gnn.idmap import IdMap
@@ -280,15 +281,21 @@ def test_after_an_outage_the_home_rail_waits_for_the_warm_up_to_take_its_one_rou
     client.portal.call(outage)  # type: ignore[union-attr]
     assert not service.admission.planned
     sent: list[str] = []
+    users_asked: list[Any] = []
     real = service.driver.execute_query
 
     async def recording(statement: Any, *args: Any, **kwargs: Any) -> Any:
         sent.append(statement)
+        params = args[0] if args and isinstance(args[0], dict) else kwargs
+        users_asked.append(params.get("user_id"))
         return await real(statement, *args, **kwargs)
 
     monkeypatch.setattr(service.driver, "execute_query", recording)
     first = home(client, users[0])
     assert sent[0] == query("rails/user_context")  # not the one round trip's statement
+    # Beside it Neo4j plans the eligibility statement, for a user no node has (reading
+    # nothing), so that the rail finds it planned: only until a rail has succeeded.
+    assert (sent[1], users_asked[1]) == (query("rails/eligible"), PLACEHOLDER)
     assert shown(first) == shown(before[users[0]])
     assert not service.refresher._pending  # the stored list was current: nothing to store
     # That success started the warm-up, which plans the one round trip's statement.
@@ -301,3 +308,5 @@ def test_after_an_outage_the_home_rail_waits_for_the_warm_up_to_take_its_one_rou
     for user in users[1:]:
         assert shown(home(client, user)) == shown(before[user]), user
     assert service.home_reads["stored"] == stored + len(users) - 1
+    # Besides the warm-up's two statements, no rail after the first planned beside.
+    assert users_asked.count(PLACEHOLDER) == 3

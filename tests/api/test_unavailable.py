@@ -116,7 +116,7 @@ def test_neo4j_away_is_a_503_with_retry_after_counted_then_recovered(
         assert time.monotonic() < deadline, "no 200 within 10 s of Neo4j coming back"
         time.sleep(0.2)
     assert client.get("/ready").json()["neo4j"] == "ok"
-    assert admission.allowed == turns + 1  # the success opened one more turn
+    assert admission.allowed == turns * 2  # the success doubled the turns
     client.portal.call(log.flush)  # type: ignore[union-attr]
     records, _, _ = driver.execute_query(
         "MATCH (s:Served) WHERE s.request_id IN $ids RETURN DISTINCT s.request_id AS id",
