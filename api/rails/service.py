@@ -8,6 +8,7 @@ admission turns) and hands each rail to the pipeline: its context, its sources
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
@@ -34,10 +35,12 @@ from api.rails.reasons import Explainer, UnknownProgramError
 from api.rails.sources import chain
 from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
 from api.rails.warm_up import plan_rail_statements, rail_statements
+from api.unavailable import UNAVAILABLE
 from gnn.ranker import UserFacts
 from graph.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger("graphrails.api.rails")
 
 READ_PER_OFFER = 3
 """A bundle rail's one round trip tests this many candidates an offer asked for, at most
@@ -158,10 +161,16 @@ class RailsService:
             return await self.context(user_id, now, country)
         eligibility = rail_statements(self.settings, self.fatigue, self.model,
                                       min_history=MIN_HISTORY)[:1]  # fmt: skip
-        ctx, _ = await asyncio.gather(
+        ctx, planned = await asyncio.gather(
             self.context(user_id, now, country),
             plan_rail_statements(self.driver, self.settings, eligibility),
+            return_exceptions=True,
         )
+        if isinstance(ctx, BaseException):
+            raise ctx
+        if isinstance(planned, Exception) and not isinstance(planned, UNAVAILABLE):
+            # An optimisation: it never takes the rail down (its own call plans if need be).
+            log.warning("could not plan the eligibility beside a rail's context: %r", planned)
         return ctx
 
     async def _home_scored(

@@ -310,3 +310,26 @@ def test_after_an_outage_the_home_rail_waits_for_the_warm_up_to_take_its_one_rou
     assert service.home_reads["stored"] == stored + len(users) - 1
     # Besides the warm-up's two statements, no rail after the first planned beside.
     assert users_asked.count(PLACEHOLDER) == 3
+
+
+def test_a_failed_plan_beside_the_context_does_not_take_the_rail_down(
+    client: TestClient, tv: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = rails(client)
+    user = next(u for u in active_users(tv, 30) if service.model and service.model.knows_user(u))
+    before = home(client, user)
+
+    async def outage() -> None:
+        with contextlib.suppress(ServiceUnavailable):
+            async with service.admission.turn():
+                raise ServiceUnavailable("Neo4j stopped")
+
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the plan went wrong")
+
+    client.portal.call(outage)  # type: ignore[union-attr]
+    assert service.admission.cold
+    monkeypatch.setattr("api.rails.service.plan_rail_statements", refused)
+    assert shown(home(client, user)) == shown(before)
+    assert "could not plan the eligibility beside a rail's context" in caplog.text
+    assert not service.admission.cold
