@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from graph.errors import CommandError
-from graph.server import API_URL, resolve_password
+from graph.server import API_URL, free_ports, resolve_password
 from graph.settings import Settings
 
 if TYPE_CHECKING:
@@ -114,13 +114,6 @@ def wait_for(
 
 
 # ------------------------------------------------------------------ the API
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
@@ -133,7 +126,7 @@ def running_api(settings: Settings, *, port: int | None = None) -> Iterator[str]
 
     from api.main import create_app
 
-    port = port or free_port()
+    port = port or free_ports(1)[0]
     app = create_app(settings.model_copy(update={"demo_pages": True}))  # what it shoots
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

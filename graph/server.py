@@ -266,11 +266,13 @@ class LocalServer:
         saved none."""
         java = _java()
         archive = self.class_archive(java)
-        if archive.exists() or not self.settings.class_archive:
-            return archive if archive.exists() else None
+        if archive.exists():
+            return archive
+        if not self.settings.class_archive:
+            return None
         self.install()
         archive.parent.mkdir(exist_ok=True)
-        bolt, http = _free_ports(2)
+        bolt, http = free_ports(2)
         scratch = LocalServer(self.settings.model_copy(update={
             "instance": f"class-archive-{os.getpid()}", "bolt_port": bolt, "http_port": http,
             "heap": "512m", "pagecache": "64m",
@@ -511,8 +513,8 @@ def _java_version(java: str) -> str:
     return subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
 
 
-def _free_ports(n: int) -> list[int]:
-    """``n`` TCP ports of 127.0.0.1 free now (the OS's choice)."""
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct TCP ports of 127.0.0.1 that nothing listens on now (the OS's choice)."""
     with contextlib.ExitStack() as stack:
         socks = [stack.enter_context(socket.socket()) for _ in range(n)]
         for sock in socks:

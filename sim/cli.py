@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from graph.server import free_ports
 from graph.settings import Settings
 
 READY_TIMEOUT_S = 600.0
@@ -167,7 +168,7 @@ def _api(
         return
     import httpx
 
-    port = _free_port()
+    port = free_ports(1)[0]  # for the API this command starts
     key = secrets.token_urlsafe(32)
     env = {**os.environ, "GRAPHRAILS_API_KEYS": key, "OPENBLAS_NUM_THREADS": "1",
            "GRAPHRAILS_EVENT_FUTURE_HOURS": f"{future_hours:.3f}"}  # fmt: skip
@@ -199,16 +200,6 @@ def _api(
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def _free_port() -> int:
-    """A TCP port nothing listens on now, for the API this command starts."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def add_commands(sub: argparse._SubParsersAction[Any]) -> None:

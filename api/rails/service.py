@@ -34,7 +34,7 @@ from api.rails.ranking import Ranked, RankingStage
 from api.rails.reasons import Explainer, UnknownProgramError
 from api.rails.sources import chain
 from api.rails.types import Candidates, EligibilityCount, Offer, Rail, UserContext
-from api.rails.warm_up import plan_rail_statements, rail_statements
+from api.rails.warm_up import eligibility_statement, plan_rail_statements, rail_statements
 from api.unavailable import UNAVAILABLE
 from gnn.ranker import UserFacts
 from graph.settings import Settings
@@ -159,8 +159,7 @@ class RailsService:
         cores, 4.8-6.1 s side by side: docs/benchmarks.md, "Neo4j stopped under load")."""
         if not self.admission.cold:
             return await self.context(user_id, now, country)
-        eligibility = rail_statements(self.settings, self.fatigue, self.model,
-                                      min_history=MIN_HISTORY)[:1]  # fmt: skip
+        eligibility = [eligibility_statement(self.settings, self.fatigue)]
         ctx, planned = await asyncio.gather(
             self.context(user_id, now, country),
             plan_rail_statements(self.driver, self.settings, eligibility),

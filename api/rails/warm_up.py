@@ -34,19 +34,24 @@ PLACEHOLDER = "warm-up"
 be (had a user this id, the warm-up would only read its rails)."""
 
 
+def eligibility_statement(settings: Settings, fatigue: Fatigue) -> tuple[str, dict[str, Any]]:
+    """cypher/rails/eligible.cypher with parameters of the types a home rail passes (the same
+    types for every call: see :data:`api.rails.eligibility.NO_COUNTRY`)."""
+    return "rails/eligible", eligible_parameters(
+        settings, fatigue, user_id=PLACEHOLDER, program_ids=[PLACEHOLDER], now=datetime.now(UTC),
+        rail="home", country=PLACEHOLDER, check_availability=True, max_offers=None, kinds=None,
+        skip_series=[PLACEHOLDER],
+    )  # fmt: skip
+
+
 def rail_statements(
     settings: Settings, fatigue: Fatigue, model: ServingModel | None, *, min_history: int
 ) -> list[tuple[str, dict[str, Any]]]:
     """The statements to plan, in order, each with parameters of the types a home rail
-    passes (the same types for every call: see :data:`api.rails.eligibility.NO_COUNTRY`):
-    the eligibility of the rest of its list first, then home.cypher itself (a cached plan
-    already when the first rail to succeed was a home rail)."""
+    passes: the eligibility of the rest of its list first (:func:`eligibility_statement`),
+    then home.cypher itself (a cached plan already when the first rail to succeed was a
+    home rail)."""
     now = datetime.now(UTC)
-    rest = eligible_parameters(
-        settings, fatigue, user_id=PLACEHOLDER, program_ids=[PLACEHOLDER], now=now,
-        rail="home", country=PLACEHOLDER, check_availability=True, max_offers=None, kinds=None,
-        skip_series=[PLACEHOLDER],
-    )  # fmt: skip
     candidates = min(settings.candidates, len(model.program_ids)) if model else settings.candidates
     home = home_parameters(
         settings, fatigue, PLACEHOLDER, now, version=model.version if model else None,
@@ -54,7 +59,7 @@ def rail_statements(
         max_offers=OFFERS_PER_ITEM * settings.rail_size, country=None,
         ranker=model is not None and model.ranker is not None,
     )  # fmt: skip
-    return [("rails/eligible", rest), ("rails/home", home)]
+    return [eligibility_statement(settings, fatigue), ("rails/home", home)]
 
 
 async def plan_rail_statements(

@@ -84,7 +84,7 @@ def test_a_class_archive_that_cannot_be_saved_leaves_nothing_behind(
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         taken = blocker.getsockname()[1]
-        monkeypatch.setattr("graph.server._free_ports", lambda n: [taken, taken + 1])
+        monkeypatch.setattr("graph.server.free_ports", lambda n: [taken, taken + 1])
         server = LocalServer(settings)
         archive = server.class_archive()
         with pytest.raises(ServerError, match=rf"class archive \(Port {taken} .*only slower"):
