@@ -4,7 +4,6 @@ scores the user itself, and every rule still applied live on the very next call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
-from neo4j.exceptions import ServiceUnavailable
 
 from api.model import ServingModel
 from api.rails.service import RailsService
@@ -24,6 +22,7 @@ from gnn.candidates import write_user_candidates
 from gnn.idmap import IdMap
 from graph.queries import query
 from graph.settings import Settings
+from tests.api.test_admission import _fail
 from tests.api.test_events import KEY, PREFIX, client_for, home, post, watch
 from tests.loaders.neo4j_data import active_users, delete_ids, generated_and_loaded
 
@@ -273,12 +272,7 @@ def test_after_an_outage_the_home_rail_waits_for_the_warm_up_to_take_its_one_rou
     users = users[:6]
     before = {user: home(client, user) for user in users}
 
-    async def outage() -> None:
-        with contextlib.suppress(ServiceUnavailable):
-            async with service.admission.turn():
-                raise ServiceUnavailable("Neo4j stopped")
-
-    client.portal.call(outage)  # type: ignore[union-attr]
+    client.portal.call(_fail, service)  # type: ignore[union-attr]
     assert not service.admission.planned
     sent: list[str] = []
     users_asked: list[Any] = []
@@ -319,15 +313,10 @@ def test_a_failed_plan_beside_the_context_does_not_take_the_rail_down(
     user = next(u for u in active_users(tv, 30) if service.model and service.model.knows_user(u))
     before = home(client, user)
 
-    async def outage() -> None:
-        with contextlib.suppress(ServiceUnavailable):
-            async with service.admission.turn():
-                raise ServiceUnavailable("Neo4j stopped")
-
     async def refused(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the plan went wrong")
 
-    client.portal.call(outage)  # type: ignore[union-attr]
+    client.portal.call(_fail, service)  # type: ignore[union-attr]
     assert service.admission.cold
     monkeypatch.setattr("api.rails.service.plan_rail_statements", refused)
     assert shown(home(client, user)) == shown(before)
